@@ -1,0 +1,86 @@
+# Makefile - build, install and test the Postfix-compatible toolchain.
+#
+#   make            build every command and daemon into out/ (NativeAOT)
+#   make install    install like Debian's postfix (DESTDIR honoured)
+#   make test       unit tests + compat tests against the reference Postfix
+#   make demo       show the system on a sample configuration
+#   make bench      benchmarks, ours beside the reference (docs/benchmarks.md)
+
+DOTNET      ?= dotnet
+OUT         ?= out
+DESTDIR     ?=
+SBINDIR     ?= /usr/sbin
+DAEMONDIR   ?= /usr/lib/postfix/sbin
+MANDIR      ?= /usr/share/man
+RID         ?= linux-x64
+export DOTNET_CLI_TELEMETRY_OPTOUT=1
+export DOTNET_NOLOGO=1
+export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+# Commands (src/<name>/<name>.csproj), published into out/sbin.
+COMMANDS    := postconf $(shell for d in postmap postalias; do test -f src/$$d/$$d.csproj && echo $$d; done)
+# Daemons (src/daemons/<name>/<name>.csproj), published into out/libexec/postfix.
+DAEMONS     := $(shell test -d src/daemons && for f in src/daemons/*/*.csproj; do test -f "$$f" && basename $$(dirname $$f); done)
+MANPAGES    := $(wildcard man/man1/*.1 man/man5/*.5 man/man8/*.8)
+
+.PHONY: all build commands daemons man install test unit-test compat-test demo bench deps clean
+
+all: build
+
+build: commands daemons man
+
+commands: deps-dotnet
+	@mkdir -p $(OUT)/sbin
+	@for c in $(COMMANDS); do \
+	    echo "publish $$c"; \
+	    $(DOTNET) publish src/$$c/$$c.csproj -c Release -r $(RID) -o $(OUT)/obj-publish/$$c --nologo -v quiet -clp:ErrorsOnly || exit 1; \
+	    cp -f $(OUT)/obj-publish/$$c/$$c $(OUT)/sbin/$$c || exit 1; \
+	done
+	@test ! -x $(OUT)/sbin/postalias || ln -sf postalias $(OUT)/sbin/newaliases.postalias
+
+daemons: deps-dotnet
+	@mkdir -p $(OUT)/libexec/postfix
+	@for d in $(DAEMONS); do \
+	    echo "publish $$d"; \
+	    $(DOTNET) publish src/daemons/$$d/$$d.csproj -c Release -r $(RID) -o $(OUT)/obj-publish/$$d --nologo -v quiet -clp:ErrorsOnly || exit 1; \
+	    cp -f $(OUT)/obj-publish/$$d/$$d $(OUT)/libexec/postfix/$$d || exit 1; \
+	done
+
+man:
+	@for p in $(MANPAGES); do \
+	    s=$$(dirname $$p | sed 's,man/,,'); mkdir -p $(OUT)/man/$$s; cp -f $$p $(OUT)/man/$$s/; \
+	done
+
+install: build
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DAEMONDIR)
+	@for c in $(COMMANDS); do install -m 755 $(OUT)/sbin/$$c $(DESTDIR)$(SBINDIR)/$$c; done
+	@for d in $(DAEMONS); do install -m 755 $(OUT)/libexec/postfix/$$d $(DESTDIR)$(DAEMONDIR)/$$d; done
+	@for p in $(MANPAGES); do \
+	    s=$$(dirname $$p | sed 's,man/,,'); install -d $(DESTDIR)$(MANDIR)/$$s; install -m 644 $$p $(DESTDIR)$(MANDIR)/$$s/; \
+	done
+
+# deps: what a fresh machine of this kind lacks (apt packages, NuGet restore).
+deps: deps-apt deps-dotnet
+
+deps-apt:
+	@sh tools/install-deps.sh
+
+deps-dotnet:
+	@$(DOTNET) restore Toolchain.sln --nologo -v quiet
+
+unit-test: deps-dotnet
+	$(DOTNET) test Toolchain.sln --nologo -v quiet -clp:ErrorsOnly
+
+compat-test: build deps-apt
+	sh compat-tests/run-all.sh
+
+test: deps-apt build unit-test compat-test
+
+demo: deps-apt build
+	sh tools/demo.sh
+
+bench: deps-apt build
+	sh tools/bench.sh
+
+clean:
+	rm -rf $(OUT) artifacts
