@@ -1,0 +1,144 @@
+// NAME
+//	Dict - the generic lookup table (dictionary) interface
+// POSTFIX
+//	src/util/dict.h, src/util/dict.c
+// DESCRIPTION
+//	Every table type derives from Dict: lookup, update, delete,
+//	sequence (first/next), lock and close, with the flags and error
+//	codes of Postfix's DICT. Keys and values are strings that carry the
+//	bytes of the table (ByteText decodes: valid UTF-8 as UTF-8, anything
+//	else as Latin-1), so nothing is lost on the way through.
+//	Lookup returns null for "not found"; then Error says whether that was
+//	a real miss (DictError.None) or a failure (Retry/Config).
+using System;
+
+namespace Postfix.Global.Dict;
+
+[Flags]
+public enum DictFlags
+{
+    None = 0,
+    DupWarn = 1 << 0,        // warn about duplicates
+    DupIgnore = 1 << 1,      // ignore duplicates
+    Try0Null = 1 << 2,       // keys/values without a trailing NUL
+    Try1Null = 1 << 3,       // keys/values with a trailing NUL
+    Fixed = 1 << 4,          // fixed-key map
+    Pattern = 1 << 5,        // keys are patterns
+    Lock = 1 << 6,           // lock around each access
+    DupReplace = 1 << 7,     // replace duplicates
+    SyncUpdate = 1 << 8,     // sync after update
+    Debug = 1 << 9,          // log accesses
+    NoRegsub = 1 << 11,      // no $number substitution
+    NoProxy = 1 << 12,       // no proxy: mapping
+    NoUnauth = 1 << 13,      // no unauthenticated data
+    FoldFix = 1 << 14,       // fold key case (fixed-string maps)
+    FoldMul = 1 << 15,       // fold key case (pattern maps)
+    FoldAny = FoldFix | FoldMul,
+    OpenLock = 1 << 16,      // exclusive lock while open (not multi-writer safe)
+    BulkUpdate = 1 << 17,    // optimize for bulk updates (postmap create)
+    MultiWriter = 1 << 18,   // multi-writer safe
+    Utf8Request = 1 << 19,   // UTF-8 checks wanted
+    Utf8Active = 1 << 20,    // UTF-8 layer present
+    SrcRhsIsFile = 1 << 21,  // postmap -F: values name files (base64)
+}
+
+// DictError - dict->error: why a lookup returned null.
+public enum DictError
+{
+    None = 0,
+    Retry = -1,              // soft error: try again later
+    Config = -2,             // configuration error
+}
+
+// DictStatus - result of update/delete/sequence.
+public enum DictStatus
+{
+    Success = 0,
+    Fail = 1,                // not found, or conflict
+    Error = -1,              // database error
+}
+
+// DictSeq - sequence function.
+public enum DictSeq
+{
+    First = 0,
+    Next = 1,
+}
+
+// DictOpenFlags - O_RDONLY / O_RDWR | O_CREAT | O_TRUNC as open(2) has them.
+[Flags]
+public enum DictOpenFlags
+{
+    ReadOnly = 0,
+    ReadWrite = 2,
+    Create = 0x40,
+    Truncate = 0x200,
+}
+
+public abstract class Dict : IDisposable
+{
+    protected Dict(string type, string name, DictOpenFlags openFlags, DictFlags flags)
+    {
+        Type = type;
+        Name = name;
+        OpenFlags = openFlags;
+        Flags = flags;
+    }
+
+    public string Type { get; }
+
+    public string Name { get; }
+
+    public DictOpenFlags OpenFlags { get; }
+
+    public DictFlags Flags { get; set; }
+
+    // Error - the result of the last operation (dict->error).
+    public DictError Error { get; protected set; }
+
+    // Owner - trusted (root-owned, 0) or not (the uid), for $number and
+    // command safety checks (dict->owner).
+    public long OwnerUid { get; protected set; }
+
+    // Full name as "type:name" for messages.
+    public string FullName => Type + ":" + Name;
+
+    // Lookup - value, or null when not found or on error (see Error).
+    public abstract string? Lookup(string key);
+
+    public virtual DictStatus Update(string key, string value)
+    {
+        Postfix.Util.Msg.Fatal($"table {FullName}: update operation is not supported");
+        return DictStatus.Error;
+    }
+
+    public virtual DictStatus Delete(string key)
+    {
+        Postfix.Util.Msg.Fatal($"table {FullName}: delete operation is not supported");
+        return DictStatus.Error;
+    }
+
+    public virtual DictStatus Sequence(DictSeq function, out string key, out string value)
+    {
+        Postfix.Util.Msg.Fatal($"table {FullName}: sequence operation is not supported");
+        key = value = "";
+        return DictStatus.Error;
+    }
+
+    // Lock - take (exclusive/shared) or release the table lock.
+    public virtual int Lock(int operation) => 0;
+
+    // Changed - true when the file behind the table changed since open
+    // (daemons then restart, as dict_changed_name() tells them).
+    public virtual bool Changed() => false;
+
+    protected virtual void Dispose(bool disposing)
+    {
+    }
+
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+}
