@@ -1,0 +1,457 @@
+# postmap-patterns.sh - regexp:, pcre: and cidr: tables: postmap -q KEY
+# and postmap -q - against the reference, for every pattern map of the
+# compat corpus and for generated edge cases (bad rules and their
+# warnings, if/endif nesting, $number substitution, IPv4/IPv6).
+# Sourced by run-all.sh (lib.sh loaded).
+
+pat_corpus=${COMPAT_CORPUS:-/work/shared/compat-corpus}
+pat_dir="$COMPAT_TMP/patterns"
+mkdir -p "$pat_dir"
+pat_conf=$(new_confdir)
+
+# Keys for regexp/pcre tables: header, body, address and host name shapes.
+cat >"$pat_dir/keys.re" <<'EOF'
+Subject: test message
+Subject: =?UTF-8?B?dGVzdA==?=
+SUBJECT: MAKE MONEY FAST
+Received: from mail.example.com (mail.example.com [192.0.2.1]) by mx.example.org (Postfix) with ESMTPS id 4ABC
+Received: from localhost (localhost [127.0.0.1])
+Received: from unknown (HELO example.com) (192.0.2.7)
+X-Mailer: Microsoft Outlook Express 6.00.2900.5512
+X-Originating-IP: [192.0.2.44]
+X-Spam-Status: Yes, score=12.3
+X-Spam-Flag: YES
+User-Agent: Mozilla/5.0 Thunderbird
+Mime-Version: 1.0
+Content-Type: application/octet-stream; name="invoice.exe"
+Content-Type: text/plain; charset=us-ascii
+Content-Disposition: attachment; filename="photo.scr"
+Content-Disposition: attachment; filename=report.pdf
+From: Alice <alice@example.com>
+To: bob@example.org
+Reply-To: <>
+Message-ID: <1234@mail.example.com>
+Date: Mon, 1 Jan 2024 00:00:00 +0000
+X-Original-To: postmaster@example.com
+Delivered-To: root@localhost
+Return-Path: <MAILER-DAEMON@example.com>
+Authentication-Results: mx.example.org; spf=pass
+X-PHP-Originating-Script: 1000:mailer.php
+Content-Transfer-Encoding: base64
+This is a multi-part message in MIME format.
+<iframe src="http://evil.example/">
+Click here to unsubscribe
+user@example.com
+USER@EXAMPLE.COM
+postmaster@example.com
+abuse@
+test1@localhost.localdomain
+test23@localhost.localdomain
+bounce-list@lists.example.net
+watchdog@localhost
+root@localhost
+nobody@mail.example.com
+user+ext@example.com
+@example.com
+example.com
+mail.example.com
+localhost
+localhost.localdomain
+unknown
+[192.0.2.1]
+192.0.2.1
+dsl-1-2-3-4.dynamic.example.net
+adsl-70-123-45-67.dsl.example.com
+host-10-0-0-1.static.example.org
+c-24-1-2-3.hsd1.ca.comcast.net
+pool-71-1-2-3.nycmny.fios.verizon.net
+123.45.67.89.rev.sfr.net
+ip68-1-2-3.ok.ok.cox.net
+cpe-74-1-2-3.nyc.res.rr.com
+bl5-1-2.dsl.telepac.pt
+ppp-58-8-1-2.revip2.asianet.co.th
+static.1.2.3.4.clients.your-server.de
+unknown[192.0.2.1]
+550 5.1.1 <user@example.com>: Recipient address rejected
+250 2.0.0 Ok: queued as 4ABC
+4.7.1
+5.7.1
+smtp; 550 user unknown
+EHLO
+HELO localhost
+MAIL FROM:<>
+true
+true1
+true2
+truefalse2
+3
+true3
+c
+d
+ab
+aa
+1235
+1234
+123
+bar/find
+bar/whynot
+bar/elbereth
+say/elbereth
+EOF
+
+# Keys for cidr tables.
+cat >"$pat_dir/keys.cidr" <<'EOF'
+0.0.0.0
+1.1.1.1
+1.2.3.3
+1.2.3.4
+1.2.3.5
+1.2.3.8
+8.8.8.8
+10.0.0.1
+10.255.255.255
+127.0.0.1
+172.16.0.0
+172.16.0.1
+172.16.7.255
+172.16.8.1
+172.16.17.1
+172.17.1.1
+172.17.1.2
+192.0.2.1
+192.168.1.1
+198.51.100.7
+203.0.113.255
+209.85.128.1
+40.92.0.1
+52.100.0.1
+66.249.64.1
+74.125.0.1
+255.255.255.255
+01.2.3.4
+1.2.3
+1.2.3.4.5
+256.1.1.1
+::
+::1
+::f3
+::f4
+::f8
+1:1:1:1:1:1:1:1
+2001:db8::1
+2001:DB8::1
+2001:240:5c7:0:2d0:b7ff:fe88:2ca7
+2001:240:5c7:0:2d0:b7ff:febe:ca9f
+2001:4860:4000::1
+2a00:1450:4000::1
+fe80::1
+::ffff:1.2.3.4
+::ffff:127.0.0.1
+[1.2.3.4]
+foo
+EOF
+
+# pat_type FILE - the table type a corpus file is used as ("" if none).
+pat_type() {
+    local f=$1 base dir t
+    base=$(basename "$f")
+    dir=$(dirname "$f")
+    case "$base" in
+    *dict_regexp*.map) echo regexp; return;;
+    *dict_pcre*.map) echo pcre; return;;
+    *dict_cidr*.map) echo cidr; return;;
+    main.cf|master.cf|*.md) return;;
+    esac
+    t=$(cat "$dir/main.cf" "$dir/master.cf" 2>/dev/null |
+        grep -oE "(pcre|regexp|cidr):[^ ,]*/$base([ ,]|\$)" | head -1 | cut -d: -f1)
+    if [ -n "$t" ]; then echo "$t"; return; fi
+    case "$base" in
+    *.pcre) echo pcre;;
+    *.regexp|*.re) echo regexp;;
+    *.cidr) echo cidr;;
+    esac
+}
+
+pat_n=0
+for pat_f in $(find "$pat_corpus" -type f | LC_ALL=C sort); do
+    pat_t=$(pat_type "$pat_f")
+    [ -n "$pat_t" ] || continue
+    pat_keys=$pat_dir/keys.re
+    [ "$pat_t" = cidr ] && pat_keys=$pat_dir/keys.cidr
+    CASE_STDIN=$pat_keys compare "patterns/corpus/${pat_f#"$pat_corpus"/}/-q-" postmap -c "$pat_conf" -q - "$pat_t:$pat_f"
+    pat_n=$((pat_n + 1))
+done
+
+# Single -q lookups: found (0), not found (1), case.
+unset CASE_STDIN
+compare "patterns/q/regexp-found" postmap -c "$pat_conf" -q "test1@localhost.localdomain" "regexp:$pat_corpus/dms/regexp"
+compare "patterns/q/regexp-missing" postmap -c "$pat_conf" -q "nobody@nowhere" "regexp:$pat_corpus/dms/regexp"
+compare "patterns/q/cidr-found" postmap -c "$pat_conf" -q "1.2.3.4" "cidr:$pat_corpus/maps/postfix-testsuite-dict_cidr.map"
+compare "patterns/q/cidr-v6" postmap -c "$pat_conf" -q "2001:240:5c7:0:2d0:b7ff:fe88:2ca7" "cidr:$pat_corpus/maps/postfix-testsuite-dict_cidr.map"
+
+# Generated tables: one file per case, keys from keys.re / keys.gen.
+pat_gen() { # pat_gen NAME TYPE - table text on stdin
+    cat >"$pat_dir/$1.$2"
+}
+
+cat >"$pat_dir/keys.gen" <<'EOF'
+ab
+AB
+aB
+abc
+b
+xyz
+a.b
+a
+x-y
+foo bar
+FOO BAR
+line1
+Subject: hello
+subject: hello
+a\b
+a/b
+$money
+100%
+abcabc
+aaa
+EOF
+
+pat_gen bad regexp <<'EOF'
+/^(a)(b)?$/ g1=$1 g2=$2
+bad
+/x/q y
+if /a/
+endif
+endif
+/[/ z
+/(a)/ $0
+/(a)/ ${1}x$$
+!/(a)/ $1
+/a/
+if /a/ foo
+/b/!/c/ bc
+  /cont/
+/(a)/ $2
+/(a)/ $x
+/(a)/ ${1
+/(a)/ $
+/a
+!
+/(/ paren
+/a{2,1}/ brace
+/\(a\)/x basic
+/a|b/ alt
+/^$/ empty
+IF /x/
+ENDIF extra
+endif
+/abc/m multi
+EOF
+
+pat_gen nest regexp <<'EOF'
+if /a/
+if !/b/
+/c/ a-not-b-c
+/./ a-not-b
+endif
+/b/ a-and-b
+endif
+if !/^x/
+/y/ not-x-y
+endif
+/./ other
+if /never/
+/./ inside-never
+EOF
+
+pat_gen subst regexp <<'EOF'
+/^([a-z]+)(\.([a-z]+))?$/ one=$1 three=$3 two=$2 end
+/^(foo) (bar)$/i ${2}-${1} $$ $$1
+/^(Subject): (.*)$/ header=$1 value=$2
+/^([^\\]*)\\(.*)$/ left=$1 right=$2
+/^(a)\/(b)$/ slash $1$2
+/^\$(.*)$/ dollar $1
+/^(.*)%$/ percent $1
+/^((a)|(b))+$/ g1=$1 g2=$2 g3=$3
+/^(x)-(y)$/ ${1}${2}${1}
+EOF
+
+pat_gen flags regexp <<'EOF'
+/^ab$/ default-insensitive
+/^aB$/i case-sensitive
+/^line1$/m newline
+/^a.b$/x basic-dot
+/^a\|b$/x basic-alt
+/^FOO BAR$/ fold
+EOF
+
+pat_gen inline-like regexp <<'EOF'
+#comment only
+   
+/a/ first
+# between
+/a/ second
+EOF
+
+pat_gen bad pcre <<'EOF'
+/^(a)(b)?$/ g1=$1 g2=$2
+bad
+/x/q y
+if /a/
+endif
+endif
+/[/ z
+/(a)/ $0
+/(a)/ ${1}x$$
+!/(a)/ $1
+/a/
+if /a/ foo
+/b/!/c/ bc
+/(a)/ $2
+/(?<n>a)/ named $1
+/a/X obsolete
+/(a/ unbalanced
+/a\/ trailing-backslash
+/(?P<x>b)c/ pyname $1
+/\p{Lu}/ prop
+/a++b/ possessive
+EOF
+
+pat_gen flags pcre <<'EOF'
+/^ab$/ default-insensitive
+/^aB$/i case-sensitive
+/^b$/A anchored
+/c$/E dollar-endonly
+/a.*c/U ungreedy
+/a b/x extended
+/^line1$/m multi
+/a.b/s no-dotall
+/(a+?)(.*)/ lazy=$1 rest=$2
+/(a+)(.*)/U ungreedy-sub=$1 rest=$2
+/(?i)FOO BAR/ inline-flag
+/^$/ empty
+/./ any
+EOF
+
+pat_gen subst pcre <<'EOF'
+/^([a-z]+)(\.([a-z]+))?$/ one=$1 three=$3 two=$2 end
+/^(foo) (bar)$/i ${2}-${1} $$ $$1
+/^(Subject): (.*)$/ header=$1 value=$2
+/^((a)|(b))+$/ g1=$1 g2=$2 g3=$3
+/^(x)-(y)$/ ${1}${2}${1}
+/^(\d+)%$/ num $1
+EOF
+
+pat_gen nest pcre <<'EOF'
+if /a/
+if !/b/
+/c/ a-not-b-c
+/./ a-not-b
+endif
+/b/ a-and-b
+endif
+IF !/^x/
+/y/ not-x-y
+ENDIF
+/./ other
+if /never/
+/./ inside-never
+EOF
+
+cat >"$pat_dir/keys.gencidr" <<'EOF'
+1.2.3.4
+1.2.3.5
+1.2.4.1
+10.1.2.3
+10.2.3.4
+192.168.0.1
+192.168.255.255
+172.16.5.5
+127.0.0.1
+0.0.0.0
+255.255.255.255
+2001:db8::1
+2001:db8:1::1
+2001:db8:ffff::
+2001:0db8:0000::0001
+::1
+::ffff:1.2.3.4
+fe80::1%eth0
+1.2.3.04
+1.2.3
+abc
+EOF
+
+pat_gen bad cidr <<'EOF'
+1.2.3.4 exact
+1.2.3.0/24
+1.2.3.0/33 badlen
+1.2.3.1/24 hostbits
+1.2.3.0/2x badmask
+1.2.3.0/ emptymask
+300.1.1.1 badaddr
+1.2.3.0/24 net24
+[1.2.4.0]/24 bracket-net
+[1.2.5.0/24] bracket-in
+[1.2.6.0 nobracket
+[1.2.7.0]x garbage
+!10.0.0.0/8 not-ten
+2001:db8::/32 v6net
+2001:db8::1/32 v6hostbits
+2001:db8::/129 v6badlen
+::1 v6loop
+foo bar
+0.0.0.0/0 everything
+::/0 everything6
+endif
+endif garbage
+if
+if 10.0.0.0/8 trailing
+EOF
+
+pat_gen nest cidr <<'EOF'
+if 10.0.0.0/8
+if !10.1.0.0/16
+10.2.0.0/16 ten-not-101-ten2
+0.0.0.0/0 ten-not-101
+endif
+10.1.2.3 ten101-exact
+endif
+if 2001:db8::/32
+2001:db8:1::/48 doc-1
+::/0 doc-other
+endif
+IF 192.168.0.0/16
+ENDIF
+192.168.0.1 after-empty-if
+if !127.0.0.0/8
+0.0.0.0/0 not-loopback
+endif
+if 172.16.0.0/12
+172.16.0.0/16 never-closed
+EOF
+
+for pat_f in "$pat_dir"/*.regexp "$pat_dir"/*.pcre; do
+    pat_t=${pat_f##*.}
+    CASE_STDIN=$pat_dir/keys.gen compare "patterns/gen/${pat_f##*/}/-q-gen" postmap -c "$pat_conf" -q - "$pat_t:$pat_f"
+    CASE_STDIN=$pat_dir/keys.re compare "patterns/gen/${pat_f##*/}/-q-re" postmap -c "$pat_conf" -q - "$pat_t:$pat_f"
+done
+for pat_f in "$pat_dir"/*.cidr; do
+    CASE_STDIN=$pat_dir/keys.gencidr compare "patterns/gen/${pat_f##*/}/-q-" postmap -c "$pat_conf" -q - "cidr:$pat_f"
+    CASE_STDIN=$pat_dir/keys.cidr compare "patterns/gen/${pat_f##*/}/-q-more" postmap -c "$pat_conf" -q - "cidr:$pat_f"
+done
+
+# Inline tables (regexp:{...}) and single-key lookups with case variants.
+unset CASE_STDIN
+compare "patterns/inline/regexp" postmap -c "$pat_conf" -q "ab" "regexp:{{/a/ x}, {/b/ y}}"
+compare "patterns/inline/pcre-case" postmap -c "$pat_conf" -q "AB" "pcre:{{/a/ x}, {/b/ y}}"
+compare "patterns/inline/cidr" postmap -c "$pat_conf" -q "10.1.2.3" "cidr:{{10.0.0.0/8 ten}, {0.0.0.0/0 other}}"
+compare "patterns/inline/regexp-subst" postmap -c "$pat_conf" -q "foo.bar" "regexp:{ { /^(.*)\\.(.*)\$/ \$2 \$1 } }"
+compare "patterns/q/subst-upper" postmap -c "$pat_conf" -q "FOO BAR" "regexp:$pat_dir/subst.regexp"
+compare "patterns/q/pcre-flags" postmap -c "$pat_conf" -q "aB" "pcre:$pat_dir/flags.pcre"
+
+# Open errors are fatal for postmap (one case per type: each costs 1 s).
+compare "patterns/fatal/regexp-missing" postmap -c "$pat_conf" -q x "regexp:$pat_dir/no-such-file"
+compare "patterns/fatal/cidr-inline-syntax" postmap -c "$pat_conf" -q x "cidr:{{1.2.3.4 x}y}"
+unset CASE_STDIN
