@@ -96,6 +96,17 @@ public abstract class Dict : IDisposable
     // Error - the result of the last operation (dict->error).
     public DictError Error { get; protected set; }
 
+    // ErrorText - what %m says after a failed operation ("Application
+    // error" for fail:, a strerror text for I/O problems); null if unknown.
+    public string? ErrorText { get; protected set; }
+
+    // SetError - record an error result (for wrappers such as unionmap).
+    public void SetError(DictError error, string? text = null)
+    {
+        Error = error;
+        ErrorText = text;
+    }
+
     // Owner - trusted (root-owned, 0) or not (the uid), for $number and
     // command safety checks (dict->owner).
     public long OwnerUid { get; protected set; }

@@ -1,0 +1,87 @@
+// NAME
+//	DictThash - texthash: a postmap source file read into memory at open
+// POSTFIX
+//	src/util/dict_thash.c
+// DESCRIPTION
+//	Same input syntax as postmap: "key whitespace value", continuation
+//	lines, quoted keys left quoted. Duplicates follow -r/-w, default:
+//	warn and keep the first. Read-only.
+using System;
+using System.IO;
+using Postfix.Util;
+
+namespace Postfix.Global.Dict;
+
+public static class DictThash
+{
+    public const string TypeName = "texthash";
+
+    public static Dict Open(string path, DictOpenFlags openFlags, DictFlags dictFlags)
+    {
+        if (openFlags != DictOpenFlags.ReadOnly)
+            return DictSurrogate.Create(TypeName, path, openFlags, dictFlags, $"{TypeName}:{path} map requires O_RDONLY access mode");
+        FileStream fp;
+        try
+        {
+            fp = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return DictSurrogate.Create(TypeName, path, openFlags, dictFlags, $"open database {path}: {Sys.StrError(Sys.ErrnoOf(e))}");
+        }
+        var dict = new DictHt(TypeName, path, openFlags, dictFlags);
+        if (DictOpen.NeedUtf8(dictFlags))
+            dict.Flags |= DictFlags.Utf8Active;
+        using (fp)
+        {
+            var reader = new DictLineReader(fp, path);
+            while (reader.ReadLogical(out var line, out var lineno))
+            {
+                if ((dict.Flags & DictFlags.Utf8Active) != 0 && !DictText.IsAllAscii(line) && !DictText.IsValidUtf8(line))
+                {
+                    Msg.Warn($"{path}, line {lineno}: non-UTF-8 input \"{DictText.Decode(line)}\" -- ignoring this line");
+                    continue;
+                }
+                if (!DictParse.SplitKeyValue(line, out var keyEnd, out var vs, out var ve))
+                {
+                    Msg.Warn($"{path}, line {lineno}: unbalanced '\"' in '{DictText.Decode(line)}' -- ignoring this line");
+                    continue;
+                }
+                if (keyEnd == 0 || ve <= vs)
+                {
+                    Msg.Warn($"{path}, line {lineno}: expected format: key whitespace value -- ignoring this line");
+                    continue;
+                }
+                var key = DictText.Decode(line[..keyEnd]);
+                var value = DictText.Decode(line[vs..ve]);
+                if (key.EndsWith(':'))
+                    Msg.Warn($"{path}, line {lineno}: record is in \"key: value\" format; is this an alias file?");
+                if ((dictFlags & DictFlags.SrcRhsIsFile) != 0)
+                {
+                    var b64 = DictFile.ToBase64(value, out var err);
+                    if (b64 == null)
+                    {
+                        Msg.Warn($"{path}, line {lineno}: {err}: skipping this entry");
+                        continue;
+                    }
+                    value = b64;
+                }
+                if (dict.Lookup(key) != null)
+                {
+                    if ((dictFlags & DictFlags.DupIgnore) != 0)
+                    {
+                    }
+                    else if ((dictFlags & DictFlags.DupReplace) != 0)
+                        dict.Update(key, value);
+                    else if ((dictFlags & DictFlags.DupWarn) != 0)
+                        Msg.Warn($"{path}, line {lineno}: duplicate entry: \"{key}\"");
+                    else
+                        return DictSurrogate.Create(TypeName, path, openFlags, dictFlags, $"{path}, line {lineno}: duplicate entry: \"{key}\"");
+                }
+                else
+                    dict.Update(key, value);
+            }
+        }
+        return dict;
+    }
+}
