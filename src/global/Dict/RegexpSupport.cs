@@ -22,11 +22,6 @@ public static partial class RegexpSupport
 {
     private static readonly UTF8Encoding StrictUtf8 = new(false, true);
 
-    // AllowSurrogate - dict_allow_surrogate: open errors are logged as
-    // errors and the table fails each lookup, instead of a fatal error.
-    // Daemons set this from daemon_table_open_error_is_fatal.
-    public static bool AllowSurrogate { get; set; }
-
     // Encode - the bytes a ByteText-decoded string came from. A string
     // whose chars all fit in a byte and that is not valid UTF-8 as bytes
     // was decoded as Latin-1; anything else was UTF-8.
@@ -277,34 +272,9 @@ public static partial class RegexpSupport
         return Convert.ToBase64String(data.ToArray());
     }
 
-    // Surrogate - report an open failure and return a table that fails
-    // every lookup (dict_surrogate()); fatal unless AllowSurrogate.
-    public static Dict Surrogate(string type, string name, DictOpenFlags openFlags, DictFlags dictFlags, string reason)
-    {
-        if (AllowSurrogate)
-            Msg.Error(reason);
-        else
-            Msg.Fatal(reason);
-        return new SurrogateDict(type, name, openFlags, dictFlags | DictFlags.Pattern, reason);
-    }
-
-    private sealed class SurrogateDict : Dict
-    {
-        private readonly string reason;
-
-        public SurrogateDict(string type, string name, DictOpenFlags openFlags, DictFlags flags, string reason)
-            : base(type, name, openFlags, flags)
-        {
-            this.reason = reason;
-        }
-
-        public override string? Lookup(string key)
-        {
-            Msg.Warn($"{Type}:{Name} is unavailable. {reason}");
-            Error = DictError.Retry;
-            return null;
-        }
-    }
+    // Surrogate - report an open failure (dict_surrogate()).
+    public static Dict Surrogate(string type, string name, DictOpenFlags openFlags, DictFlags dictFlags, string reason) =>
+        DictSurrogate.Create(type, name, openFlags, dictFlags, reason);
 
     // FileOwner - st_uid of a file (0 when it cannot be had).
     public static unsafe long FileOwner(string path)
