@@ -24,9 +24,10 @@ public static class ProgramHost
     }
 
     // Run - run body(args) as program "name"; return the exit status.
-    public static int Run(string defaultName, string[] args, Func<string[], int> body)
+    // Argv0 verbatim: some programs (postconf, postcat) print argv[0] as given.
+    public static int Run(string defaultName, string[] args, Func<string[], int> body, bool verbatimArgv0 = false)
     {
-        Msg.Tag = ProgramName(defaultName);
+        Msg.Tag = verbatimArgv0 ? (Argv0() is { Length: > 0 } a ? a : defaultName) : ProgramName(defaultName);
         Sys.Umask(Convert.ToInt32("022", 8));
         int status;
         try

@@ -74,6 +74,12 @@ public static partial class Sys
     [LibraryImport("libc", EntryPoint = "gethostname", SetLastError = true)]
     private static partial int GetHostNameRaw(Span<byte> name, nint len);
 
+    [LibraryImport("libc", EntryPoint = "getifaddrs", SetLastError = true)]
+    private static partial int GetIfAddrsRaw(out nint ifap);
+
+    [LibraryImport("libc", EntryPoint = "freeifaddrs")]
+    private static partial void FreeIfAddrs(nint ifa);
+
     [LibraryImport("libc", EntryPoint = "strerror")]
     private static partial nint StrErrorRaw(int errnum);
 
@@ -112,4 +118,61 @@ public static partial class Sys
         UnauthorizedAccessException => EACCES,
         _ => e.HResult & 0xffff,
     };
+
+    // InterfaceAddress - one address of a network interface that is up.
+    public readonly record struct InterfaceAddress(string Interface, byte[] Address, byte[] Mask);
+
+    private const uint IffUp = 1;
+
+    // InterfaceAddresses - getifaddrs(3): IPv4 (family 2) or IPv6 (family 10)
+    // addresses of interfaces that are up, in the kernel's order.
+    public static unsafe System.Collections.Generic.List<InterfaceAddress> InterfaceAddresses(int family)
+    {
+        var list = new System.Collections.Generic.List<InterfaceAddress>();
+        if (GetIfAddrsRaw(out var head) != 0)
+            return list;
+        try
+        {
+            for (var p = head; p != 0;)
+            {
+                // struct ifaddrs { next; name; flags; addr; netmask; ... }
+                var next = *(nint*)p;
+                var name = Marshal.PtrToStringUTF8(*(nint*)(p + 8)) ?? "";
+                var flags = *(uint*)(p + 16);
+                var addr = *(nint*)(p + 24);
+                var mask = *(nint*)(p + 32);
+                p = next;
+                if ((flags & IffUp) == 0 || addr == 0)
+                    continue;
+                var fam = *(ushort*)addr;
+                if (fam != family || mask == 0)
+                    continue;
+                int off, len;
+                if (fam == 2)
+                {
+                    off = 4;
+                    len = 4;
+                }
+                else if (fam == 10)
+                {
+                    off = 8;
+                    len = 16;
+                }
+                else
+                {
+                    continue;
+                }
+                var a = new ReadOnlySpan<byte>((byte*)addr + off, len).ToArray();
+                var m = new ReadOnlySpan<byte>((byte*)mask + off, len).ToArray();
+                if (Array.TrueForAll(a, b => b == 0))
+                    continue;
+                list.Add(new InterfaceAddress(name, a, m));
+            }
+        }
+        finally
+        {
+            FreeIfAddrs(head);
+        }
+        return list;
+    }
 }

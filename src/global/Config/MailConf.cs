@@ -32,9 +32,6 @@ public sealed class MailConf
     // Values - the parameters set in main.cf and by overrides.
     public IReadOnlyDictionary<string, string> Values => values;
 
-    // Owner uid of main.cf (0 = trusted).
-    public long OwnerUid { get; private set; }
-
     // ConfigDirectoryFromEnvironment - $MAIL_CONFIG or the default.
     public static string ConfigDirectoryFromEnvironment()
     {
@@ -54,19 +51,8 @@ public sealed class MailConf
     // LoadFile - dict_load_file_xt(): name = value entries, fatal on bad syntax.
     public void LoadFile(string path)
     {
-        byte[] data;
-        try
-        {
-            data = File.ReadAllBytes(path);
-            OwnerUid = (long)new FileInfo(path).UnixFileMode;
-            OwnerUid = 0;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Msg.Fatal($"open {path}: {Sys.StrError(Sys.ErrnoOf(e))}");
-            return;
-        }
-        LoadBytes(data, path);
+        if (!HotFileReader.Load(path, data => LoadBytes(data, path), out var errno))
+            Msg.Fatal($"open {path}: {Sys.StrError(errno)}");
     }
 
     // LoadBytes - the parsing half of LoadFile.
