@@ -17,5 +17,7 @@ public static partial class DictOpen
         table[RegexpDict.TypeName] = RegexpDict.Open;
         table[PcreDict.TypeName] = PcreDict.Open;
         table[CidrDict.TypeName] = CidrDict.Open;
+        table[TcpDict.TypeName] = TcpDict.Open;
+        table[SocketmapDict.TypeName] = SocketmapDict.Open;
     }
 }
