@@ -16,7 +16,10 @@ FAILED_NAMES=${FAILED_NAMES:-}
 
 # normalize FILE - host- and run-dependent text made comparable.
 normalize() {
+    local pid=
+    [ -f "$(dirname "$1")/pid" ] && pid=$(cat "$(dirname "$1")/pid")
     sed -e 's/^process_id = [0-9]*$/process_id = PID/' \
+        -e "${pid:+s/\\b$pid\\b/PID/g}" \
         -e "s#$REF_SBIN/##g; s#$OUR_SBIN/##g" \
         -e "s#$COMPAT_TMP#TMP#g" "$1"
 }
@@ -27,8 +30,13 @@ run_side() {
     local dir
     if [ "$side" = ref ]; then dir=$REF_SBIN; else dir=$OUR_SBIN; fi
     mkdir -p "$out"
-    ( cd "${CASE_CWD:-$COMPAT_TMP}" && "$dir/$prog" "$@" ) >"$out/stdout" 2>"$out/stderr" </"${CASE_STDIN:-/dev/null}"
+    # exec in a background subshell: $! is then the program's own PID,
+    # which normalize() replaces (process_id, $process_id in values).
+    ( cd "${CASE_CWD:-$COMPAT_TMP}" && exec "$dir/$prog" "$@" ) >"$out/stdout" 2>"$out/stderr" </"${CASE_STDIN:-/dev/null}" &
+    local pid=$!
+    wait "$pid"
     echo $? >"$out/status"
+    echo "$pid" >"$out/pid"
 }
 
 # compare NAME PROG ARGS... - run both sides, compare, count, report.
