@@ -69,10 +69,4 @@ internal static partial class Postconf
                 return 1;
         }
     }
-
-    // ShowTemplates - -b/-t: bounce templates (the bounce daemon's job).
-    public static void ShowTemplates(TextWriter fp, bool expand, string? file, System.Collections.Generic.List<string>? overrides)
-    {
-        Msg.Fatal("bounce templates are not available in this build");
-    }
 }
