@@ -167,3 +167,17 @@ for cset in "$corpus"/*/; do
     edit_case "edit-corpus-$cname-Pe" "" "$cset/master.cf" -Pe 'smtp/inet/smtpd_tls_security_level=may' 'submission/inet/syslog_name=postfix/sub'
     edit_case "edit-corpus-$cname-Mhash" "" "$cset/master.cf" -M# smtp/inet 'pickup/*'
 done
+
+# Corner cases: trailing blanks stay part of a name (so it matches
+# nothing), an empty field value passes the checks, bytes that are not
+# UTF-8 survive, and byte widths (not characters) decide folding.
+edit_case edit-X-trailing-blank "$m1" "" -X 'relayhost ' ' mynetworks'
+edit_case edit-MX-trailing-blank "" "$p" -MX 'relay/unix ' ' pickup/unix'
+edit_case edit-Fe-empty-field "" "$p" -Fe pickup/unix/chroot=
+l1="$inputs/latin1.cf"
+printf 'a = caf\351\nb = 1\n' >"$l1"
+edit_case edit-e-latin1 "$l1" "" -e 'b=new' 'c=ö'
+u1="$inputs/utf8-master.cf"
+printf 'foo unix - n n - 0 other -o a=\303\251\303\251\303\251\303\251\303\251\303\251\303\251\303\251\303\251\303\251 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx yyyyyyyyyyyyyyyyyyyyy zzzzzzzzzzzzzz\n' >"$u1"
+edit_case edit-Pe-utf8-fold "" "$u1" -Pe foo/unix/b=c
+edit_case edit-Me-twice "" "$p" -Me 'relay/unix=relay unix - - n - - smtp' 'relay/unix=relay unix - - y - - smtp -o x=y'
