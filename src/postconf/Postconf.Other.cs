@@ -15,16 +15,12 @@ namespace Postfix.Commands.Postconf;
 
 internal static partial class Postconf
 {
-    // Table types this implementation opens (sorted, like dict_mapnames()).
-    private static readonly string[] MapTypes =
-    {
-        "btree", "cidr", "environ", "fail", "hash", "inline", "internal", "lmdb", "memcache", "pcre", "pgsql",
-        "pipemap", "proxy", "randmap", "regexp", "socketmap", "sqlite", "static", "tcp", "texthash", "unionmap",
-    };
-
+    // ShowMaps - the table types registered in our dictionary layer, sorted.
     public static void ShowMaps(TextWriter fp)
     {
-        foreach (var t in MapTypes)
+        var types = Postfix.Global.Dict.DictOpen.Types();
+        types.Sort(StringComparer.Ordinal);
+        foreach (var t in types)
             fp.Write(t + "\n");
     }
 

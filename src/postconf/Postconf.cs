@@ -344,4 +344,17 @@ internal static partial class Postconf
             ConfigDir = MailConf.DefConfigDir;
         }
     }
+
+    // ResetForTests - forget all state between in-process runs (unit tests).
+    internal static void ResetForTests()
+    {
+        CmdMode = Mode.None;
+        ParamTable = new Dictionary<string, ParamNode>(StringComparer.Ordinal);
+        MasterTable = new List<MasterEntry>();
+        MainConf = new Dictionary<string, string>(StringComparer.Ordinal);
+        RestClassTable.Clear();
+        DbmsFilesSeen.Clear();
+        cachedHostName = cachedDomainName = cachedNetworks = varMyHostname = null;
+        ConfigDir = MailConf.DefConfigDir;
+    }
 }
