@@ -28,8 +28,8 @@
 #   Harness knobs (PC_N, PC_N2, POSTMAP_N, POSTMAP_Q, POSTMAP_STREAM,
 #   MAP_TYPES, BENCH_TMP, ...) are passed through.
 #
-# stdout: the table (markdown); stderr: progress.  Exit 1 when a harness
-# call failed (its figures show as "failed").
+# stdout: the table (markdown, also saved as RESULTS/table.md); stderr:
+# progress.  Exit 1 when a harness call failed (its row shows BENCH-failed).
 set -u
 repo=$(cd "$(dirname "$0")/.." && pwd)
 BENCH_DIR=${BENCH_DIR:-$repo/../shared/bench}
@@ -142,5 +142,5 @@ awk '
             printf "| %s | %s | %s | %s | %s | %s |\n", k, u,
                 (r == "" ? "-" : fmt(r)), (o == "" ? "-" : fmt(o)), ratio, dir
         }
-    }' "$RESULTS/ref.txt" "$RESULTS/ours.txt"
+    }' "$RESULTS/ref.txt" "$RESULTS/ours.txt" | tee "$RESULTS/table.md"
 exit $(( failed > 0 ))
