@@ -19,6 +19,7 @@ public static partial class DictOpen
         table[CidrDict.TypeName] = CidrDict.Open;
         table[TcpDict.TypeName] = TcpDict.Open;
         table[SocketmapDict.TypeName] = SocketmapDict.Open;
+        table[MemcacheDict.TypeName] = MemcacheDict.Open;
         table[SqliteDict.TypeName] = SqliteDict.Open;
         table[PgsqlDict.TypeName] = PgsqlDict.Open;
     }
