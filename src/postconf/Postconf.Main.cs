@@ -22,24 +22,8 @@ internal static partial class Postconf
     {
         SetConfigDir();
         var path = ConfigDir + "/" + MailConf.MainConfFile;
-        if (!HotFileReader.Load(path, data => LoadMainCf(data, path), out var errno))
+        if (!HotFileReader.Load(path, data => MailConf.LoadInto(data, path, MainConf), out var errno))
             Msg.Fatal($"open {path}: {Sys.StrError(errno)}");
-    }
-
-    // LoadMainCf - dict_load_fp() into MainConf.
-    private static void LoadMainCf(byte[] data, string path)
-    {
-        var reader = new LogicalLineReader(data, path);
-        string? line;
-        while ((line = reader.Next(out var lineNo)) != null)
-        {
-            var err = NameValue.Split(line, out var name, out var value);
-            if (err != null)
-                Msg.Fatal($"{path}, line {lineNo}: {err}: \"{line}\"");
-            if (MainConf.TryGetValue(name, out var old) && old != value)
-                Msg.Warn($"{path}, line {lineNo}: overriding earlier entry: {name}={old}");
-            MainConf[name] = value;
-        }
     }
 
     // SetParameters - -o name=value overrides.

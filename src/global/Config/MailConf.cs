@@ -56,7 +56,11 @@ public sealed class MailConf
     }
 
     // LoadBytes - the parsing half of LoadFile.
-    public void LoadBytes(byte[] data, string path)
+    public void LoadBytes(byte[] data, string path) => LoadInto(data, path, values);
+
+    // LoadInto - dict_load_fp(): "name = value" logical lines into a table;
+    // fatal on a line without '=', a warning when a name changes value.
+    public static void LoadInto(byte[] data, string path, Dictionary<string, string> table)
     {
         var reader = new LogicalLineReader(data, path);
         string? line;
@@ -65,9 +69,9 @@ public sealed class MailConf
             var err = NameValue.Split(line, out var name, out var value);
             if (err != null)
                 Msg.Fatal($"{path}, line {lineNo}: {err}: \"{line}\"");
-            if (values.TryGetValue(name, out var old) && old != value)
+            if (table.TryGetValue(name, out var old) && old != value)
                 Msg.Warn($"{path}, line {lineNo}: overriding earlier entry: {name}={old}");
-            values[name] = value;
+            table[name] = value;
         }
     }
 
