@@ -442,9 +442,13 @@ internal static partial class Postconf
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            // Postfix opens a directory fine and fails on the first read,
+            // after its edit: the temporary file stays behind.
+            if (Directory.Exists(path))
+                Msg.Fatal($"read {path}: {Sys.StrError(Sys.EISDIR)}");
             // The temporary name is ours alone: remove it.
             Sys.Unlink(edit.TmpPath);
-            Msg.Fatal($"open {path} for reading: {Sys.StrError(Sys.ErrnoOf(e))}");
+            Msg.Fatal($"open {path} for reading: {Sys.StrError(ErrnoOf(e, path))}");
             return "";
         }
         try
@@ -459,6 +463,10 @@ internal static partial class Postconf
             return textEncoding.GetString(data);
         }
     }
+
+    // ErrnoOf - errno of a failed open; .NET reports EISDIR as access denied.
+    private static int ErrnoOf(Exception e, string path) =>
+        e is UnauthorizedAccessException && Directory.Exists(path) ? Sys.EISDIR : Sys.ErrnoOf(e);
 
     // ToFileText - command-line text in the file's encoding.
     private static string ToFileText(string text) =>
@@ -501,7 +509,7 @@ internal static partial class Postconf
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
-                    Msg.Fatal($"open {ep.TmpPath}: {Sys.StrError(Sys.ErrnoOf(e))}");
+                    Msg.Fatal($"open {ep.TmpPath}: {Sys.StrError(ErrnoOf(e, ep.TmpPath))}");
                     return ep;
                 }
                 var fd = (int)fs.SafeFileHandle.DangerousGetHandle();

@@ -262,11 +262,12 @@ internal static partial class Postconf
         byte[] data;
         try
         {
-            data = File.ReadAllBytes(path);
+            // A directory opens fine in C and reads as nothing.
+            data = Directory.Exists(path) ? Array.Empty<byte>() : File.ReadAllBytes(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            var text = $"open {path}: {Sys.StrError(Sys.ErrnoOf(e))}";
+            var text = $"open {path}: {Sys.StrError(ErrnoOf(e, path))}";
             if (failOnOpenError)
                 Msg.Fatal(text);
             Msg.Warn(text);
