@@ -135,3 +135,15 @@ d=$(ref_dir)
 printf '%s\n' 'x unix - n n - - pipe flags=R user=x' 'y unix - n n - - smtp -o a=b' 'z unix - n n - - pipe -v -o a=b c' >"$d/master.cf"
 compare master-Fh-short-command postconf -c "$d" -Fh '*/*/command'
 compare master-Fhf-short-command postconf -c "$d" -Fhf
+
+# Entries with the same service/type share one parameter table in the
+# reference: -P lists the union, and $name expands to the last setting.
+d=$(ref_dir)
+printf '%s\n' 'foo unix - n n - 0 other -o a=1 -o c=$a' 'foo unix - n n - 0 other -o a=2 -o d=$a' >"$d/master.cf"
+compare master-duplicate-namespace-P postconf -c "$d" -P
+compare master-duplicate-namespace-Mx postconf -c "$d" -Mx
+
+# Diagnostics show non-printable characters (tab, newline) as '?'.
+d=$(ref_dir)
+printf 'foo unix - n n - 0 other {a\tb\n  c\n' >"$d/master.cf"
+compare master-warning-nonprintable postconf -c "$d" -M
