@@ -72,7 +72,7 @@ unit-test: deps-dotnet
 	$(DOTNET) test Toolchain.sln --nologo -v quiet -clp:ErrorsOnly
 
 compat-test: build deps-apt
-	sh compat-tests/run-all.sh
+	bash compat-tests/run-all.sh
 
 test: deps-apt build unit-test compat-test
 
