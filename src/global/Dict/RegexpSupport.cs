@@ -22,9 +22,14 @@ public static partial class RegexpSupport
 {
     private static readonly UTF8Encoding StrictUtf8 = new(false, true);
 
-    // Encode - the bytes a ByteText-decoded string came from. A string
-    // whose chars all fit in a byte and that is not valid UTF-8 as bytes
-    // was decoded as Latin-1; anything else was UTF-8.
+    private static readonly char[] CommaSpace = { ',', ' ', '\t', '\r', '\n' };
+
+    // Encode - the bytes behind a table string. Text is UTF-8; a lone
+    // low surrogate U+DC80..U+DCFF stands for the raw byte 0x80..0xFF
+    // (the "surrogateescape" convention, for bytes that are not UTF-8).
+    // A string of Latin-1 characters is ambiguous under ByteText's
+    // Latin-1 fallback ("\u00e9" may have been E9 or C3 A9); UTF-8 wins,
+    // so that UTF-8 keys match UTF-8 patterns as they do in Postfix.
     public static byte[] Encode(string text)
     {
         var buf = Array.Empty<byte>();
@@ -32,47 +37,60 @@ public static partial class RegexpSupport
         return n == buf.Length ? buf : buf.AsSpan(0, n).ToArray();
     }
 
-    private static readonly char[] CommaSpace = { ',', ' ', '\t', '\r', '\n' };
-
     // Encode - into buf (grown as needed), optionally NUL-terminated; the byte count.
     public static int Encode(string text, ref byte[] buf, bool nul)
     {
-        var need = text.Length + 1;
-        var wide = false;
         var ascii = true;
+        var escapes = false;
         foreach (var c in text)
         {
-            if (c > 0xff)
-            {
-                wide = true;
-                break;
-            }
             if (c >= 0x80)
+            {
                 ascii = false;
+                if (c is >= '\uDC80' and <= '\uDCFF')
+                    escapes = true;
+            }
         }
-        if (!wide)
+        if (ascii)
         {
-            if (buf.Length < need)
-                buf = new byte[nul ? Math.Max(need, buf.Length * 2) : text.Length];
+            if (buf.Length < text.Length + 1)
+                buf = new byte[nul ? Math.Max(text.Length + 1, buf.Length * 2) : text.Length];
             for (var i = 0; i < text.Length; i++)
                 buf[i] = (byte)text[i];
-            if (ascii || !IsValidUtf8(buf.AsSpan(0, text.Length)))
+            if (nul)
+                buf[text.Length] = 0;
+            return text.Length;
+        }
+        var max = Encoding.UTF8.GetMaxByteCount(text.Length) + 1;
+        if (buf.Length < max)
+            buf = new byte[Math.Max(max, buf.Length * 2)];
+        int written;
+        if (!escapes)
+        {
+            written = Encoding.UTF8.GetBytes(text, buf);
+        }
+        else
+        {
+            written = 0;
+            for (var i = 0; i < text.Length; i++)
             {
-                if (nul)
-                    buf[text.Length] = 0;
-                return text.Length;
+                var c = text[i];
+                if (c is >= '\uDC80' and <= '\uDCFF' && (i == 0 || !char.IsHighSurrogate(text[i - 1])))
+                {
+                    buf[written++] = (byte)(c - 0xDC00);
+                }
+                else
+                {
+                    var len = char.IsHighSurrogate(c) && i + 1 < text.Length ? 2 : 1;
+                    written += Encoding.UTF8.GetBytes(text.AsSpan(i, len), buf.AsSpan(written));
+                    i += len - 1;
+                }
             }
         }
-        var count = Encoding.UTF8.GetByteCount(text);
-        if (buf.Length < count + 1)
-            buf = new byte[Math.Max(count + 1, buf.Length * 2)];
-        var written = Encoding.UTF8.GetBytes(text, buf);
         if (nul)
             buf[written] = 0;
         return written;
     }
-
-    private static bool IsValidUtf8(ReadOnlySpan<byte> bytes) => System.Text.Unicode.Utf8.IsValid(bytes);
 
     // Decode - bytes to a string, as ByteText does.
     public static string Decode(ReadOnlySpan<byte> bytes) => ByteText.Decode(bytes);
