@@ -134,9 +134,13 @@ internal static partial class Postconf
     // RegisterUserParameters - pcf_register_user_parameters().
     public static void RegisterUserParameters()
     {
+        // Entries with the same "service/type" share one -o table, as the
+        // reference's dictionaries are named after the name space.
+        var byNameSpace = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
         foreach (var entry in MasterTable)
         {
-            entry.AllParams.Clear();
+            if (!byNameSpace.TryGetValue(entry.NameSpace, out var table))
+                table = null;
             var argv = entry.Argv;
             for (var field = MasterField.MinFields; field < argv.Count; field++)
             {
@@ -146,14 +150,16 @@ internal static partial class Postconf
                 if (arg.Length < 2 || !DaemonOptionsExpectingValue.Contains(arg[1], StringComparison.Ordinal)
                     || field + 1 >= argv.Count)
                     continue;
-                if (arg == "-o")
+                if (arg == "-o" && NameValue.Split(argv[field + 1], out var pname, out var pvalue) == null)
                 {
-                    if (NameValue.Split(argv[field + 1], out var pname, out var pvalue) == null)
-                        entry.AllParams[pname] = pvalue;
+                    if (table == null)
+                        byNameSpace[entry.NameSpace] = table = new Dictionary<string, string>(StringComparer.Ordinal);
+                    table[pname] = pvalue;
                 }
                 field += 1;
             }
-            entry.ValidNames = entry.AllParams.Count > 0 ? new HashSet<string>(StringComparer.Ordinal) : null;
+            entry.AllParams = table ?? new Dictionary<string, string>(StringComparer.Ordinal);
+            entry.ValidNames = table != null ? new HashSet<string>(StringComparer.Ordinal) : null;
         }
         foreach (var entry in MasterTable)
             if (entry.AllParams.Count > 0)
