@@ -36,7 +36,6 @@ commands: deps-dotnet
 	    $(DOTNET) publish src/$$c/$$c.csproj -c Release -r $(RID) -o $(OUT)/obj-publish/$$c --nologo -v quiet -clp:ErrorsOnly || exit 1; \
 	    cp -f $(OUT)/obj-publish/$$c/$$c $(OUT)/sbin/$$c || exit 1; \
 	done
-	@test ! -x $(OUT)/sbin/postalias || ln -sf postalias $(OUT)/sbin/newaliases.postalias
 
 daemons: deps-dotnet
 	@mkdir -p $(OUT)/libexec/postfix
@@ -57,6 +56,7 @@ install: build
 	@for d in $(DAEMONS); do install -m 755 $(OUT)/libexec/postfix/$$d $(DESTDIR)$(DAEMONDIR)/$$d; done
 	@for p in $(MANPAGES); do \
 	    s=$$(dirname $$p | sed 's,man/,,'); install -d $(DESTDIR)$(MANDIR)/$$s; install -m 644 $$p $(DESTDIR)$(MANDIR)/$$s/; \
+	    gzip -9nf $(DESTDIR)$(MANDIR)/$$s/$$(basename $$p); \
 	done
 
 # deps: what a fresh machine of this kind lacks (apt packages, NuGet restore).
