@@ -56,7 +56,7 @@ public sealed class CfgParser
             return null;
         }
         var table = new Dictionary<string, string>(StringComparer.Ordinal);
-        var reader = new LogicalLineReader(data, name);
+        var reader = new RegexpSupport.Rules(data, name);
         string? line;
         while ((line = reader.Next(out var lineNo)) != null)
         {

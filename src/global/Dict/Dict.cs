@@ -6,8 +6,9 @@
 //	Every table type derives from Dict: lookup, update, delete,
 //	sequence (first/next), lock and close, with the flags and error
 //	codes of Postfix's DICT. Keys and values are strings that carry the
-//	bytes of the table (ByteText decodes: valid UTF-8 as UTF-8, anything
-//	else as Latin-1), so nothing is lost on the way through.
+//	bytes of the table (DictText.Decode: valid UTF-8 as UTF-8, other
+//	bytes >= 0x80 as U+DC80..U+DCFF; DictText.Encode gives the bytes
+//	back), so nothing is lost on the way through.
 //	Lookup returns null for "not found"; then Error says whether that was
 //	a real miss (DictError.None) or a failure (Retry/Config).
 using System;

@@ -12,7 +12,6 @@
 //	building a large table allocates nothing per line.
 using System;
 using System.IO;
-using System.Text;
 using Postfix.Util;
 
 namespace Postfix.Global.Dict;
@@ -136,8 +135,8 @@ public sealed class DictLineReader
             }
             if (lineLen > 0 && IsSpace(line[0]))
             {
-                var shown = Encoding.Latin1.GetString(line, 0, Math.Min(30, lineLen));
-                Msg.Warn($"{Path}: logical line must not start with whitespace: \"{ByteText.Decode(Encoding.Latin1.GetBytes(shown))}{(lineLen > 30 ? "..." : "")}\"");
+                var shown = DictText.Decode(line.AsSpan(0, Math.Min(30, lineLen)));
+                Msg.Warn($"{Path}: logical line must not start with whitespace: \"{shown}{(lineLen > 30 ? "..." : "")}\"");
                 continue;
             }
             text = line.AsSpan(0, lineLen);

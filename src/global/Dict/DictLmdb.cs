@@ -68,7 +68,7 @@ public sealed class DictLmdb : Dict
     }
 
     // OpenFile - open or create the LMDB file; a surrogate on failure.
-    internal static Dict OpenFile(string type, string name, string path, DictOpenFlags openFlags, DictFlags dictFlags, bool legacy = false)
+    internal static Dict OpenFile(string type, string name, string path, DictOpenFlags openFlags, DictFlags dictFlags, bool legacy = false, string? shownPath = null)
     {
         var envFlags = MDB_NOSUBDIR | MDB_NOLOCK;
         var readOnly = (openFlags & DictOpenFlags.ReadWrite) == 0;
@@ -96,7 +96,7 @@ public sealed class DictLmdb : Dict
         var flags = dictFlags | DictFlags.Fixed | DictFlags.MultiWriter;
         if ((dictFlags & (DictFlags.Try0Null | DictFlags.Try1Null)) == 0)
             flags |= DictFlags.Try0Null | DictFlags.Try1Null;
-        var dict = new DictLmdb(type, name, path, db, openFlags, flags, legacy);
+        var dict = new DictLmdb(type, name, shownPath ?? path, db, openFlags, flags, legacy);
         if (Msg.Verbose > 0)
         {
             db.Notify = dict.NotifyResize;

@@ -3,16 +3,16 @@
 // POSTFIX
 //	src/util/lowercase.c, src/util/casefold.c, src/util/valid_utf8_string.c
 // DESCRIPTION
-//	Table files hold bytes. Strings handed to and from Dict carry those
-//	bytes as ByteText decodes them (UTF-8 when valid, else Latin-1);
-//	Encode() is the way back (UTF-8 unless every character fits in a
-//	byte and the text is not valid UTF-8 as Latin-1 bytes).
+//	Table files hold bytes, and Dict passes strings. Valid UTF-8 decodes
+//	as UTF-8; in text that is not valid UTF-8 each byte >= 0x80 becomes
+//	the lone surrogate U+DC80..U+DCFF (as Python's "surrogateescape"), so
+//	that Encode() gives back exactly the bytes that were read, and a
+//	Latin-1 byte can never be mistaken for a UTF-8 character.
 //	Fold() lowercases ASCII only, like lowercase() in the C locale;
 //	with the UTF-8 layer active, FoldUtf8() casefolds all of Unicode.
 using System;
 using System.Text;
 using System.Text.Unicode;
-using Postfix.Util;
 
 namespace Postfix.Global.Dict;
 
@@ -31,26 +31,44 @@ public static class DictText
 
     private static byte[] EncodeSlow(string s)
     {
-        foreach (var c in s)
+        var buf = new byte[Encoding.UTF8.GetMaxByteCount(s.Length)];
+        var n = 0;
+        for (var i = 0; i < s.Length; i++)
         {
-            if (c > 0xff)
-                return Encoding.UTF8.GetBytes(s);
+            var c = s[i];
+            if (c < 0x80)
+                buf[n++] = (byte)c;
+            else if (c >= 0xDC80 && c <= 0xDCFF)
+                buf[n++] = (byte)(c - 0xDC00);
+            else if (char.IsHighSurrogate(c) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
+            {
+                n += Encoding.UTF8.GetBytes(s.AsSpan(i, 2), buf.AsSpan(n));
+                i++;
+            }
+            else
+                n += Encoding.UTF8.GetBytes(s.AsSpan(i, 1), buf.AsSpan(n));
         }
-        // All characters fit in one byte: the text came from Latin-1 bytes
-        // unless those bytes were themselves valid UTF-8 (then ByteText
-        // would have decoded them as UTF-8, so they must have been UTF-8).
-        var latin1 = Encoding.Latin1.GetBytes(s);
-        return Utf8.IsValid(latin1) ? Encoding.UTF8.GetBytes(s) : latin1;
+        return buf.AsSpan(0, n).ToArray();
     }
 
     // Decode - a table string from bytes.
-    public static string Decode(ReadOnlySpan<byte> b) => ByteText.Decode(b);
+    public static string Decode(ReadOnlySpan<byte> b)
+    {
+        if (IsAllAscii(b))
+            return Encoding.ASCII.GetString(b);
+        if (Utf8.IsValid(b))
+            return Encoding.UTF8.GetString(b);
+        var chars = new char[b.Length];
+        for (var i = 0; i < b.Length; i++)
+            chars[i] = b[i] < 0x80 ? (char)b[i] : (char)(0xDC00 + b[i]);
+        return new string(chars);
+    }
 
     // DecodeCString - bytes up to the first NUL (vstring_strncpy semantics).
     public static string DecodeCString(ReadOnlySpan<byte> b)
     {
         var nul = b.IndexOf((byte)0);
-        return ByteText.Decode(nul < 0 ? b : b[..nul]);
+        return Decode(nul < 0 ? b : b[..nul]);
     }
 
     // FoldAscii - lowercase() in place: ASCII letters only.
@@ -99,5 +117,13 @@ public static class DictText
     public static bool IsValidUtf8(ReadOnlySpan<byte> b) => Utf8.IsValid(b);
 
     // IsValidUtf8 - true unless the string carries Latin-1 decoded bytes.
-    public static bool IsValidUtf8(string s) => Utf8.IsValid(Encode(s));
+    public static bool IsValidUtf8(string s)
+    {
+        foreach (var c in s)
+        {
+            if (c >= 0xDC80 && c <= 0xDCFF)
+                return false;
+        }
+        return true;
+    }
 }

@@ -8,6 +8,7 @@
 //	warn and keep the first. Read-only.
 using System;
 using System.IO;
+using System.Threading;
 using Postfix.Util;
 
 namespace Postfix.Global.Dict;
@@ -20,6 +21,26 @@ public static class DictThash
     {
         if (openFlags != DictOpenFlags.ReadOnly)
             return DictSurrogate.Create(TypeName, path, openFlags, dictFlags, $"{TypeName}:{path} map requires O_RDONLY access mode");
+        // Read the file again while it is still being written ("hot").
+        for (;;)
+        {
+            var before = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            var dict = Load(path, openFlags, dictFlags, out var failure, out var mtime);
+            if (dict == null)
+                return failure!; // set whenever Load returns null
+            var after = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            if (mtime < before - 1 || mtime > after)
+                return dict;
+            if (Msg.Verbose > 1)
+                Msg.Info($"pausing to let file {path} cool down");
+            Thread.Sleep(300);
+        }
+    }
+
+    private static DictHt? Load(string path, DictOpenFlags openFlags, DictFlags dictFlags, out Dict? failure, out long mtime)
+    {
+        failure = null;
+        mtime = 0;
         FileStream fp;
         try
         {
@@ -27,13 +48,15 @@ public static class DictThash
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return DictSurrogate.Create(TypeName, path, openFlags, dictFlags, $"open database {path}: {Sys.StrError(Sys.ErrnoOf(e))}");
+            failure = DictSurrogate.Create(TypeName, path, openFlags, dictFlags, $"open database {path}: {Sys.StrError(Sys.ErrnoOf(e))}");
+            return null;
         }
         var dict = new DictHt(TypeName, path, openFlags, dictFlags);
         if (DictOpen.NeedUtf8(dictFlags))
             dict.Flags |= DictFlags.Utf8Active;
         using (fp)
         {
+            mtime = new DateTimeOffset(File.GetLastWriteTimeUtc(path)).ToUnixTimeSeconds();
             var reader = new DictLineReader(fp, path);
             while (reader.ReadLogical(out var line, out var lineno))
             {
@@ -76,7 +99,10 @@ public static class DictThash
                     else if ((dictFlags & DictFlags.DupWarn) != 0)
                         Msg.Warn($"{path}, line {lineno}: duplicate entry: \"{key}\"");
                     else
-                        return DictSurrogate.Create(TypeName, path, openFlags, dictFlags, $"{path}, line {lineno}: duplicate entry: \"{key}\"");
+                    {
+                        failure = DictSurrogate.Create(TypeName, path, openFlags, dictFlags, $"{path}, line {lineno}: duplicate entry: \"{key}\"");
+                        return null;
+                    }
                 }
                 else
                     dict.Update(key, value);

@@ -63,7 +63,7 @@ public sealed class MkMap : IDisposable
             temp = final + ".tmp" + Sys.GetPid().ToString(System.Globalization.CultureInfo.InvariantCulture);
             lockStream = LockOld(final);
             Sys.Unlink(temp);
-            dict = DictLmdb.OpenFile(type, path, temp, openFlags, dictFlags | DictFlags.BulkUpdate, legacy: type != "lmdb");
+            dict = DictLmdb.OpenFile(type, path, temp, openFlags, dictFlags | DictFlags.BulkUpdate, legacy: type != "lmdb", shownPath: final);
             lmdb = dict as DictLmdb;
         }
         else

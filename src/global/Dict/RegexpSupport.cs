@@ -92,8 +92,8 @@ public static partial class RegexpSupport
         return written;
     }
 
-    // Decode - bytes to a string, as ByteText does.
-    public static string Decode(ReadOnlySpan<byte> bytes) => ByteText.Decode(bytes);
+    // Decode - bytes to a table string (DictText.Decode, the inverse of Encode).
+    public static string Decode(ReadOnlySpan<byte> bytes) => DictText.Decode(bytes);
 
     // IsSpace - C isspace() in the C locale.
     public static bool IsSpace(char c) => c is ' ' or '\t' or '\n' or '\r' or '\f' or '\v';
@@ -125,9 +125,24 @@ public static partial class RegexpSupport
         return s;
     }
 
+    // Rules - logical lines of a rule file (readllines()), as table strings.
+    public sealed class Rules
+    {
+        private readonly DictLineReader reader;
+
+        public Rules(byte[] data, string path)
+        {
+            reader = new DictLineReader(new MemoryStream(data, false), path);
+        }
+
+        // Next - the next logical line and the number of its first line; null at the end.
+        public string? Next(out int lineNo) =>
+            reader.ReadLogical(out var text, out lineNo) ? DictText.Decode(text) : null;
+    }
+
     // OpenRules - the rule text of a pattern table (dict_stream_open);
     // null and the reason when it cannot be had.
-    public static LogicalLineReader? OpenRules(string type, string name, out long ownerUid, out string? why)
+    public static Rules? OpenRules(string type, string name, out long ownerUid, out string? why)
     {
         ownerUid = 0;
         why = null;
@@ -140,7 +155,7 @@ public static partial class RegexpSupport
                 return null;
             }
             ownerUid = Postfix.Util.Sys.GetUid();
-            return new LogicalLineReader(Encode(text), name);
+            return new Rules(Encode(text), name);
         }
         byte[] data;
         try
@@ -153,7 +168,7 @@ public static partial class RegexpSupport
             return null;
         }
         ownerUid = FileOwner(name);
-        return new LogicalLineReader(data, name);
+        return new Rules(data, name);
     }
 
     // InlineToMultiline - "{{a b}, {c d}}" as "a b\nc d\n"; an error text or null.

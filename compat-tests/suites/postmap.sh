@@ -1,0 +1,232 @@
+# postmap.sh - postmap(1) against the reference: builds, queries, dumps,
+# deletes, options and diagnostics; lmdb files read across both ways.
+#
+# Build cases copy a source file into two fresh directories (ref/, ours/),
+# run each program in its own directory with relative names (so messages
+# match), and compare stdout, stderr and status; follow-up commands run in
+# the same directories. hash: is Berkeley DB in the reference and LMDB
+# here (file.lmdb instead of file.db), so hash cases compare outputs with
+# ".lmdb" read as ".db" and dumps sorted.
+
+PM_CONF=$(new_confdir)
+PM_CONF_UTF8=$(new_confdir)
+echo "compatibility_level = 3.6" >"$PM_CONF_UTF8/main.cf"
+
+# pm_side SIDE DIR PROG ARGS... - run in DIR/SIDE, capture into DIR/SIDE.out
+pm_side() {
+    local side=$1 d=$2 prog=$3; shift 3
+    local bin
+    if [ "$side" = ref ]; then bin=$REF_SBIN/$prog; else bin=$OUR_SBIN/$prog; fi
+    [ "$prog" = true ] && bin=true
+    mkdir -p "$d/$side.out"
+    ( cd "$d/$side" && "$bin" "$@" ) >"$d/$side.out/stdout" 2>"$d/$side.out/stderr" <"${PM_STDIN:-/dev/null}"
+    echo $? >"$d/$side.out/status"
+}
+
+# pm_norm FILE - comparable text (hash: file names, optional sort).
+pm_norm() {
+    sed -e "s#$COMPAT_TMP#TMP#g" ${PM_SED:+-e "$PM_SED"} "$1" | if [ -n "${PM_SORT:-}" ]; then LC_ALL=C sort; else cat; fi
+}
+
+pm_check() {
+    local name=$1 d=$2 ok=1 f
+    for f in stdout stderr status; do
+        pm_norm "$d/ref.out/$f" >"$d/ref.out/$f.n"
+        pm_norm "$d/ours.out/$f" >"$d/ours.out/$f.n"
+        if ! cmp -s "$d/ref.out/$f.n" "$d/ours.out/$f.n"; then
+            ok=0
+            echo "FAIL $name ($f differs)"
+            diff -u "$d/ref.out/$f.n" "$d/ours.out/$f.n" | sed -n "1,${DIFF_LINES:-15}p" | sed 's/^/    /'
+        fi
+    done
+    record "$name" $ok
+}
+
+# pm_case NAME SRC PROG ARGS... - fresh dirs with SRC copied as "src", run both.
+pm_case() {
+    local name=$1 src=$2; shift 2
+    PM_DIR="$COMPAT_TMP/pm/$(echo "$name" | tr -c 'A-Za-z0-9_.-' '_')"
+    case "$name" in *"${CASE_FILTER:-}"*) ;; *) PM_DIR=; return 0;; esac
+    rm -rf "$PM_DIR"; mkdir -p "$PM_DIR/ref" "$PM_DIR/ours"
+    if [ -n "$src" ]; then
+        cp "$src" "$PM_DIR/ref/src"; cp "$src" "$PM_DIR/ours/src"
+        # An old source: texthash re-reads files changed in the last second.
+        touch -d '2 hours ago' "$PM_DIR/ref/src" "$PM_DIR/ours/src"
+    fi
+    pm_side ref "$PM_DIR" "$@"; pm_side ours "$PM_DIR" "$@"
+    pm_check "$name" "$PM_DIR"
+}
+
+# pm_then NAME PROG ARGS... - another command in the directories of the last pm_case.
+pm_then() {
+    [ -n "${PM_DIR:-}" ] || return 0
+    local name=$1; shift
+    pm_side ref "$PM_DIR" "$@"; pm_side ours "$PM_DIR" "$@"
+    pm_check "$name" "$PM_DIR"
+}
+
+# pm_mode NAME FILE - the built files have the same permissions.
+pm_mode() {
+    [ -n "${PM_DIR:-}" ] || return 0
+    local a b
+    a=$(stat -c %a "$PM_DIR/ref/$1" 2>&1); b=$(stat -c %a "$PM_DIR/ours/$1" 2>&1)
+    if [ "$a" = "$b" ]; then record "$2" 1; else echo "FAIL $2 (mode $a vs $b)"; record "$2" 0; fi
+}
+
+# pm_cross NAME MAP - the reference reads the lmdb table we built (and the
+# other way round): dumps and lookups must equal each side's own.
+pm_cross() {
+    [ -n "${PM_DIR:-}" ] || return 0
+    local name=$1 map=$2 ok=1
+    ( cd "$PM_DIR/ours" && "$REF_SBIN/postmap" -c "$PM_CONF" -s "$map" ) >"$PM_DIR/x1" 2>&1
+    ( cd "$PM_DIR/ref" && "$REF_SBIN/postmap" -c "$PM_CONF" -s "$map" ) >"$PM_DIR/x2" 2>&1
+    ( cd "$PM_DIR/ref" && "$OUR_SBIN/postmap" -c "$PM_CONF" -s "$map" ) >"$PM_DIR/x3" 2>&1
+    if ! cmp -s "$PM_DIR/x1" "$PM_DIR/x2" || ! cmp -s "$PM_DIR/x2" "$PM_DIR/x3"; then
+        ok=0
+        echo "FAIL $name (cross-read dumps differ)"
+        diff -u "$PM_DIR/x2" "$PM_DIR/x1" | sed -n "1,${DIFF_LINES:-15}p" | sed 's/^/    /'
+        diff -u "$PM_DIR/x2" "$PM_DIR/x3" | sed -n "1,${DIFF_LINES:-15}p" | sed 's/^/    /'
+    fi
+    record "$name" $ok
+}
+
+PM_GEN="$COMPAT_TMP/pm-gen"
+mkdir -p "$PM_GEN"
+
+# --- corpus: every text map, built as lmdb and as hash ------------------
+corpus=/work/shared/compat-corpus
+[ -d "$corpus" ] || corpus=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/shared/compat-corpus
+for f in $(find "$corpus" -type f ! -name main.cf ! -name master.cf ! -name '*.md' ! -name aliases ! -name 'main.cf.*' | LC_ALL=C sort); do
+    n=postmap-corpus-$(echo "${f#"$corpus"/}" | tr '/' '_')
+    pm_case "$n-lmdb" "$f" postmap -c "$PM_CONF" lmdb:src
+    pm_then "$n-lmdb-s" postmap -c "$PM_CONF" -s lmdb:src
+    pm_cross "$n-lmdb-cross" lmdb:src
+    PM_SED='s/\.lmdb/.db/g' pm_case "$n-hash" "$f" postmap -c "$PM_CONF" src
+    PM_SED='s/\.lmdb/.db/g' PM_SORT=1 pm_then "$n-hash-s" postmap -c "$PM_CONF" -s src
+    # Every key of the file, looked up through "-q -" (with case changes).
+    keys="$PM_GEN/keys.$$"
+    awk '!/^[ \t]*#/ && NF && $0 !~ /^[ \t]/ {print $1; print toupper($1)}' "$f" >"$keys"
+    PM_STDIN=$keys PM_SED='s/\.lmdb/.db/g' pm_then "$n-hash-q" postmap -c "$PM_CONF" -q - src
+    PM_STDIN=$keys PM_SED='s/\.lmdb/.db/g' pm_then "$n-hash-q-f" postmap -c "$PM_CONF" -f -q - src
+    PM_STDIN=$keys pm_then "$n-texthash-q" postmap -c "$PM_CONF" -q - texthash:src
+done
+
+# --- generated tables ---------------------------------------------------
+gen="$PM_GEN/gen1"
+awk 'BEGIN { srand(7); for (i = 0; i < 3000; i++) {
+        k = ""; n = 1 + int(rand() * 12);
+        for (j = 0; j < n; j++) { c = int(rand() * 36); k = k (c < 26 ? sprintf("%c", (rand() < 0.3 ? 65 : 97) + c) : c - 26) }
+        if (rand() < 0.05) printf "#comment %d\n", i;
+        if (rand() < 0.03) printf "\n";
+        printf "%s%s value-%d%s\n", k, (rand() < 0.1 ? "@example.com" : ""), i, (rand() < 0.05 ? " trailing  " : "");
+        if (rand() < 0.05) printf "  continued %d\n", i;
+        if (rand() < 0.02) printf "lonely%d\n", i;
+        if (rand() < 0.02) printf "\"quoted key %d\" qv\n", i;
+        if (rand() < 0.01) printf "\"unbalanced %d qv\n", i;
+        if (rand() < 0.01) printf "colon%d: x\n", i;
+    } }' >"$gen"
+awk '!/^[ \t#]/ && NF {print $1; print toupper($1); print $1 "x"}' "$gen" | head -2000 >"$PM_GEN/gen1.keys"
+for opts in "" "-f" "-r" "-w" "-N" "-n" "-rf" "-wN"; do
+    pm_case "postmap-gen1-lmdb$opts" "$gen" postmap -c "$PM_CONF" $opts lmdb:src
+    pm_then "postmap-gen1-lmdb$opts-s" postmap -c "$PM_CONF" $opts -s lmdb:src
+    PM_STDIN=$PM_GEN/gen1.keys pm_then "postmap-gen1-lmdb$opts-q" postmap -c "$PM_CONF" $opts -q - lmdb:src
+    pm_cross "postmap-gen1-lmdb$opts-cross" lmdb:src
+    PM_SED='s/\.lmdb/.db/g' PM_SORT=1 pm_case "postmap-gen1-hash$opts" "$gen" postmap -c "$PM_CONF" $opts hash:src
+    PM_SED='s/\.lmdb/.db/g' PM_SORT=1 pm_then "postmap-gen1-hash$opts-s" postmap -c "$PM_CONF" $opts -s hash:src
+    PM_STDIN=$PM_GEN/gen1.keys PM_SED='s/\.lmdb/.db/g' pm_then "postmap-gen1-hash$opts-q" postmap -c "$PM_CONF" $opts -q - hash:src
+    PM_STDIN=$PM_GEN/gen1.keys PM_SORT=1 pm_then "postmap-gen1-texthash$opts-q" postmap -c "$PM_CONF" $opts -q - texthash:src
+done
+
+# Single queries, multiple maps, first hit wins.
+printf 'a A1\nb B1\n' >"$PM_GEN/m1"
+printf 'b B2\nc C2\n' >"$PM_GEN/m2"
+pm_case postmap-multi-build "$PM_GEN/m1" postmap -c "$PM_CONF" lmdb:src
+cp "$PM_GEN/m2" "$PM_DIR/ref/src2"; cp "$PM_GEN/m2" "$PM_DIR/ours/src2"
+pm_then postmap-multi-build2 postmap -c "$PM_CONF" lmdb:src2 src2
+for k in a b c d A; do
+    pm_then "postmap-multi-q-$k" postmap -c "$PM_CONF" -q "$k" lmdb:src lmdb:src2
+done
+PM_SED='s/\.lmdb/.db/g' pm_then postmap-multi-q-mixed postmap -c "$PM_CONF" -q c lmdb:src hash:src2
+printf 'a\nb\nc\nd\nC\n' >"$PM_GEN/multi.keys"
+PM_STDIN=$PM_GEN/multi.keys pm_then postmap-multi-q-stdin postmap -c "$PM_CONF" -q - lmdb:src lmdb:src2
+pm_then postmap-multi-s-first postmap -c "$PM_CONF" -s lmdb:src lmdb:src2
+# Deletes: one key, then again (not found), then keys from stdin.
+pm_then postmap-d-a postmap -c "$PM_CONF" -d a lmdb:src
+pm_then postmap-d-a-again postmap -c "$PM_CONF" -d a lmdb:src
+pm_then postmap-d-after-s postmap -c "$PM_CONF" -s lmdb:src
+PM_STDIN=$PM_GEN/multi.keys pm_then postmap-d-stdin postmap -c "$PM_CONF" -d - lmdb:src lmdb:src2
+pm_then postmap-d-stdin-s postmap -c "$PM_CONF" -s lmdb:src2
+PM_STDIN=$PM_GEN/multi.keys pm_then postmap-d-stdin-none postmap -c "$PM_CONF" -d - lmdb:src
+# Incremental update from stdin.
+printf 'new1 v1\nNEW2 v2\nb dup\n' >"$PM_GEN/incr"
+PM_STDIN=$PM_GEN/incr pm_then postmap-i postmap -c "$PM_CONF" -i lmdb:src2
+pm_then postmap-i-s postmap -c "$PM_CONF" -s lmdb:src2
+pm_cross postmap-i-cross lmdb:src2
+
+# In-memory and composite types.
+for m in 'inline:{a=1, {b = x y}, C=3}' 'static:fixed' 'static:{ text  here }' \
+         'unionmap:{inline:{a=1},inline:{a=2}, static:3}' 'pipemap:{inline:{a=b},inline:{b=c}}' \
+         'internal:x' 'environ:x' 'randmap:{only}' 'inline:{a=}'; do
+    for k in a A b c path; do
+        compare "postmap-q-$m-$k" postmap -c "$PM_CONF" -q "$k" "$m"
+        compare "postmap-q-f-$m-$k" postmap -c "$PM_CONF" -f -q "$k" "$m"
+    done
+done
+compare postmap-s-inline postmap -c "$PM_CONF" -s 'inline:{a=1}'
+compare postmap-s-internal postmap -c "$PM_CONF" -s internal:x
+
+# UTF-8 (compatibility_level 3.6 turns on smtputf8_enable).
+printf 'ÄBC utf8-upper\nabc ascii\n\xe9t\xe9 latin1\n' >"$PM_GEN/utf8"
+printf 'äbc\nÄBC\nABC\n\xe9t\xe9\n' >"$PM_GEN/utf8.keys"
+pm_case postmap-utf8-build "$PM_GEN/utf8" postmap -c "$PM_CONF_UTF8" lmdb:src
+pm_then postmap-utf8-s postmap -c "$PM_CONF_UTF8" -s lmdb:src
+PM_STDIN=$PM_GEN/utf8.keys pm_then postmap-utf8-q postmap -c "$PM_CONF_UTF8" -q - lmdb:src
+PM_STDIN=$PM_GEN/utf8.keys pm_then postmap-utf8-q-u postmap -c "$PM_CONF_UTF8" -u -q - lmdb:src
+pm_case postmap-utf8-off-build "$PM_GEN/utf8" postmap -c "$PM_CONF" lmdb:src
+PM_STDIN=$PM_GEN/utf8.keys pm_then postmap-utf8-off-q postmap -c "$PM_CONF" -q - lmdb:src
+pm_then postmap-utf8-off-s postmap -c "$PM_CONF" -s lmdb:src
+
+# Header and body keys (-h, -b).
+printf '/^Subject: .*spam/ REJECT spam\n/^X-Mailer: / WARN mailer\n/^body line 2/ DISCARD\n/^$/ WARN empty\n' >"$PM_GEN/hb"
+printf 'From: a@example.com\nSubject: this is\n  spam indeed\nX-Mailer : Foo\n\nbody line 1\nbody line 2\n' >"$PM_GEN/msg"
+printf 'Subject: spam\nthis is not a header\nbody line 2\n' >"$PM_GEN/msg2"
+if "$OUR_SBIN/postmap" -c "$PM_CONF" -q x regexp:/dev/null 2>/dev/null; [ $? = 1 ]; then
+    for o in -h -b -hb -bh; do
+        CASE_STDIN=$PM_GEN/msg compare "postmap-msg$o" postmap -c "$PM_CONF" $o -q - "regexp:$PM_GEN/hb"
+        CASE_STDIN=$PM_GEN/msg2 compare "postmap-msg2$o" postmap -c "$PM_CONF" $o -q - "regexp:$PM_GEN/hb"
+    done
+fi
+
+# Source permissions carry over to the table.
+printf 'k v\n' >"$PM_GEN/perm"
+pm_case postmap-perm "$PM_GEN/perm" true
+chmod 640 "$PM_DIR/ref/src" "$PM_DIR/ours/src" 2>/dev/null
+pm_then postmap-perm-build postmap -c "$PM_CONF" lmdb:src
+pm_mode src.lmdb postmap-perm-mode
+pm_case postmap-perm-p "$PM_GEN/perm" true
+chmod 640 "$PM_DIR/ref/src" "$PM_DIR/ours/src" 2>/dev/null
+pm_then postmap-perm-p-build postmap -c "$PM_CONF" -p lmdb:src
+pm_mode src.lmdb postmap-perm-p-mode
+
+# -F: values name files, stored base64.
+printf 'hello\n' >"$PM_GEN/content1"
+printf 'k1 %s\nk2 %s/missing\n' "$PM_GEN/content1" "$PM_GEN" >"$PM_GEN/ffile"
+pm_case postmap-F-build "$PM_GEN/ffile" postmap -c "$PM_CONF" -F lmdb:src
+pm_then postmap-F-s postmap -c "$PM_CONF" -F -s lmdb:src
+pm_then postmap-F-s-raw postmap -c "$PM_CONF" -s lmdb:src
+pm_then postmap-F-q postmap -c "$PM_CONF" -F -q k1 lmdb:src
+
+# Not found, empty input, and a few fatal errors (each costs a second).
+pm_case postmap-empty /dev/null postmap -c "$PM_CONF" lmdb:src
+pm_then postmap-empty-s postmap -c "$PM_CONF" -s lmdb:src
+pm_then postmap-empty-q postmap -c "$PM_CONF" -q x lmdb:src
+compare postmap-fatal-type postmap -c "$PM_CONF" -q x nosuch:/x
+compare postmap-fatal-nofile postmap -c "$PM_CONF" -q x lmdb:/nonexistent/x
+compare postmap-fatal-fail postmap -c "$PM_CONF" -q x fail:x
+compare postmap-fatal-usage postmap -c "$PM_CONF" -Z
+compare postmap-fatal-noargs postmap -c "$PM_CONF"
+compare postmap-fatal-sq postmap -c "$PM_CONF" -s -q x lmdb:x
+compare postmap-fatal-nobulk postmap -c "$PM_CONF" texthash:/dev/null
+compare postmap-fatal-nosource postmap -c "$PM_CONF" lmdb:/nonexistent/x
+compare postmap-fatal-hb postmap -c "$PM_CONF" -b -q x lmdb:x
+compare postmap-fatal-inline postmap -c "$PM_CONF" -q x 'inline:{a}'
