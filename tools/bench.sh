@@ -121,7 +121,7 @@ awk '
         for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
         return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
     }
-    function fmt(v) { return (v >= 100000) ? sprintf("%.0f", v) : sprintf("%.4g", v) }
+    function fmt(v) { return (v >= 1000) ? sprintf("%.0f", v) : sprintf("%.4g", v) }
     FNR == 1 { build = (FILENAME ~ /ours\.txt$/) ? "ours" : "ref" }
     {
         key = $2
