@@ -455,3 +455,97 @@ compare "patterns/q/pcre-flags" postmap -c "$pat_conf" -q "aB" "pcre:$pat_dir/fl
 compare "patterns/fatal/regexp-missing" postmap -c "$pat_conf" -q x "regexp:$pat_dir/no-such-file"
 compare "patterns/fatal/cidr-inline-syntax" postmap -c "$pat_conf" -q x "cidr:{{1.2.3.4 x}y}"
 unset CASE_STDIN
+
+# 8-bit keys: UTF-8 through pattern tables (substitution must keep the bytes).
+printf '/^(.)(.*)$/ first=$1 rest=$2\n/é/ e-acute\n' >"$pat_dir/utf8.pcre"
+printf '/^(.)(.*)$/ first=$1 rest=$2\n' >"$pat_dir/utf8.regexp"
+printf 'é\nÉcole\nxé\n' >"$pat_dir/keys.utf8"
+CASE_STDIN=$pat_dir/keys.utf8 compare "patterns/utf8/pcre" postmap -c "$pat_conf" -q - "pcre:$pat_dir/utf8.pcre"
+CASE_STDIN=$pat_dir/keys.utf8 compare "patterns/utf8/regexp" postmap -c "$pat_conf" -q - "regexp:$pat_dir/utf8.regexp"
+unset CASE_STDIN
+
+# Network tables against one loopback server (tcp_table(5) and socketmap
+# protocols, a little memcached); both sides talk to the same server.
+if command -v python3 >/dev/null 2>&1; then
+    cat >"$pat_dir/server.py" <<'PYEOF'
+import os, socket, sys, threading
+def tcp(c):
+    f = c.makefile('rwb')
+    for line in f:
+        k = line.decode('latin1').rstrip('\n')[4:]
+        r = {'found': '200 value%20with%20space%25', 'soft': '400 try%20later', 'bad': '20x oops',
+             'six': '600 what', 'badhex': '200 a%zz'}.get(k)
+        if r is None:
+            r = '200 ' + k if k.startswith('echo') else '500 not%20found'
+        f.write((r + '\n').encode('latin1')); f.flush()
+def ns(f):
+    n = b''
+    while True:
+        ch = f.read(1)
+        if not ch: return None
+        if ch == b':': break
+        n += ch
+    d = f.read(int(n)); f.read(1); return d
+def sockmap(c):
+    f = c.makefile('rwb')
+    while True:
+        d = ns(f)
+        if d is None: break
+        name, _, k = d.partition(b' ')
+        r = {b'found': b'OK the value', b'temp': b'TEMP server busy', b'perm': b'PERM no such map',
+             b'tmo': b'TIMEOUT  slow', b'nf': b'NOTFOUND ', b'weird': b'HUH what\x01now'}.get(k, b'OK ' + name + b'/' + k)
+        f.write(str(len(r)).encode() + b':' + r + b','); f.flush()
+def memcache(c):
+    f = c.makefile('rwb'); store = {b'k1': b'v1'}
+    for line in f:
+        w = line.rstrip(b'\r\n').split(b' ')
+        if w[0] == b'get':
+            v = store.get(w[1])
+            f.write(b'VALUE ' + w[1] + b' 0 ' + str(len(v)).encode() + b'\r\n' + v + b'\r\nEND\r\n' if v is not None else b'END\r\n')
+        elif w[0] == b'set':
+            store[w[1]] = f.read(int(w[4]) + 2)[:-2]; f.write(b'STORED\r\n')
+        else:
+            f.write(b'ERROR\r\n')
+        f.flush()
+def serve(s, h):
+    while True:
+        c, _ = s.accept(); threading.Thread(target=h, args=(c,), daemon=True).start()
+ports = []
+for h in (tcp, sockmap, memcache):
+    s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(5); ports.append(s.getsockname()[1])
+    threading.Thread(target=serve, args=(s, h), daemon=True).start()
+u = socket.socket(socket.AF_UNIX); u.bind(sys.argv[1]); u.listen(5)
+threading.Thread(target=serve, args=(u, sockmap), daemon=True).start()
+print(*ports, flush=True)
+sys.stdin.read()
+PYEOF
+    pat_fifo=$pat_dir/server.in
+    mkfifo "$pat_fifo"
+    python3 "$pat_dir/server.py" "$pat_dir/sm.sock" <"$pat_fifo" >"$pat_dir/ports" &
+    pat_server=$!
+    exec 9>"$pat_fifo"
+    for _ in 1 2 3 4 5 6 7 8 9 10; do [ -s "$pat_dir/ports" ] && break; sleep 0.2; done
+    read -r pat_tcp pat_sm pat_mc <"$pat_dir/ports"
+    for pat_k in found nothing 'echo a b%c' soft bad six badhex 'é x'; do
+        compare "patterns/tcp/$pat_k" postmap -c "$pat_conf" -q "$pat_k" "tcp:127.0.0.1:$pat_tcp"
+    done
+    printf 'found\nnothing\necho 1\n' >"$pat_dir/keys.tcp"
+    CASE_STDIN=$pat_dir/keys.tcp compare "patterns/tcp/-q-" postmap -c "$pat_conf" -q - "tcp:127.0.0.1:$pat_tcp"
+    unset CASE_STDIN
+    for pat_k in found other nf temp tmo perm weird 'a b'; do
+        compare "patterns/socketmap/inet/$pat_k" postmap -c "$pat_conf" -q "$pat_k" "socketmap:inet:127.0.0.1:$pat_sm:mymap"
+    done
+    compare "patterns/socketmap/unix/found" postmap -c "$pat_conf" -q other "socketmap:unix:$pat_dir/sm.sock:m2"
+    compare "patterns/socketmap/unix/missing" postmap -c "$pat_conf" -q other "socketmap:unix:$pat_dir/none.sock:m2"
+    compare "patterns/socketmap/no-name" postmap -c "$pat_conf" -q other "socketmap:inet:127.0.0.1"
+    printf 'memcache = inet:127.0.0.1:%s\n' "$pat_mc" >"$pat_dir/mc.cf"
+    printf 'memcache = inet:127.0.0.1:%s\nbackup = inline:{fromdb=dbvalue}\nkey_format = pfx-%%s\n' "$pat_mc" >"$pat_dir/mc2.cf"
+    compare "patterns/memcache/found" postmap -c "$pat_conf" -q k1 "memcache:$pat_dir/mc.cf"
+    compare "patterns/memcache/missing" postmap -c "$pat_conf" -q k2 "memcache:$pat_dir/mc.cf"
+    compare "patterns/memcache/space" postmap -c "$pat_conf" -q "a b" "memcache:$pat_dir/mc.cf"
+    compare "patterns/memcache/backup" postmap -c "$pat_conf" -q fromdb "memcache:$pat_dir/mc2.cf"
+    compare "patterns/memcache/no-config" postmap -c "$pat_conf" -q x "memcache:$pat_dir/none.cf"
+    exec 9>&-
+    kill "$pat_server" 2>/dev/null
+    wait "$pat_server" 2>/dev/null
+fi
