@@ -14,6 +14,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Text;
+using System.Threading;
 using Postfix.Global.Config;
 using Postfix.Util;
 
@@ -438,7 +439,7 @@ internal static partial class Postconf
         byte[] data;
         try
         {
-            data = File.ReadAllBytes(path);
+            data = ReadAllBytesUnlocked(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -464,6 +465,25 @@ internal static partial class Postconf
         }
     }
 
+    // ReadAllBytesUnlocked - File.ReadAllBytes() without failing on a lock.
+    // .NET takes a non-blocking shared flock() when it opens a file; a
+    // concurrent editor holds an exclusive one on the file it has just
+    // renamed into place, for a moment. Postfix takes no lock to read.
+    public static byte[] ReadAllBytesUnlocked(string path)
+    {
+        for (var tries = 0; ; tries++)
+        {
+            try
+            {
+                return File.ReadAllBytes(path);
+            }
+            catch (IOException e) when (Sys.ErrnoOf(e) == EditFile.EWouldBlock && tries < 1000)
+            {
+                Thread.Sleep(10);
+            }
+        }
+    }
+
     // ErrnoOf - errno of a failed open; .NET reports EISDIR as access denied.
     private static int ErrnoOf(Exception e, string path) =>
         e is UnauthorizedAccessException && Directory.Exists(path) ? Sys.EISDIR : Sys.ErrnoOf(e);
@@ -477,6 +497,7 @@ internal static partial class Postconf
     {
         private const UnixFileMode TmpMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         private const int FinalMode = 0x1a4; // 0644
+        public const int EWouldBlock = 11;
 
         public readonly string FinalPath;
         public readonly string TmpPath;
@@ -499,13 +520,21 @@ internal static partial class Postconf
                 {
                     Mode = FileMode.OpenOrCreate,
                     Access = FileAccess.Write,
-                    Share = FileShare.ReadWrite | FileShare.Delete,
+                    // .NET adds its own non-blocking flock() (exclusive for
+                    // FileShare.None); below we wait for it as flock() would.
+                    Share = FileShare.None,
                 };
                 if (!OperatingSystem.IsWindows())
                     options.UnixCreateMode = TmpMode;
                 try
                 {
                     fs = new FileStream(ep.TmpPath, options);
+                }
+                catch (IOException e) when (Sys.ErrnoOf(e) == EWouldBlock)
+                {
+                    // Another postconf holds the lock: wait, as Postfix blocks in flock().
+                    Thread.Sleep(10);
+                    continue;
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
@@ -515,22 +544,22 @@ internal static partial class Postconf
                 var fd = (int)fs.SafeFileHandle.DangerousGetHandle();
                 if (Sys.Flock(fd, Sys.LOCK_EX) < 0)
                     Msg.Fatal($"lock {ep.TmpPath}: {Sys.LastError()}");
-                // A leftover file with other permissions is not trusted: start over.
-                UnixFileMode mode;
-                try
-                {
-                    mode = OperatingSystem.IsWindows() ? TmpMode : File.GetUnixFileMode(ep.TmpPath);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                // While we waited for the lock, the file may have been renamed
+                // into place or removed by the process that held it: start
+                // over with a new file. (Postfix compares inode numbers.)
+                if (!ep.StillNamed(fd))
                 {
                     fs.Dispose();
                     continue;
                 }
+                // A leftover file with other permissions is not trusted:
+                // remove it (we hold its lock) and start over.
+                var mode = OperatingSystem.IsWindows() ? TmpMode : File.GetUnixFileMode(fs.SafeFileHandle);
                 if (mode != TmpMode)
                 {
-                    fs.Dispose();
                     if (Sys.Unlink(ep.TmpPath) < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Sys.ENOENT)
                         Msg.Fatal($"unlink {ep.TmpPath}: {Sys.LastError()}");
+                    fs.Dispose();
                     continue;
                 }
                 try
@@ -544,6 +573,24 @@ internal static partial class Postconf
                 ep.stream = fs;
                 return ep;
             }
+        }
+
+        // StillNamed - the open file is still the one at TmpPath (Linux
+        // /proc: a renamed file shows its new name, a removed one "(deleted)").
+        private bool StillNamed(int fd)
+        {
+            string? target;
+            try
+            {
+                target = new FileInfo("/proc/self/fd/" + fd).LinkTarget;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return true;
+            }
+            if (target == null)
+                return true;
+            return target.EndsWith("/" + Path.GetFileName(TmpPath), StringComparison.Ordinal);
         }
 
         // Commit - write, set the final mode, sync, rename over the original.

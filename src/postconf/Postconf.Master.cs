@@ -263,7 +263,7 @@ internal static partial class Postconf
         try
         {
             // A directory opens fine in C and reads as nothing.
-            data = Directory.Exists(path) ? Array.Empty<byte>() : File.ReadAllBytes(path);
+            data = Directory.Exists(path) ? Array.Empty<byte>() : ReadAllBytesUnlocked(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
