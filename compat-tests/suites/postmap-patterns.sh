@@ -464,6 +464,27 @@ CASE_STDIN=$pat_dir/keys.utf8 compare "patterns/utf8/pcre" postmap -c "$pat_conf
 CASE_STDIN=$pat_dir/keys.utf8 compare "patterns/utf8/regexp" postmap -c "$pat_conf" -q - "regexp:$pat_dir/utf8.regexp"
 unset CASE_STDIN
 
+# postmap -F: results name files whose contents come back base64-encoded.
+printf 'hello\n' >"$pat_dir/f1"
+printf 'world\n' >"$pat_dir/f2"
+printf '/a/ %s\n/b/ %s,%s\n/c/ %s\n' "$pat_dir/f1" "$pat_dir/f1" "$pat_dir/f2" "$pat_dir/nofile" >"$pat_dir/files.re"
+printf '10.0.0.0/8 %s\n' "$pat_dir/f1" >"$pat_dir/files.cidr"
+for pat_t in regexp pcre; do
+    for pat_k in a b c; do
+        compare "patterns/rhs-file/$pat_t/$pat_k" postmap -c "$pat_conf" -F -q "$pat_k" "$pat_t:$pat_dir/files.re"
+    done
+done
+compare "patterns/rhs-file/cidr" postmap -c "$pat_conf" -F -q 10.1.1.1 "cidr:$pat_dir/files.cidr"
+
+# Header and body checks: postmap -h / -b / -hb -q - with a message.
+printf 'Subject: hello\nX-Foo: bar\n  folded\nContent-Type: text/plain; name="a.exe"\n\nbody line\nsecond body line\n' >"$pat_dir/msg"
+printf '/^Subject:/ REJECT subj\n/^X-Foo: bar\\s+folded/ WARN folded\n/^body/ DISCARD b\n/name="?(.*\\.exe)"?$/ REJECT attachment $1\n' >"$pat_dir/checks.re"
+for pat_o in -h -b -hb; do
+    CASE_STDIN=$pat_dir/msg compare "patterns/checks/regexp$pat_o" postmap -c "$pat_conf" "$pat_o" -q - "regexp:$pat_dir/checks.re"
+    CASE_STDIN=$pat_dir/msg compare "patterns/checks/pcre$pat_o" postmap -c "$pat_conf" "$pat_o" -q - "pcre:$pat_dir/checks.re"
+done
+unset CASE_STDIN
+
 # Network tables against one loopback server (tcp_table(5) and socketmap
 # protocols, a little memcached); both sides talk to the same server.
 if command -v python3 >/dev/null 2>&1; then
