@@ -38,6 +38,27 @@ public sealed class Maps
 
     public void SetError(DictError error) => Error = error;
 
+    // Shared - tables by "type:name(open flags,dict flags)", opened once
+    // per process and shared by all lists that name them (dict_register).
+    private static readonly Dictionary<string, Dict> Shared = new(StringComparer.Ordinal);
+
+    // Create - maps_create(): open each table with DictOpen, sharing
+    // tables that are already open with the same flags.
+    public static Maps Create(string title, string mapNames, DictFlags dictFlags) =>
+        Create(title, mapNames, dictFlags, static (spec, openFlags, flags) =>
+        {
+            var key = $"{spec}({(int)openFlags},{(int)flags})";
+            lock (Shared)
+            {
+                if (!Shared.TryGetValue(key, out var dict))
+                {
+                    dict = DictOpen.Open(spec, openFlags, flags);
+                    Shared[key] = dict;
+                }
+                return dict;
+            }
+        });
+
     // Create - open each "type:name" of mapNames (comma/space separated,
     // {} grouping) read-only with open, as maps_create() does.
     public static Maps Create(string title, string mapNames, DictFlags dictFlags, Func<string, DictOpenFlags, DictFlags, Dict> open)
