@@ -36,7 +36,7 @@ internal static partial class Postconf
         return i;
     }
 
-    // EditRequest - a main.cf edit: the value to set (null for -X and -#).
+    // MainEditRequest - a main.cf edit: the value to set (null for -X and -#).
     private sealed class MainEditRequest
     {
         public string? Value;
@@ -45,6 +45,18 @@ internal static partial class Postconf
 
     // EditMain - postconf -e name=value..., -X name..., -# name...
     public static void EditMain(Mode mode, string[] args)
+    {
+        try
+        {
+            EditMainFile(mode, args);
+        }
+        finally
+        {
+            textEncoding = new UTF8Encoding(false);
+        }
+    }
+
+    private static void EditMainFile(Mode mode, string[] args)
     {
         var path = ConfigDir + "/" + MainConfFile;
         var table = new ChainedTable<MainEditRequest>(args.Length);
@@ -134,7 +146,6 @@ internal static partial class Postconf
             }
         }
         edit.Commit(textEncoding.GetBytes(dst.ToString()));
-        textEncoding = new UTF8Encoding(false);
     }
 
     // MasterEditRequest - one -Me/-Fe/-Pe/-MX/-M#/-PX argument, parsed.
@@ -150,6 +161,18 @@ internal static partial class Postconf
 
     // EditMaster - postconf -Me/-Fe/-Pe name/type...=value, -MX/-M#/-PX name/type...
     public static void EditMaster(Mode mode, string[] args)
+    {
+        try
+        {
+            EditMasterFile(mode, args);
+        }
+        finally
+        {
+            textEncoding = new UTF8Encoding(false);
+        }
+    }
+
+    private static void EditMasterFile(Mode mode, string[] args)
     {
         const Mode masterMask = Mode.MasterEntry | Mode.MasterFld | Mode.MasterParam;
         if (args.Length == 0)
@@ -353,7 +376,6 @@ internal static partial class Postconf
             }
         }
         edit.Commit(textEncoding.GetBytes(sb.ToString()));
-        textEncoding = new UTF8Encoding(false);
     }
 
     // NextToken - mystrtok() on master.cf blanks.
