@@ -97,18 +97,18 @@ mkdir -p "$PM_GEN"
 corpus=/work/shared/compat-corpus
 [ -d "$corpus" ] || corpus=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/shared/compat-corpus
 for f in $(find "$corpus" -type f ! -name main.cf ! -name master.cf ! -name '*.md' ! -name aliases ! -name 'main.cf.*' | LC_ALL=C sort); do
-    n=postmap-corpus-$(echo "${f#"$corpus"/}" | tr '/' '_')
-    pm_case "$n-lmdb" "$f" postmap -c "$PM_CONF" lmdb:src
-    pm_then "$n-lmdb-s" postmap -c "$PM_CONF" -s lmdb:src
-    pm_cross "$n-lmdb-cross" lmdb:src
-    PM_SED='s/\.lmdb/.db/g' pm_case "$n-hash" "$f" postmap -c "$PM_CONF" src
-    PM_SED='s/\.lmdb/.db/g' PM_SORT=1 pm_then "$n-hash-s" postmap -c "$PM_CONF" -s src
+    pmn=postmap-corpus-$(echo "${f#"$corpus"/}" | tr '/' '_')
+    pm_case "$pmn-lmdb" "$f" postmap -c "$PM_CONF" lmdb:src
+    pm_then "$pmn-lmdb-s" postmap -c "$PM_CONF" -s lmdb:src
+    pm_cross "$pmn-lmdb-cross" lmdb:src
+    PM_SED='s/\.lmdb/.db/g' pm_case "$pmn-hash" "$f" postmap -c "$PM_CONF" src
+    PM_SED='s/\.lmdb/.db/g' PM_SORT=1 pm_then "$pmn-hash-s" postmap -c "$PM_CONF" -s src
     # Every key of the file, looked up through "-q -" (with case changes).
     keys="$PM_GEN/keys.$$"
     awk '!/^[ \t]*#/ && NF && $0 !~ /^[ \t]/ {print $1; print toupper($1)}' "$f" >"$keys"
-    PM_STDIN=$keys PM_SED='s/\.lmdb/.db/g' pm_then "$n-hash-q" postmap -c "$PM_CONF" -q - src
-    PM_STDIN=$keys PM_SED='s/\.lmdb/.db/g' pm_then "$n-hash-q-f" postmap -c "$PM_CONF" -f -q - src
-    PM_STDIN=$keys pm_then "$n-texthash-q" postmap -c "$PM_CONF" -q - texthash:src
+    PM_STDIN=$keys PM_SED='s/\.lmdb/.db/g' pm_then "$pmn-hash-q" postmap -c "$PM_CONF" -q - src
+    PM_STDIN=$keys PM_SED='s/\.lmdb/.db/g' pm_then "$pmn-hash-q-f" postmap -c "$PM_CONF" -f -q - src
+    PM_STDIN=$keys pm_then "$pmn-texthash-q" postmap -c "$PM_CONF" -q - texthash:src
 done
 
 # --- generated tables ---------------------------------------------------

@@ -5,8 +5,10 @@
 //	the process's stream, text is written as the bytes it came from,
 //	through one buffer (a 100,000-key query must not cost a system call
 //	per line). When a test replaced ProgramHost.Out, text goes there.
-//	Flush() before exit; the commands do so in a finally block so that
-//	output made before a fatal error is not lost.
+//	Like Postfix's VSTREAM_OUT, the buffer is 4096 bytes and is written
+//	whenever it fills up; what is still buffered when a fatal error ends
+//	the program is lost, as it is with Postfix (so the commands call
+//	Flush() on normal exit only).
 using System;
 using System.IO;
 using Postfix.Global.Dict;
@@ -17,7 +19,7 @@ namespace Postfix.Commands;
 internal static class ByteOut
 {
     private static Stream? raw;
-    private static readonly byte[] Buf = new byte[65536];
+    private static readonly byte[] Buf = new byte[4096];
     private static int len;
 
     private static Stream? Raw()
@@ -51,17 +53,15 @@ internal static class ByteOut
             ProgramHost.Out.Write(DictText.Decode(bytes));
             return;
         }
-        if (len + bytes.Length > Buf.Length)
+        while (bytes.Length > 0)
         {
-            FlushBuffer(s);
-            if (bytes.Length > Buf.Length)
-            {
-                Write(s, bytes);
-                return;
-            }
+            var n = Math.Min(bytes.Length, Buf.Length - len);
+            bytes[..n].CopyTo(Buf.AsSpan(len));
+            len += n;
+            bytes = bytes[n..];
+            if (len == Buf.Length)
+                FlushBuffer(s);
         }
-        bytes.CopyTo(Buf.AsSpan(len));
-        len += bytes.Length;
     }
 
     // Line - "a<TAB>b\n" or "a\n".

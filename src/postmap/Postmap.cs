@@ -36,17 +36,12 @@ internal static partial class Postmap
     public static int Run(string[] args)
     {
         Msg.Err = new PrintableErr(Console.OpenStandardError());
-        try
-        {
-            return RunOptions(args);
-        }
-        finally
-        {
-            ByteOut.Flush();
-        }
+        var status = RunOptions(args);
+        ByteOut.Flush();
+        return status;
     }
 
-    private static int RunOptions(string[] args)
+    internal static int RunOptions(string[] args)
     {
         var postmapFlags = FlagAsOwner | FlagSavePerm;
         var openFlags = DictOpenFlags.ReadWrite | DictOpenFlags.Create | DictOpenFlags.Truncate;

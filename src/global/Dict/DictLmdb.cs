@@ -168,7 +168,8 @@ public sealed class DictLmdb : Dict
             else if (status != MDB_NOTFOUND)
                 Msg.Fatal($"error reading {FullName}: {StrError(status)}");
         }
-        if (value == null && (Flags & DictFlags.Try0Null) != 0)
+        // Berkeley DB looked up empty keys quietly; LMDB refuses them.
+        if (value == null && (Flags & DictFlags.Try0Null) != 0 && !(legacy && length == 0))
         {
             var status = db.Get(key.AsSpan(0, length), out value);
             if (status == 0)
@@ -252,7 +253,7 @@ public sealed class DictLmdb : Dict
             else if (status != MDB_NOTFOUND)
                 Msg.Fatal($"error deleting from {FullName}: {StrError(status)}");
         }
-        if (result > 0 && (Flags & DictFlags.Try0Null) != 0)
+        if (result > 0 && (Flags & DictFlags.Try0Null) != 0 && !(legacy && len == 0))
         {
             var status = db.Del(buf.AsSpan(0, len));
             if (status == 0)

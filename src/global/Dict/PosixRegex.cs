@@ -74,14 +74,15 @@ public sealed unsafe partial class PosixRegex : IDisposable
         return new PosixRegex(re);
     }
 
-    // Exec - regexec() on a NUL-terminated subject; 0, RegNomatch or an error code.
-    public int Exec(byte* subject, int nmatch, RegMatch* pmatch)
-    {
-        var old = CLocale.Enter();
-        var rc = RegExec(handle, subject, (nuint)nmatch, pmatch, 0);
-        CLocale.Leave(old);
-        return rc;
-    }
+    // Exec - regexec() on a NUL-terminated subject; 0, RegNomatch or an
+    // error code. Call between EnterCLocale() and LeaveCLocale().
+    public int Exec(byte* subject, int nmatch, RegMatch* pmatch) => RegExec(handle, subject, (nuint)nmatch, pmatch, 0);
+
+    // EnterCLocale - make the "C" locale current for a series of Exec calls;
+    // returns what LeaveCLocale() needs.
+    public static nint EnterCLocale() => CLocale.Enter();
+
+    public static void LeaveCLocale(nint old) => CLocale.Leave(old);
 
     // Error - regerror() text for an Exec result.
     public string Error(int code)
@@ -127,7 +128,10 @@ public sealed unsafe partial class PosixRegex : IDisposable
     [LibraryImport("libc", EntryPoint = "regcomp")]
     private static partial int RegComp(nint preg, byte* pattern, int cflags);
 
+    // Matching one key is short work; skipping the GC transition saves a
+    // good part of the per-rule cost of large tables.
     [LibraryImport("libc", EntryPoint = "regexec")]
+    [SuppressGCTransition]
     private static partial int RegExec(nint preg, byte* subject, nuint nmatch, RegMatch* pmatch, int eflags);
 
     [LibraryImport("libc", EntryPoint = "regerror")]
@@ -161,6 +165,7 @@ public sealed unsafe partial class PosixRegex : IDisposable
         private static partial nint NewLocaleRaw(int mask, byte* locale, nint based);
 
         [LibraryImport("libc", EntryPoint = "uselocale")]
+        [SuppressGCTransition]
         private static partial nint UseLocale(nint locale);
     }
 }

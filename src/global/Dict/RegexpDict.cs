@@ -109,7 +109,21 @@ public sealed unsafe class RegexpDict : Dict
         if ((Flags & DictFlags.FoldMul) != 0)
             key = RegexpSupport.FoldAscii(key);
         var len = RegexpSupport.Encode(key, ref keyBuf, true);
-        fixed (byte* subject = keyBuf)
+        var locale = PosixRegex.EnterCLocale();
+        try
+        {
+            return Match(subject: keyBuf, len);
+        }
+        finally
+        {
+            PosixRegex.LeaveCLocale(locale);
+        }
+    }
+
+    // Match - the rule walk of dict_regexp_lookup() over the encoded key.
+    private string? Match(byte[] subject, int len)
+    {
+        fixed (byte* s = subject)
         fixed (PosixRegex.RegMatch* pm = pmatch)
         {
             for (var i = 0; i < rules.Length; i++)
@@ -121,9 +135,9 @@ public sealed unsafe class RegexpDict : Dict
                         {
                             var result = rule.Result!;   // match rules always carry a result
                             var nsub = result.MaxSub > 0 ? result.MaxSub + 1 : 0;
-                            if (!Exec(rule, rule.First!, rule.FirstMatch, subject, nsub, pm))
+                            if (!Exec(rule, rule.First!, rule.FirstMatch, s, nsub, pm))
                                 continue;
-                            if (rule.Second != null && !Exec(rule, rule.Second, rule.SecondMatch, subject, 0, null))
+                            if (rule.Second != null && !Exec(rule, rule.Second, rule.SecondMatch, s, 0, null))
                                 continue;
                             if (result.MaxSub == 0)
                                 return result.Literal;
@@ -132,10 +146,10 @@ public sealed unsafe class RegexpDict : Dict
                                 offsets[2 * n] = pm[n].So;
                                 offsets[2 * n + 1] = pm[n].Eo;
                             }
-                            return result.Expand(new ReadOnlySpan<byte>(subject, len), offsets);
+                            return result.Expand(new ReadOnlySpan<byte>(s, len), offsets);
                         }
                     case Op.If:
-                        if (Exec(rule, rule.First!, rule.FirstMatch, subject, 0, null))
+                        if (Exec(rule, rule.First!, rule.FirstMatch, s, 0, null))
                             continue;
                         if (rule.EndIf < 0)
                             return null;
