@@ -215,6 +215,7 @@ $money
 100%
 abcabc
 aaa
+xyzabcdefg
 EOF
 
 pat_gen bad regexp <<'EOF'
@@ -275,6 +276,9 @@ pat_gen subst regexp <<'EOF'
 /^(.*)%$/ percent $1
 /^((a)|(b))+$/ g1=$1 g2=$2 g3=$3
 /^(x)-(y)$/ ${1}${2}${1}
+/^(a)(b)(c)$/ paren=$(1)$(3) brace=${2}
+/^(aaa)$/ $1$$$1$$
+/^(x)(y)(z)(a)(b)(c)(d)(e)(f)(g)$/ ten=$10 one=$1
 EOF
 
 pat_gen flags regexp <<'EOF'
