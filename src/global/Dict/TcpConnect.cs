@@ -48,10 +48,17 @@ public static class TcpConnect
     public static Socket? Inet(string hostPort, int timeoutSeconds, out int errno)
     {
         errno = 0;
-        if (!SplitHostPort(hostPort, out var host, out var portText)
-            || !int.TryParse(portText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port)
+        if (!SplitHostPort(hostPort, out var host, out var portText))
+        {
+            if (hostPort.Contains(':', StringComparison.Ordinal))
+                Postfix.Util.Msg.Fatal($"{hostPort}: missing host or port");
+            host = hostPort;
+            portText = "";
+        }
+        if (!int.TryParse(portText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port)
             || port > 65535)
         {
+            Postfix.Util.Msg.Warn($"host or service {hostPort} not found: Servname not supported for ai_socktype");
             errno = EAddrNotAvail;
             return null;
         }
@@ -68,7 +75,7 @@ public static class TcpConnect
             }
             catch (SocketException)
             {
-                Postfix.Util.Msg.Warn($"host/service {host}/{portText} not found: Name or service not known");
+                Postfix.Util.Msg.Warn($"host or service {hostPort} not found: Name or service not known");
                 errno = EAddrNotAvail;
                 return null;
             }
