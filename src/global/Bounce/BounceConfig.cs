@@ -143,10 +143,9 @@ public static class BounceConfig
             case "service_name":
                 return serviceName;
             case "mynetworks":
-                // mynetworks() leaves a space after each network.
-                var networks = MyNetworks.Compute(Eval(conf, serviceName, "mynetworks_style"),
+                // As mynetworks() makes it: a space after each network.
+                return MyNetworks.Compute(Eval(conf, serviceName, "mynetworks_style"),
                     Eval(conf, serviceName, "inet_interfaces"), Eval(conf, serviceName, "inet_protocols"));
-                return networks.Length > 0 ? networks + " " : networks;
             case "config_directory":
             case "myhostname":
             case "mydomain":

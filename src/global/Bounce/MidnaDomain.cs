@@ -11,6 +11,7 @@
 //	once another module needs it.
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.Text;
 using Postfix.Util;
 
@@ -58,10 +59,7 @@ internal static class MidnaDomain
                     error = "UIDNA_ERROR_PUNYCODE";
                     return null;
                 }
-                var ascii = true;
-                foreach (var c in decoded)
-                    ascii &= c < 0x80;
-                if (ascii || decoded.Length == 0)
+                if (!ValidDecodedLabel(decoded))
                 {
                     error = "UIDNA_ERROR_INVALID_ACE_LABEL";
                     return null;
@@ -86,6 +84,47 @@ internal static class MidnaDomain
             output.Append(label);
         }
         return output.ToString();
+    }
+
+    // ValidDecodedLabel - an A-label must decode to non-ASCII text that is
+    // already in mapped (lower case) form, without disallowed characters.
+    private static bool ValidDecodedLabel(string label)
+    {
+        var ascii = true;
+        for (var i = 0; i < label.Length; i++)
+        {
+            var c = label[i];
+            ascii &= c < 0x80;
+            if (char.IsHighSurrogate(c) && i + 1 < label.Length)
+            {
+                var cat = CharUnicodeInfo.GetUnicodeCategory(label, i);
+                i++;
+                if (cat is UnicodeCategory.OtherNotAssigned or UnicodeCategory.PrivateUse or UnicodeCategory.Format)
+                    return false;
+                continue;
+            }
+            switch (char.GetUnicodeCategory(c))
+            {
+                case UnicodeCategory.Control:
+                case UnicodeCategory.OtherNotAssigned:
+                case UnicodeCategory.PrivateUse:
+                case UnicodeCategory.Surrogate:
+                case UnicodeCategory.SpaceSeparator:
+                case UnicodeCategory.LineSeparator:
+                case UnicodeCategory.ParagraphSeparator:
+                    return false;
+                case UnicodeCategory.Format:
+                    if (c is not ('\u200c' or '\u200d'))
+                        return false;
+                    break;
+                case UnicodeCategory.UppercaseLetter:
+                case UnicodeCategory.TitlecaseLetter:
+                    return false;
+            }
+            if (c is '.' or '\u3002' or '\uff0e' or '\uff61')
+                return false;
+        }
+        return !ascii && label.Length > 0;
     }
 
     private static string Clip(string s) => s.Length > 100 ? s[..100] : s;
