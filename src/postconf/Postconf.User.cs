@@ -147,8 +147,7 @@ internal static partial class Postconf
                 var arg = argv[field];
                 if (arg.Length == 0 || arg[0] != '-' || arg == "--")
                     break;
-                if (arg.Length < 2 || !DaemonOptionsExpectingValue.Contains(arg[1], StringComparison.Ordinal)
-                    || field + 1 >= argv.Count)
+                if (!ExpectsValue(arg) || field + 1 >= argv.Count)
                     continue;
                 if (arg == "-o" && NameValue.Split(argv[field + 1], out var pname, out var pvalue) == null)
                 {

@@ -67,8 +67,55 @@ public static class Msg
         throw new FatalException(2, text);
     }
 
+    // Utf8Enable - keep valid UTF-8 in diagnostics (util_utf8_enable).
+    public static bool Utf8Enable { get; set; }
+
+    // Printable - printable(text, '?') as msg_output() applies it: control
+    // characters, and non-ASCII bytes unless UTF-8 is enabled, become '?'.
+    public static string Printable(string text)
+    {
+        var clean = true;
+        foreach (var c in text)
+        {
+            if (c < 0x20 || c >= 0x7f)
+            {
+                clean = false;
+                break;
+            }
+        }
+        if (clean)
+            return text;
+        var sb = new StringBuilder(text.Length);
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c >= 0x20 && c < 0x7f)
+            {
+                sb.Append(c);
+            }
+            else if (c >= 0x80 && Utf8Enable)
+            {
+                sb.Append(c);
+            }
+            else if (c >= 0x80)
+            {
+                // One '?' per byte of the character's UTF-8 form.
+                var n = char.IsHighSurrogate(c) && i + 1 < text.Length ? 4 : c < 0x800 ? 2 : 3;
+                if (n == 4)
+                    i++;
+                sb.Append('?', n);
+            }
+            else
+            {
+                sb.Append('?');
+            }
+        }
+        return sb.ToString();
+    }
+
     private static void Emit(string? level, string text)
     {
+        text = Printable(text);
         var line = level == null ? $"{Tag}: {text}" : $"{Tag}: {level}: {text}";
         Err.Write(line + "\n");
         foreach (var sink in Sinks)
