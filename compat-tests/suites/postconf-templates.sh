@@ -390,3 +390,17 @@ d=$(new_confdir)
 echo 'multi_instance_name = postfix-out' >"$d/main.cf"
 printf 'bogus_template = x\n' >"$d/bogus.tpl"
 compare tpl-tag-multi-instance postconf -c "$d" -t "$d/bogus.tpl"
+
+# Byte-level quirks of the reader: NUL bytes end a line's text; a last
+# line without newline that ends in an 8-bit byte is not read at all.
+d=$(new_confdir)
+printf 'failure_template = <<EOF\nab\0cd\nEOF\n' >"$d/nul.tpl"
+compare tpl-bytes-nul postconf -c "$d" -t "$d/nul.tpl"
+printf 'failure_template = <<EOF\nCharset: utf-8\n\ntext\nEOF\ndelay_template = caf\303\251' >"$d/last8bit.tpl"
+TPL_FILE=$d/last8bit.tpl both tpl-bytes-last-line-8bit -c "$d"
+printf 'failure_template = <<EOF\n\303\251\nEOF\nverify_template = <<EOF\nCharset: x\n\nend \351' >"$d/unterminated8bit.tpl"
+TPL_FILE=$d/unterminated8bit.tpl both tpl-bytes-unterminated-8bit -c "$d"
+printf 'failure_template = <<EOF\nthis is the end of the line with a NUL\0 inside it and more\n' >"$d/nulmarker.tpl"
+compare tpl-bytes-nul-stale-marker postconf -c "$d" -t "$d/nulmarker.tpl"
+printf 'failure_template=<<EOF x\ntext\nEOF\nEOF x\n   delay_template   =   one line   \n' >"$d/spacing.tpl"
+TPL_FILE=$d/spacing.tpl both tpl-spacing -c "$d"

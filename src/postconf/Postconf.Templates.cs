@@ -65,9 +65,17 @@ internal static partial class Postconf
         var bytes = Encoding.Latin1.GetBytes(buf.ToString());
         if (fp is StreamWriter sw)
         {
-            sw.Flush();
-            sw.BaseStream.Write(bytes);
-            sw.BaseStream.Flush();
+            // Raw bytes: a template in another charset must not be re-encoded.
+            try
+            {
+                sw.Flush();
+                sw.BaseStream.Write(bytes);
+                sw.BaseStream.Flush();
+            }
+            catch (IOException)
+            {
+                // A closed pipe on stdout: nothing more to say.
+            }
         }
         else
         {
