@@ -4,6 +4,10 @@ using Postfix.Global.Dict;
 using Shouldly;
 using Xunit;
 
+// Tests of this assembly swap the static Msg.Err writer (and other
+// process-wide settings) to capture warnings; run them one at a time.
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
 namespace Postfix.Global.Tests;
 
 [Collection("Msg")]
