@@ -20,6 +20,8 @@ namespace Postfix.Global.Dict;
 
 public sealed class MemcacheDict : Dict
 {
+    private readonly object gate = new();
+
     public const string TypeName = "memcache";
 
     private readonly CfgParser parser;
@@ -120,7 +122,15 @@ public sealed class MemcacheDict : Dict
         return false;
     }
 
+    // Lookup - one lookup at a time per table: the match buffers (and
+    // connections) belong to the table, as in a Postfix process.
     public override string? Lookup(string key)
+    {
+        lock (gate)
+            return LookupLocked(key);
+    }
+
+    private string? LookupLocked(string key)
     {
         if (!ValidKey(key, "lookup", false))
         {
@@ -146,6 +156,12 @@ public sealed class MemcacheDict : Dict
 
     public override DictStatus Update(string key, string value)
     {
+        lock (gate)
+            return UpdateLocked(key, value);
+    }
+
+    private DictStatus UpdateLocked(string key, string value)
+    {
         if ((OpenFlags & DictOpenFlags.ReadWrite) == 0)
             return base.Update(key, value);
         if (!ValidKey(key, "update", true))
@@ -165,6 +181,12 @@ public sealed class MemcacheDict : Dict
     }
 
     public override DictStatus Delete(string key)
+    {
+        lock (gate)
+            return DeleteLocked(key);
+    }
+
+    private DictStatus DeleteLocked(string key)
     {
         if ((OpenFlags & DictOpenFlags.ReadWrite) == 0)
             return base.Delete(key);

@@ -17,6 +17,8 @@ namespace Postfix.Global.Dict;
 
 public sealed unsafe class PcreDict : Dict
 {
+    private readonly object gate = new();
+
     public const string TypeName = "pcre";
 
     private enum Op
@@ -89,8 +91,16 @@ public sealed unsafe class PcreDict : Dict
         return new PcreDict(name, openFlags, dictFlags, list.ToArray(), maxSub, owner);
     }
 
-    // Lookup - dict_pcre_lookup(): first matching rule wins.
+    // Lookup - one lookup at a time per table: the match buffers (and
+    // connections) belong to the table, as in a Postfix process.
     public override string? Lookup(string key)
+    {
+        lock (gate)
+            return LookupLocked(key);
+    }
+
+    // LookupLocked - dict_pcre_lookup(): first matching rule wins.
+    private string? LookupLocked(string key)
     {
         Error = DictError.None;
         if (Msg.Verbose > 0)

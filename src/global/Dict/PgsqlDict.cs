@@ -23,6 +23,8 @@ namespace Postfix.Global.Dict;
 
 public sealed unsafe class PgsqlDict : Dict
 {
+    private readonly object gate = new();
+
     public const string TypeName = "pgsql";
 
     private const int StatActive = 1 << 0;
@@ -127,7 +129,15 @@ public sealed unsafe class PgsqlDict : Dict
         return new Host { HostName = hostName, Name = d, Type = TypeUnix };
     }
 
+    // Lookup - one lookup at a time per table: the match buffers (and
+    // connections) belong to the table, as in a Postfix process.
     public override string? Lookup(string key)
+    {
+        lock (gate)
+            return LookupLocked(key);
+    }
+
+    private string? LookupLocked(string key)
     {
         SetError(DictError.None);
         if ((Flags & DictFlags.FoldFix) != 0)

@@ -18,6 +18,8 @@ namespace Postfix.Global.Dict;
 
 public sealed unsafe class RegexpDict : Dict
 {
+    private readonly object gate = new();
+
     public const string TypeName = "regexp";
 
     private enum Op
@@ -100,8 +102,16 @@ public sealed unsafe class RegexpDict : Dict
         return new RegexpDict(name, openFlags, dictFlags, list.ToArray(), maxSub, owner);
     }
 
-    // Lookup - dict_regexp_lookup(): first matching rule wins.
+    // Lookup - one lookup at a time per table: the match buffers (and
+    // connections) belong to the table, as in a Postfix process.
     public override string? Lookup(string key)
+    {
+        lock (gate)
+            return LookupLocked(key);
+    }
+
+    // LookupLocked - dict_regexp_lookup(): first matching rule wins.
+    private string? LookupLocked(string key)
     {
         Error = DictError.None;
         if (Msg.Verbose > 0)

@@ -103,7 +103,14 @@ public sealed class SocketmapDict : Dict
         }
     }
 
+    // Lookup - one request at a time per shared connection.
     public override string? Lookup(string key)
+    {
+        lock (client)
+            return LookupLocked(key);
+    }
+
+    private string? LookupLocked(string key)
     {
         if (Msg.Verbose > 0)
             Msg.Info($"dict_sockmap_lookup: key {key}");

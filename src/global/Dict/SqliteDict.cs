@@ -20,6 +20,8 @@ namespace Postfix.Global.Dict;
 
 public sealed unsafe class SqliteDict : Dict
 {
+    private readonly object gate = new();
+
     public const string TypeName = "sqlite";
 
     private readonly CfgParser parser;
@@ -81,7 +83,15 @@ public sealed unsafe class SqliteDict : Dict
         }
     }
 
+    // Lookup - one lookup at a time per table: the match buffers (and
+    // connections) belong to the table, as in a Postfix process.
     public override string? Lookup(string key)
+    {
+        lock (gate)
+            return LookupLocked(key);
+    }
+
+    private string? LookupLocked(string key)
     {
         SetError(DictError.None);
         if ((Flags & DictFlags.Utf8Active) == 0 && !IsUtf8(key))

@@ -18,6 +18,8 @@ namespace Postfix.Global.Dict;
 
 public sealed class TcpDict : Dict
 {
+    private readonly object gate = new();
+
     public const string TypeName = "tcp";
 
     private const int MaxTry = 10;
@@ -47,7 +49,15 @@ public sealed class TcpDict : Dict
         return new TcpDict(name, openFlags, dictFlags);
     }
 
+    // Lookup - one lookup at a time per table: the match buffers (and
+    // connections) belong to the table, as in a Postfix process.
     public override string? Lookup(string key)
+    {
+        lock (gate)
+            return LookupLocked(key);
+    }
+
+    private string? LookupLocked(string key)
     {
         if (Msg.Verbose > 0)
             Msg.Info($"dict_tcp_lookup: key {key}");
