@@ -404,3 +404,8 @@ printf 'failure_template = <<EOF\nthis is the end of the line with a NUL\0 insid
 compare tpl-bytes-nul-stale-marker postconf -c "$d" -t "$d/nulmarker.tpl"
 printf 'failure_template=<<EOF x\ntext\nEOF\nEOF x\n   delay_template   =   one line   \n' >"$d/spacing.tpl"
 TPL_FILE=$d/spacing.tpl both tpl-spacing -c "$d"
+
+# Warnings of mail_params_init() show twice: from postconf, then bounce(8).
+d=$(new_confdir)
+echo 'known_tcp_ports = lmtp=24, smtp = 25 , foo, 25=x, a b=3, smtp=26, =5, x=, x=1 2, , a=b=7' >"$d/main.cf"
+compare tpl-params-known-tcp-ports postconf -c "$d" -b ''

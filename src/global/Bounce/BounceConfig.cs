@@ -77,6 +77,9 @@ public static class BounceConfig
     {
         CompatLevel.Register();
         string E(string name) => Eval(conf, serviceName, name);
+
+        // mail_params_init() runs again in bounce(8); only its warnings show.
+        MailParamsCheck.KnownTcpPorts(E("known_tcp_ports"));
         MailParamsCheck.Int("bounce_size_limit", E("bounce_size_limit"), 1, 0);
         foreach (var (name, min) in new[]
                  {

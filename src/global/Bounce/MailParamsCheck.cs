@@ -102,6 +102,7 @@ public static class MailParamsCheck
             Bool(name, eval(name));
         foreach (var name in FirstNbool)
             Bool(name, eval(name));
+        KnownTcpPorts(eval("known_tcp_ports"));
         MyNetworks.Families(eval("inet_protocols"));
 
         var myhostname = eval("myhostname");
@@ -164,6 +165,72 @@ public static class MailParamsCheck
         var verpErr = VerpDelimsVerify(eval("default_verp_delimiters"), eval("verp_delimiter_filter"));
         if (verpErr != null)
             Msg.Fatal($"file {main}: parameters default_verp_delimiters and verp_delimiter_filter: {verpErr}");
+    }
+
+    // KnownTcpPorts - config_known_tcp_ports(): warn about bad "name = port" entries.
+    public static void KnownTcpPorts(string settings)
+    {
+        const string source = "known_tcp_ports";
+        var known = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var item in settings.Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var association = (" " + item + " ").Split('=');
+            if (association.Length == 1)
+            {
+                Msg.Warn($"{source}: in \"{item}\" is not in \"name = value\" form");
+                continue;
+            }
+            string? err = null;
+            var rhs = Words(association[^1]);
+            if (rhs.Length == 0)
+            {
+                err = "missing port value after \"=\"";
+            }
+            else if (rhs.Length > 1)
+            {
+                err = "whitespace in port number";
+            }
+            else
+            {
+                for (var n = 0; n < association.Length - 1; n++)
+                {
+                    var lhs = Words(association[n]);
+                    string? newErr;
+                    if (lhs.Length == 0)
+                        newErr = "missing service name before \"=\"";
+                    else if (lhs.Length > 1)
+                        newErr = "whitespace in service name";
+                    else if (AllDigits(lhs[0]))
+                        newErr = "numerical service name";
+                    else if (!AllDigits(rhs[0]))
+                        newErr = "non-numerical service port";
+                    else if (!known.Add(lhs[0]))
+                        newErr = "duplicate service name";
+                    else
+                        newErr = null;
+                    err ??= newErr;
+                }
+            }
+            if (err != null)
+                Msg.Warn($"{source}: in \"{item}\": {err}");
+        }
+    }
+
+    // CHARS_SPACE
+    private static readonly char[] Space = { ' ', '\t', '\r', '\n' };
+
+    private static string[] Words(string s) => s.Split(Space, StringSplitOptions.RemoveEmptyEntries);
+
+    private static bool AllDigits(string s)
+    {
+        if (s.Length == 0)
+            return false;
+        foreach (var c in s)
+        {
+            if (c is < '0' or > '9')
+                return false;
+        }
+        return true;
     }
 
     // ValidHostname - valid_hostname(): RFC 1035 syntax, with warnings when gripe.
