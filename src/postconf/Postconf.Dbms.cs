@@ -159,20 +159,7 @@ internal static partial class Postconf
     // ExtPar - strip {} around text, warning like extpar() on bad balance.
     private static string ExtPar(string text, MasterEntry? localScope)
     {
-        string? err = null;
-        string result;
-        var len = BalPar(text);
-        if (len == 0)
-        {
-            err = $"missing '}}' in \"{text}\"";
-            result = text[1..];
-        }
-        else
-        {
-            if (len != text.Length)
-                err = $"syntax error after '}}' in \"{text}\"";
-            result = text.Substring(1, len - 2);
-        }
+        var result = Postfix.Util.BalPar.Extract(text, out var err);
         if (err != null)
         {
             if (localScope != null)
@@ -181,26 +168,6 @@ internal static partial class Postconf
                 Msg.Warn($"{MailConf.MainConfFile}: {err}");
         }
         return result;
-    }
-
-    private static int BalPar(string s)
-    {
-        if (s.Length == 0 || s[0] != '{')
-            return 0;
-        var level = 1;
-        for (var i = 1; i < s.Length; i++)
-        {
-            if (s[i] == '}')
-            {
-                if (--level == 0)
-                    return i + 1;
-            }
-            else if (s[i] == '{')
-            {
-                level++;
-            }
-        }
-        return 0;
     }
 
     // StrTokQ - mystrtokq(): tokens separated by sep, {} groups kept whole.

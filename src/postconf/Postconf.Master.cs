@@ -87,46 +87,13 @@ internal static partial class Postconf
     // ExtractField - replace "{ text }" by "text"; extpar() warnings as Postfix.
     private static void ExtractField(List<string> argv, int field)
     {
-        var arg = argv[field];
-        string? err = null;
-        string inner;
-        var depth = BalancedLength(arg);
-        if (depth == 0)
-        {
-            err = $"missing '}}' in \"{arg}\"";
-            inner = arg[1..];
-        }
-        else
-        {
-            if (depth < arg.Length)
-                err = $"syntax error after '}}' in \"{arg}\"";
-            inner = arg.Substring(1, depth - 2);
-        }
+        var inner = Postfix.Util.BalPar.Extract(argv[field], out var err);
         if (err != null)
             Msg.Warn($"{MasterConfFile}: {err}");
         argv[field] = inner.Trim(MasterBlanksAndSpace);
     }
 
     private static readonly char[] MasterBlanksAndSpace = { ' ', '\t', '\r', '\n', '\f', '\v' };
-
-    // BalancedLength - balpar(): length of the leading "{...}", or 0.
-    private static int BalancedLength(string s)
-    {
-        var level = 1;
-        for (var i = 1; i < s.Length; i++)
-        {
-            if (s[i] == '}')
-            {
-                if (--level == 0)
-                    return i + 1;
-            }
-            else if (s[i] == '{')
-            {
-                level++;
-            }
-        }
-        return 0;
-    }
 
     // NormalizeNameValue - "name = value" from inside {} becomes "name=value".
     private static void NormalizeNameValue(List<string> argv, int field)
