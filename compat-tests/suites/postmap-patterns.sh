@@ -574,3 +574,7 @@ PYEOF
     kill "$pat_server" 2>/dev/null
     wait "$pat_server" 2>/dev/null
 fi
+
+# A directory as table file: regexp/pcre read it as empty, cidr fails at close.
+compare "patterns/dir/regexp" postmap -c "$pat_conf" -q x "regexp:$pat_dir"
+compare "patterns/dir/cidr" postmap -c "$pat_conf" -q x "cidr:$pat_dir"

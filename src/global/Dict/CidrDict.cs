@@ -62,6 +62,8 @@ public sealed class CidrDict : Dict
         }
         for (var i = stack.Count - 1; i >= 0; i--)
             Msg.Warn($"cidr map {name}, line {lines[stack[i]]}: IF has no matching ENDIF");
+        if (reader.ReadError != null)
+            Msg.Fatal($"cidr map {name}: read error: {reader.ReadError}");
         return new CidrDict(name, openFlags, dictFlags, list.ToArray(), vals.ToArray(), owner);
     }
 

@@ -135,6 +135,9 @@ public static partial class RegexpSupport
             reader = new DictLineReader(new MemoryStream(data, false), path);
         }
 
+        // ReadError - why reading stopped early (strerror text), or null.
+        public string? ReadError { get; init; }
+
         // Next - the next logical line and the number of its first line; null at the end.
         public string? Next(out int lineNo) =>
             reader.ReadLogical(out var text, out lineNo) ? DictText.Decode(text) : null;
@@ -156,6 +159,13 @@ public static partial class RegexpSupport
             }
             ownerUid = Postfix.Util.Sys.GetUid();
             return new Rules(Encode(text), name);
+        }
+        // open(2) of a directory succeeds; the first read fails, which
+        // reads as an empty table.
+        if (Directory.Exists(name))
+        {
+            ownerUid = FileOwner(name);
+            return new Rules(Array.Empty<byte>(), name) { ReadError = Postfix.Util.Sys.StrError(Postfix.Util.Sys.EISDIR) };
         }
         byte[] data;
         try
