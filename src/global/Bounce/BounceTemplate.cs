@@ -74,9 +74,17 @@ public sealed class BounceTemplate
 
     // BounceTemplate - bounce_template_create(): a modifiable copy of a prototype.
     internal BounceTemplate(BounceTemplate prototype)
-        : this(prototype.Class, prototype.subject, prototype.postmasterSubject, (string[])prototype.messageText)
     {
         this.prototype = prototype;
+        Class = prototype.Class;
+        Origin = prototype.Origin;
+        charset = prototype.charset;
+        encoding = prototype.encoding;
+        obsFrom = prototype.obsFrom;
+        stdFrom = prototype.stdFrom;
+        subject = prototype.subject;
+        postmasterSubject = prototype.postmasterSubject;
+        messageText = prototype.messageText;
     }
 
     // Class - failure, delay, success or verify (for diagnostics).
@@ -189,7 +197,7 @@ public sealed class BounceTemplate
     // Reset - back to the prototype (bounce_template_reset).
     private void Reset()
     {
-        var p = prototype ?? this;
+        var p = prototype ?? this; // a prototype itself is never loaded
         Origin = p.Origin;
         charset = p.charset;
         encoding = p.encoding;
