@@ -279,6 +279,21 @@ public static class AccessSearch
         }
     }
 
+    // ParentStyle - match_parent_style(): does the
+    // parent_domain_matches_subdomains value list this feature (for
+    // example "smtpd_access_maps", "transport_maps")? Then "example.com"
+    // matches its subdomains; else only ".example.com" does.
+    public static bool ParentStyle(string parentDomainMatchesSubdomains, string feature)
+    {
+        var pos = 0;
+        while (RegexpSupport.NextToken(parentDomainMatchesSubdomains, ref pos, ", \t\r\n", out var item))
+        {
+            if (item.Equals(feature, StringComparison.OrdinalIgnoreCase))
+                return true;
+        }
+        return false;
+    }
+
     // MailAccessFind - check_mail_access(): the access(5) address order
     // user+ext@domain, user@domain, domain (and parents), user+ext@, user@.
     public static string? MailAccessFind(Maps maps, string address, bool parentStyle, AccessFindOptions options)

@@ -214,6 +214,13 @@ public sealed class AccessSearchTests
         AccessAddress.Unquote(externalForm).ShouldBe(internalForm);
     }
 
+    [Theory]
+    [InlineData("debug_peer_list,fast_flush_domains,mynetworks,permit_mx_backup_networks,qmqpd_authorized_clients,relay_domains,smtpd_access_maps", "smtpd_access_maps", true)]
+    [InlineData("debug_peer_list, relay_domains", "smtpd_access_maps", false)]
+    [InlineData("Transport_Maps", "transport_maps", true)]
+    public void ParentStyleFollowsTheList(string list, string feature, bool want) =>
+        AccessSearch.ParentStyle(list, feature).ShouldBe(want);
+
     public static TheoryData<string, bool> HostAddrs => new()
     {
         { "1.2.3.4", true },
