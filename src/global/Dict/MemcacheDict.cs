@@ -96,16 +96,15 @@ public sealed class MemcacheDict : Dict
         }
         else
         {
-            if ((Flags & DictFlags.FoldFix) != 0)
-                name = RegexpSupport.FoldAscii(name);
+            var key = (Flags & DictFlags.FoldFix) != 0 ? RegexpSupport.FoldAscii(name) : name;
             if (keyFormat != null && keyFormat != "%s")
             {
                 var sb = new StringBuilder();
-                keyBuf = ctx.Expand(keyFormat, name, null, sb, null) ? sb.ToString() : "";
+                keyBuf = ctx.Expand(keyFormat, key, null, sb, null) ? sb.ToString() : "";
             }
             else
             {
-                keyBuf = name;
+                keyBuf = key;
             }
             if (keyBuf.Length == 0)
                 why = "empty lookup key expansion";
