@@ -107,9 +107,9 @@ public static class BounceConfig
     public static bool StandardFrom(MailConf conf, string serviceName)
     {
         var value = Eval(conf, serviceName, "header_from_format");
-        if (value == "standard")
+        if (string.Equals(value, "standard", StringComparison.OrdinalIgnoreCase))
             return true;
-        if (value == "obsolete")
+        if (string.Equals(value, "obsolete", StringComparison.OrdinalIgnoreCase))
             return false;
         Msg.Fatal($"invalid setting: \"header_from_format = {value}\"");
         return false;

@@ -103,7 +103,13 @@ public static class MailParamsCheck
         foreach (var name in FirstNbool)
             Bool(name, eval(name));
         KnownTcpPorts(eval("known_tcp_ports"));
-        MyNetworks.Families(eval("inet_protocols"));
+        var inetProtocols = eval("inet_protocols");
+        foreach (var proto in inetProtocols.Split(NameMaskDelim, StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (proto is not ("all" or "ipv6" or "ipv4"))
+                Msg.Fatal($"unknown inet_protocols value \"{proto}\" in \"{inetProtocols}\"");
+        }
+        MyNetworks.Families(inetProtocols);
 
         var myhostname = eval("myhostname");
         Str("myhostname", myhostname, 1, 0);
@@ -215,6 +221,9 @@ public static class MailParamsCheck
                 Msg.Warn($"{source}: in \"{item}\": {err}");
         }
     }
+
+    // NAME_MASK_DEFAULT_DELIM
+    private static readonly char[] NameMaskDelim = { ',', ' ', '\t', '\r', '\n' };
 
     // CHARS_SPACE
     private static readonly char[] Space = { ' ', '\t', '\r', '\n' };
