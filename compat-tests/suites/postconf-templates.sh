@@ -422,3 +422,18 @@ TPL_FILE=$d/spacing.tpl both tpl-spacing -c "$d"
 d=$(new_confdir)
 echo 'known_tcp_ports = lmtp=24, smtp = 25 , foo, 25=x, a b=3, smtp=26, =5, x=, x=1 2, , a=b=7' >"$d/main.cf"
 compare tpl-params-known-tcp-ports postconf -c "$d" -b ''
+
+# The sample file that comes with Postfix, and "postconf -t" output read
+# back as a template file.
+d=$(new_confdir)
+if [ -f /usr/share/doc/postfix/examples/bounce.cf.default ]; then
+    cp /usr/share/doc/postfix/examples/bounce.cf.default "$d/sample.tpl"
+    TPL_FILE=$d/sample.tpl both tpl-postfix-sample -c "$d"
+fi
+"$REF_SBIN/postconf" -c "$d" -t '' >"$d/dumped.tpl" 2>/dev/null
+TPL_FILE=$d/dumped.tpl both tpl-dump-read-back -c "$d"
+
+# No main.cf: postconf's own fatal error.
+d=$(new_confdir)
+rm -f "$d/main.cf"
+compare tpl-no-main-cf postconf -c "$d" -b ''
