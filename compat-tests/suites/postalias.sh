@@ -6,7 +6,7 @@
 # YP_LAST_MODIFIED is masked.
 
 PM_CONF=$(new_confdir)
-PA_YP='s/^YP_LAST_MODIFIED\(:*\)\t[0-9]*$/YP_LAST_MODIFIED\1\tTIME/' 
+PA_YP='s/^YP_LAST_MODIFIED\(:*\)\t[0-9]*$/YP_LAST_MODIFIED\1\tTIME/'
 PM_CONF_UTF8=$(new_confdir)
 echo "compatibility_level = 3.6" >"$PM_CONF_UTF8/main.cf"
 
@@ -79,6 +79,8 @@ pm_cross() {
     ( cd "$PM_DIR/ours" && "$REF_SBIN/postmap" -c "$PM_CONF" -s "$map" ) >"$PM_DIR/x1" 2>&1
     ( cd "$PM_DIR/ref" && "$REF_SBIN/postmap" -c "$PM_CONF" -s "$map" ) >"$PM_DIR/x2" 2>&1
     ( cd "$PM_DIR/ref" && "$OUR_SBIN/postmap" -c "$PM_CONF" -s "$map" ) >"$PM_DIR/x3" 2>&1
+    local x
+    for x in x1 x2 x3; do pm_norm "$PM_DIR/$x" >"$PM_DIR/$x.n"; mv "$PM_DIR/$x.n" "$PM_DIR/$x"; done
     if ! cmp -s "$PM_DIR/x1" "$PM_DIR/x2" || ! cmp -s "$PM_DIR/x2" "$PM_DIR/x3"; then
         ok=0
         echo "FAIL $name (cross-read dumps differ)"

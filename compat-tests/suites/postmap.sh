@@ -81,6 +81,8 @@ pm_cross() {
     ( cd "$PM_DIR/ours" && "$REF_SBIN/postmap" -c "$PM_CONF" -s "$map" ) >"$PM_DIR/x1" 2>&1
     ( cd "$PM_DIR/ref" && "$REF_SBIN/postmap" -c "$PM_CONF" -s "$map" ) >"$PM_DIR/x2" 2>&1
     ( cd "$PM_DIR/ref" && "$OUR_SBIN/postmap" -c "$PM_CONF" -s "$map" ) >"$PM_DIR/x3" 2>&1
+    local x
+    for x in x1 x2 x3; do pm_norm "$PM_DIR/$x" >"$PM_DIR/$x.n"; mv "$PM_DIR/$x.n" "$PM_DIR/$x"; done
     if ! cmp -s "$PM_DIR/x1" "$PM_DIR/x2" || ! cmp -s "$PM_DIR/x2" "$PM_DIR/x3"; then
         ok=0
         echo "FAIL $name (cross-read dumps differ)"

@@ -31,16 +31,51 @@ internal static class Postalias
 
     private static string myHostname = "localhost";
 
+    private static readonly char[] ListSeparators = { ',', ' ', '\t', '\r', '\n' };
+
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     private static void Usage() =>
         Msg.Fatal($"usage: {Msg.Tag} [-Nfinoprsuvw] [-c config_dir] [-d key] [-q key] [map_type:]file...");
 
     public static int Run(string[] args)
     {
-        Msg.Err = new PrintableErr(Console.OpenStandardError());
+        if (Msg.Tag.StartsWith("newaliases", StringComparison.Ordinal))
+            args = NewAliasesArgs(args);
         var status = RunOptions(args);
         ByteOut.Flush();
         return status;
+    }
+
+    // NewAliasesArgs - run as newaliases: "postalias $alias_database", as
+    // sendmail -bi does (it runs postalias, so messages say "postalias").
+    // Sendmail options are accepted; -v is passed on, -C names the
+    // configuration.
+    internal static string[] NewAliasesArgs(string[] args)
+    {
+        var list = new List<string>();
+        string? configDir = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "-v")
+                list.Add("-v");
+            else if (args[i] == "-C" && i + 1 < args.Length)
+                configDir = args[++i];
+            else if (args[i].StartsWith("-C", StringComparison.Ordinal) && args[i].Length > 2)
+                configDir = args[i][2..];
+        }
+        if (configDir != null)
+        {
+            // -C may name main.cf itself.
+            if (File.Exists(configDir) && !Directory.Exists(configDir))
+                configDir = Path.GetDirectoryName(Path.GetFullPath(configDir));
+            list.Insert(0, configDir!);
+            list.Insert(0, "-c");
+        }
+        var conf = Postfix.Global.Config.MailConf.Read(configDir);
+        Msg.Tag = "postalias";
+        foreach (var db in conf.Eval("alias_database").Split(ListSeparators, StringSplitOptions.RemoveEmptyEntries))
+            list.Add(db);
+        return list.ToArray();
     }
 
     internal static int RunOptions(string[] args)
@@ -232,7 +267,7 @@ internal static class Postalias
                 if (Sys.SetEuid(uid) < 0)
                     Msg.Fatal($"seteuid({uid}): {Sys.LastError()}");
             }
-            var mkmap = MkMap.Open(type, path, openFlags, dictFlags);
+            var mkmap = MkMap.Open(type, path, openFlags, dictFlags, source.CanSeek ? source.Length : 0);
             if (savedMask >= 0)
                 Sys.Umask(savedMask);
             try
@@ -279,7 +314,7 @@ internal static class Postalias
         {
             if (utf8 && !DictText.IsAllAscii(raw) && !DictText.IsValidUtf8(raw))
             {
-                Msg.Warn($"{path}, line {lineno}: non-UTF-8 input \"{DictText.Decode(raw)}\" -- ignoring this line");
+                Msg.Warn($"{path}, line {lineno}: non-UTF-8 input \"{DictText.Show(raw)}\" -- ignoring this line");
                 continue;
             }
             var toks = Tok822.Scan(DictText.Decode(raw));

@@ -57,7 +57,7 @@ internal static partial class Postmap
             if ((postmapFlags & FlagAsOwner) != 0 && Sys.GetUid() == 0
                 && (uid != Sys.GetEuid() || gid != Sys.GetEgid()))
                 SetEugid(uid, gid);
-            var mkmap = MkMap.Open(type, path, openFlags, dictFlags);
+            var mkmap = MkMap.Open(type, path, openFlags, dictFlags, source.CanSeek ? source.Length : 0);
             if (savedMask >= 0)
                 Sys.Umask(savedMask);
             try
@@ -95,12 +95,12 @@ internal static partial class Postmap
         {
             if (utf8 && !DictText.IsAllAscii(line) && !DictText.IsValidUtf8(line))
             {
-                Msg.Warn($"{path}, line {lineno}: non-UTF-8 input \"{DictText.Decode(line)}\" -- ignoring this line");
+                Msg.Warn($"{path}, line {lineno}: non-UTF-8 input \"{DictText.Show(line)}\" -- ignoring this line");
                 continue;
             }
             if (!DictParse.SplitKeyValue(line, out var keyEnd, out var vs, out var ve))
             {
-                Msg.Warn($"{path}, line {lineno}: unbalanced '\"' in '{DictText.Decode(line)}' -- ignoring this line");
+                Msg.Warn($"{path}, line {lineno}: unbalanced '\"' in '{DictText.Show(line)}' -- ignoring this line");
                 continue;
             }
             if (keyEnd == 0 || ve <= vs)

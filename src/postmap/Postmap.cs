@@ -35,7 +35,6 @@ internal static partial class Postmap
 
     public static int Run(string[] args)
     {
-        Msg.Err = new PrintableErr(Console.OpenStandardError());
         var status = RunOptions(args);
         ByteOut.Flush();
         return status;

@@ -21,6 +21,7 @@ internal static class TableConfig
         var conf = MailConf.Read(configDir);
         DictOpen.DefaultType = conf.Eval("default_database_type");
         DictOpen.Utf8Enable = conf.Bool("smtputf8_enable");
+        Msg.Utf8Enable = DictOpen.Utf8Enable;
         if (long.TryParse(conf.Eval("lmdb_map_size"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var size) && size > 0)
             DictLmdb.MapSize = size;
         DictSurrogate.AllowSurrogate = false;

@@ -135,7 +135,7 @@ public sealed class DictLineReader
             }
             if (lineLen > 0 && IsSpace(line[0]))
             {
-                var shown = DictText.Decode(line.AsSpan(0, Math.Min(30, lineLen)));
+                var shown = DictText.Show(line.AsSpan(0, Math.Min(30, lineLen)));
                 Msg.Warn($"{Path}: logical line must not start with whitespace: \"{shown}{(lineLen > 30 ? "..." : "")}\"");
                 continue;
             }

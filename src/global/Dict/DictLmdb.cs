@@ -68,7 +68,7 @@ public sealed class DictLmdb : Dict
     }
 
     // OpenFile - open or create the LMDB file; a surrogate on failure.
-    internal static Dict OpenFile(string type, string name, string path, DictOpenFlags openFlags, DictFlags dictFlags, bool legacy = false, string? shownPath = null)
+    internal static Dict OpenFile(string type, string name, string path, DictOpenFlags openFlags, DictFlags dictFlags, bool legacy = false, string? shownPath = null, long sizeHint = 0)
     {
         var envFlags = MDB_NOSUBDIR | MDB_NOLOCK;
         var readOnly = (openFlags & DictOpenFlags.ReadWrite) == 0;
@@ -90,7 +90,7 @@ public sealed class DictLmdb : Dict
         catch (UnauthorizedAccessException)
         {
         }
-        var status = Slmdb.Open(path, (openFlags & DictOpenFlags.Truncate) != 0, envFlags, bulk, MapSize, size, out var db);
+        var status = Slmdb.Open(path, (openFlags & DictOpenFlags.Truncate) != 0, envFlags, bulk, Math.Max(MapSize, sizeHint), size, out var db);
         if (status != 0 || db == null)
             return DictSurrogate.Create(type, name, openFlags, dictFlags, $"open database {path}: {StrError(status)}");
         var flags = dictFlags | DictFlags.Fixed | DictFlags.MultiWriter;
@@ -218,7 +218,7 @@ public sealed class DictLmdb : Dict
                 }
                 else
                 {
-                    var shown = DictText.Decode(kspan[..key.Length]);
+                    var shown = DictText.Show(kspan[..key.Length]);
                     var where = legacy ? filePath : FullName;
                     if ((Flags & DictFlags.DupWarn) != 0)
                         Msg.Warn($"{where}: duplicate entry: \"{shown}\"");

@@ -71,6 +71,24 @@ public static class DictText
         return Decode(nul < 0 ? b : b[..nul]);
     }
 
+    // Show - text for a diagnostic: a byte that is not part of valid UTF-8
+    // shows as one '?', as Postfix's printable() shows it.
+    public static string Show(string s)
+    {
+        if (IsValidUtf8(s))
+            return s;
+        var chars = s.ToCharArray();
+        for (var i = 0; i < chars.Length; i++)
+        {
+            if (chars[i] >= 0xDC80 && chars[i] <= 0xDCFF)
+                chars[i] = '?';
+        }
+        return new string(chars);
+    }
+
+    // Show - the same for raw bytes.
+    public static string Show(ReadOnlySpan<byte> b) => Show(Decode(b));
+
     // FoldAscii - lowercase() in place: ASCII letters only.
     public static void FoldAscii(Span<byte> b)
     {

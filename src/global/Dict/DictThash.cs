@@ -62,12 +62,12 @@ public static class DictThash
             {
                 if ((dict.Flags & DictFlags.Utf8Active) != 0 && !DictText.IsAllAscii(line) && !DictText.IsValidUtf8(line))
                 {
-                    Msg.Warn($"{path}, line {lineno}: non-UTF-8 input \"{DictText.Decode(line)}\" -- ignoring this line");
+                    Msg.Warn($"{path}, line {lineno}: non-UTF-8 input \"{DictText.Show(line)}\" -- ignoring this line");
                     continue;
                 }
                 if (!DictParse.SplitKeyValue(line, out var keyEnd, out var vs, out var ve))
                 {
-                    Msg.Warn($"{path}, line {lineno}: unbalanced '\"' in '{DictText.Decode(line)}' -- ignoring this line");
+                    Msg.Warn($"{path}, line {lineno}: unbalanced '\"' in '{DictText.Show(line)}' -- ignoring this line");
                     continue;
                 }
                 if (keyEnd == 0 || ve <= vs)
@@ -97,10 +97,10 @@ public static class DictThash
                     else if ((dictFlags & DictFlags.DupReplace) != 0)
                         dict.Update(key, value);
                     else if ((dictFlags & DictFlags.DupWarn) != 0)
-                        Msg.Warn($"{path}, line {lineno}: duplicate entry: \"{key}\"");
+                        Msg.Warn($"{path}, line {lineno}: duplicate entry: \"{DictText.Show(key)}\"");
                     else
                     {
-                        failure = DictSurrogate.Create(TypeName, path, openFlags, dictFlags, $"{path}, line {lineno}: duplicate entry: \"{key}\"");
+                        failure = DictSurrogate.Create(TypeName, path, openFlags, dictFlags, $"{path}, line {lineno}: duplicate entry: \"{DictText.Show(key)}\"");
                         return null;
                     }
                 }

@@ -42,7 +42,7 @@ public sealed class DictUtf8 : Dict
         var k = CheckFold(key);
         if (k == null)
         {
-            Msg.Warn($"{Type}:{Name}: non-UTF-8 key \"{key}\": malformed UTF-8 or invalid codepoint");
+            Msg.Warn($"{Type}:{Name}: non-UTF-8 key \"{DictText.Show(key)}\": malformed UTF-8 or invalid codepoint");
             SetError(DictError.None);
             return null;
         }
@@ -53,7 +53,7 @@ public sealed class DictUtf8 : Dict
         SetError(inner.Error, inner.ErrorText);
         if (v != null && !DictText.IsValidUtf8(v))
         {
-            Msg.Warn($"{Type}:{Name}: key \"{key}\": non-UTF-8 value \"{v}\": malformed UTF-8 or invalid codepoint");
+            Msg.Warn($"{Type}:{Name}: key \"{DictText.Show(key)}\": non-UTF-8 value \"{DictText.Show(v)}\": malformed UTF-8 or invalid codepoint");
             SetError(DictError.Config);
             return null;
         }
@@ -65,13 +65,13 @@ public sealed class DictUtf8 : Dict
         var k = CheckFold(key);
         if (k == null)
         {
-            Msg.Warn($"{Type}:{Name}: non-UTF-8 key \"{key}\": malformed UTF-8 or invalid codepoint");
+            Msg.Warn($"{Type}:{Name}: non-UTF-8 key \"{DictText.Show(key)}\": malformed UTF-8 or invalid codepoint");
             SetError(DictError.None);
             return DictStatus.Success;
         }
         if (!DictText.IsValidUtf8(value))
         {
-            Msg.Warn($"{Type}:{Name}: key \"{key}\": non-UTF-8 value \"{value}\": malformed UTF-8 or invalid codepoint");
+            Msg.Warn($"{Type}:{Name}: key \"{DictText.Show(key)}\": non-UTF-8 value \"{DictText.Show(value)}\": malformed UTF-8 or invalid codepoint");
             SetError(DictError.None);
             return DictStatus.Success;
         }
@@ -88,7 +88,7 @@ public sealed class DictUtf8 : Dict
         var k = CheckFold(key);
         if (k == null)
         {
-            Msg.Warn($"{Type}:{Name}: non-UTF-8 key \"{key}\": malformed UTF-8 or invalid codepoint");
+            Msg.Warn($"{Type}:{Name}: non-UTF-8 key \"{DictText.Show(key)}\": malformed UTF-8 or invalid codepoint");
             SetError(DictError.None);
             return DictStatus.Fail;
         }

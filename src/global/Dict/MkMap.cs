@@ -38,8 +38,10 @@ public sealed class MkMap : IDisposable
     // Dict - the table being written (with the UTF-8 layer when active).
     public Dict Dict { get; }
 
-    // Open - mkmap_open(): all errors are fatal.
-    public static MkMap Open(string type, string path, DictOpenFlags openFlags, DictFlags dictFlags)
+    // Open - mkmap_open(): all errors are fatal. SourceSize (the size of
+    // the source file, if known) sizes the first memory map of a build so
+    // that a large table need not grow it step by step.
+    public static MkMap Open(string type, string path, DictOpenFlags openFlags, DictFlags dictFlags, long sourceSize = 0)
     {
         if (!IsCreatable(type))
         {
@@ -63,7 +65,7 @@ public sealed class MkMap : IDisposable
             temp = final + ".tmp" + Sys.GetPid().ToString(System.Globalization.CultureInfo.InvariantCulture);
             lockStream = LockOld(final);
             Sys.Unlink(temp);
-            dict = DictLmdb.OpenFile(type, path, temp, openFlags, dictFlags | DictFlags.BulkUpdate, legacy: type != "lmdb", shownPath: final);
+            dict = DictLmdb.OpenFile(type, path, temp, openFlags, dictFlags | DictFlags.BulkUpdate, legacy: type != "lmdb", shownPath: final, sizeHint: sourceSize * 3);
             lmdb = dict as DictLmdb;
         }
         else

@@ -39,7 +39,19 @@ public sealed unsafe class PcreDict : Dict
         public int EndIf = -1;
     }
 
+    // Hot - what the rule walk reads, packed in one array: walking
+    // thousands of rules per lookup is bound by memory, not by matching.
+    private struct Hot
+    {
+        public nint Code;
+        public nint MatchData;
+        public int EndIf;
+        public Op Op;
+        public bool Match;
+    }
+
     private readonly Rule[] rules;
+    private readonly Hot[] hot;
     private readonly int[] offsets;
     private byte[] keyBuf = new byte[256];
 
@@ -47,6 +59,9 @@ public sealed unsafe class PcreDict : Dict
         : base(TypeName, name, openFlags, dictFlags | DictFlags.Pattern)
     {
         this.rules = rules;
+        hot = new Hot[rules.Length];
+        for (var i = 0; i < rules.Length; i++)
+            hot[i] = new Hot { Code = rules[i].Code, MatchData = rules[i].MatchData, EndIf = rules[i].EndIf, Op = rules[i].Op, Match = rules[i].Match };
         offsets = new int[2 * (maxSub + 1)];
         OwnerUid = owner;
     }
@@ -113,20 +128,20 @@ public sealed unsafe class PcreDict : Dict
         if (nul >= 0)
             len = nul;
         fixed (byte* subject = keyBuf)
+        fixed (Hot* h = hot)
         {
-            for (var i = 0; i < rules.Length; i++)
+            for (var i = 0; i < hot.Length; i++)
             {
-                var rule = rules[i];
-                switch (rule.Op)
+                switch (h[i].Op)
                 {
                     case Op.Match:
                         {
-                            if (!Exec(rule, subject, len))
+                            if (!Exec(ref h[i], i, subject, len))
                                 continue;
-                            var result = rule.Result!;   // match rules always carry a result
+                            var result = rules[i].Result!;   // match rules always carry a result
                             if (result.MaxSub == 0)
                                 return result.Literal;
-                            var ov = PcreNative.GetOvectorPointer(rule.MatchData);
+                            var ov = PcreNative.GetOvectorPointer(h[i].MatchData);
                             for (var n = 0; n <= result.MaxSub; n++)
                             {
                                 var so = ov[2 * n];
@@ -145,11 +160,11 @@ public sealed unsafe class PcreDict : Dict
                             return result.Expand(new ReadOnlySpan<byte>(subject, len), offsets);
                         }
                     case Op.If:
-                        if (Exec(rule, subject, len))
+                        if (Exec(ref h[i], i, subject, len))
                             continue;
-                        if (rule.EndIf < 0)
+                        if (h[i].EndIf < 0)
                             return null;
-                        i = rule.EndIf;
+                        i = h[i].EndIf;
                         continue;
                     default:
                         continue;
@@ -160,14 +175,14 @@ public sealed unsafe class PcreDict : Dict
     }
 
     // Exec - pcre2_match() with positive/negative sense; errors warn and do not match.
-    private bool Exec(Rule rule, byte* subject, int len)
+    private bool Exec(ref Hot rule, int index, byte* subject, int len)
     {
         var rc = PcreNative.Match(rule.Code, subject, (nuint)len, 0, 0, rule.MatchData, 0);
         if (rc > 0)
             return rule.Match;
         if (rc == PcreNative.ErrorNomatch)
             return !rule.Match;
-        Msg.Warn($"pcre map {Name}, line {rule.LineNo}: {PcreNative.ErrorText(rc)}");
+        Msg.Warn($"pcre map {Name}, line {rules[index].LineNo}: {PcreNative.ErrorText(rc)}");
         return false;
     }
 
