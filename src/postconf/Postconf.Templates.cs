@@ -48,7 +48,7 @@ internal static partial class Postconf
             settings.Add("bounce_template_file=" + file);
         settings.Add("queue_directory=.");
         conf.SetOverrides(settings);
-        Msg.Tag = BounceConfig.LogTag(conf);
+        Msg.Tag = BounceConfig.LogTag(conf, serviceName);
 
         var config = BounceConfig.ForTemplates(conf, serviceName);
         var templates = BounceTemplates.Create();

@@ -69,7 +69,7 @@ public static class BounceConfig
     private const int MaxQueueTimeLimit = 8640000;
 
     // LogTag - "syslog_name/bounce", the tag of the daemon's messages.
-    public static string LogTag(MailConf conf) => Eval(conf, "bounce", "syslog_name") + "/" + ProcessName;
+    public static string LogTag(MailConf conf, string serviceName) => Eval(conf, serviceName, "syslog_name") + "/" + ProcessName;
 
     // ForTemplates - expansion settings, after bounce(8)'s own parameter
     // tables (int, string, time, boolean: fatal on a bad value).
