@@ -1,0 +1,101 @@
+// NAME
+//	RewriteClient - address rewriting client of trivial-rewrite
+// POSTFIX
+//	src/global/rewrite_clnt.c
+// DESCRIPTION
+//	Rewrite(rule, address) asks private/rewrite (rule "local" or
+//	"remote": the rewrite context) for the canonical form of an address
+//	in external (RFC 822 quoted) form. The conversation:
+//
+//	S: protocol=trivial_rewrite_protocol (on connect)
+//	C: request=rewrite rule=RULE address=ADDR
+//	S: flags=N address=RESULT
+//
+//	A non-zero server flags value asks the client to disconnect after
+//	the reply. Failures are retried once a second, with "problem
+//	talking to service rewrite: ERRNO-TEXT" from the second try on (or
+//	at once for errors other than a disconnect), forever unless
+//	TryLimit is set (then Rewrite returns null). A one-entry cache
+//	answers a repeated question for 30 seconds, as in Postfix.
+using System;
+using System.IO;
+using System.Threading;
+using Postfix.Util;
+
+namespace Postfix.Global.Attr;
+
+public sealed class RewriteClient : IDisposable
+{
+    internal static readonly AttrSpec[] HandshakeSpec = [AttrSpec.StrEq(MailProto.AttrProto, MailProto.ProtoTrivial)];
+
+    private static readonly AttrSpec[] ReplySpec = [AttrSpec.Int(MailProto.AttrFlags), AttrSpec.Str(MailProto.AttrAddr)];
+
+    private readonly AttrClient client;
+    private readonly AttrValue[] values = new AttrValue[2];
+    private readonly string service;
+    private string? lastRule;
+    private string? lastAddr;
+    private string? lastResult;
+    private long lastExpire;
+
+    // RewriteClient - talk to queueDirectory/private/SERVICE (queueDirectory
+    // null: relative to the current directory).
+    public RewriteClient(string? queueDirectory, string service = MailProto.ServiceRewrite)
+    {
+        this.service = service;
+        client = ServiceClient(queueDirectory, service);
+    }
+
+    // ServiceClient - an AttrClient for private/SERVICE of trivial-rewrite.
+    internal static AttrClient ServiceClient(string? queueDirectory, string service)
+    {
+        var name = MailProto.ClassPrivate + "/" + service;
+        return new AttrClient(queueDirectory == null ? name : Path.Combine(queueDirectory, name))
+        {
+            StreamPath = name + " socket",
+            Handshake = HandshakeSpec,
+        };
+    }
+
+    // TryLimit - 0: retry forever, as Postfix does.
+    public int TryLimit { get; init; }
+
+    public TimeSpan TryDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    // Rewrite - rewrite_clnt(): the rewritten address, or null when
+    // TryLimit tries failed.
+    public string? Rewrite(string rule, string address)
+    {
+        var now = Environment.TickCount64;
+        if (now < lastExpire && address == lastAddr && rule == lastRule)
+            return lastResult;
+        var v = values;
+        for (var count = 1; ; count++)
+        {
+            if (client.Connect()
+                && client.Send(w => w.Str(MailProto.AttrReq, MailProto.ReqRewrite)
+                    .Str(MailProto.AttrRule, rule)
+                    .Str(MailProto.AttrAddr, address))
+                && client.Receive(ReplySpec, v, AttrFlags.Strict) == 2)
+            {
+                // Server-requested disconnect.
+                if (v[0].Int != 0)
+                    client.Recover();
+                break;
+            }
+            if (Msg.Verbose > 0 || count > 1 || !AttrClient.QuietErrno(client.LastErrno))
+                Msg.Warn($"problem talking to service {service}: {Sys.StrError(client.LastErrno)}");
+            if (TryLimit > 0 && count >= TryLimit)
+                return null;
+            Thread.Sleep(TryDelay);
+            client.Recover();
+        }
+        lastRule = rule;
+        lastAddr = address;
+        lastResult = v[1].Str;
+        lastExpire = Environment.TickCount64 + 30_000;
+        return lastResult;
+    }
+
+    public void Dispose() => client.Dispose();
+}
