@@ -18,7 +18,7 @@ export DOTNET_NOLOGO=1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 # Commands (src/<name>/<name>.csproj), published into out/sbin.
-COMMANDS    := postconf $(shell for d in postmap postalias; do test -f src/$$d/$$d.csproj && echo $$d; done)
+COMMANDS    := postconf $(shell for d in postmap postalias postcat; do test -f src/$$d/$$d.csproj && echo $$d; done)
 # Daemons (src/daemons/<name>/<name>.csproj), published into out/libexec/postfix.
 DAEMONS     := $(shell test -d src/daemons && for f in src/daemons/*/*.csproj; do test -f "$$f" && basename $$(dirname $$f); done)
 MANPAGES    := $(wildcard man/man1/*.1 man/man5/*.5 man/man8/*.8)
