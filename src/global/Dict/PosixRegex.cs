@@ -78,6 +78,13 @@ public sealed unsafe partial class PosixRegex : IDisposable
     // error code. Call between EnterCLocale() and LeaveCLocale().
     public int Exec(byte* subject, int nmatch, RegMatch* pmatch) => RegExec(handle, subject, (nuint)nmatch, pmatch, 0);
 
+    // Handle - the regex_t, for callers that keep it in a packed array
+    // (valid until Dispose).
+    public nint Handle => handle;
+
+    // Exec - regexec() on a regex_t from Handle.
+    public static int Exec(nint regex, byte* subject, int nmatch, RegMatch* pmatch) => RegExec(regex, subject, (nuint)nmatch, pmatch, 0);
+
     // EnterCLocale - make the "C" locale current for a series of Exec calls;
     // returns what LeaveCLocale() needs.
     public static nint EnterCLocale() => CLocale.Enter();

@@ -48,7 +48,21 @@ public sealed unsafe class RegexpDict : Dict
         public bool Match;
     }
 
+    // Hot - what the rule walk reads, packed in one array: walking
+    // many rules per lookup is bound by memory, not by matching.
+    private struct Hot
+    {
+        public nint First;
+        public nint Second;
+        public int EndIf;
+        public int NSub;
+        public Op Op;
+        public bool FirstMatch;
+        public bool SecondMatch;
+    }
+
     private readonly Rule[] rules;
+    private readonly Hot[] hot;
     private readonly PosixRegex.RegMatch[] pmatch;
     private readonly int[] offsets;
     private byte[] keyBuf = new byte[256];
@@ -57,6 +71,22 @@ public sealed unsafe class RegexpDict : Dict
         : base(TypeName, name, openFlags, dictFlags | DictFlags.Pattern)
     {
         this.rules = rules;
+        hot = new Hot[rules.Length];
+        for (var i = 0; i < rules.Length; i++)
+        {
+            var r = rules[i];
+            var maxSubOfRule = r.Result?.MaxSub ?? 0;
+            hot[i] = new Hot
+            {
+                First = r.First?.Handle ?? 0,
+                Second = r.Second?.Handle ?? 0,
+                EndIf = r.EndIf,
+                NSub = maxSubOfRule > 0 ? maxSubOfRule + 1 : 0,
+                Op = r.Op,
+                FirstMatch = r.FirstMatch,
+                SecondMatch = r.SecondMatch,
+            };
+        }
         pmatch = new PosixRegex.RegMatch[maxSub + 1];
         offsets = new int[2 * (maxSub + 1)];
         OwnerUid = owner;
@@ -135,21 +165,21 @@ public sealed unsafe class RegexpDict : Dict
     {
         fixed (byte* s = subject)
         fixed (PosixRegex.RegMatch* pm = pmatch)
+        fixed (Hot* h = hot)
         {
-            for (var i = 0; i < rules.Length; i++)
+            for (var i = 0; i < hot.Length; i++)
             {
-                var rule = rules[i];
-                switch (rule.Op)
+                switch (h[i].Op)
                 {
                     case Op.Match:
                         {
-                            var result = rule.Result!;   // match rules always carry a result
-                            var nsub = result.MaxSub > 0 ? result.MaxSub + 1 : 0;
-                            if (!Exec(rule, rule.First!, rule.FirstMatch, s, nsub, pm))
+                            var nsub = h[i].NSub;
+                            if (!Exec(i, h[i].First, h[i].FirstMatch, s, nsub, pm))
                                 continue;
-                            if (rule.Second != null && !Exec(rule, rule.Second, rule.SecondMatch, s, 0, null))
+                            if (h[i].Second != 0 && !Exec(i, h[i].Second, h[i].SecondMatch, s, 0, null))
                                 continue;
-                            if (result.MaxSub == 0)
+                            var result = rules[i].Result!;   // match rules always carry a result
+                            if (nsub == 0)
                                 return result.Literal;
                             for (var n = 0; n < nsub; n++)
                             {
@@ -159,11 +189,11 @@ public sealed unsafe class RegexpDict : Dict
                             return result.Expand(new ReadOnlySpan<byte>(s, len), offsets);
                         }
                     case Op.If:
-                        if (Exec(rule, rule.First!, rule.FirstMatch, s, 0, null))
+                        if (Exec(i, h[i].First, h[i].FirstMatch, s, 0, null))
                             continue;
-                        if (rule.EndIf < 0)
+                        if (h[i].EndIf < 0)
                             return null;
-                        i = rule.EndIf;
+                        i = h[i].EndIf;
                         continue;
                     default:
                         continue;
@@ -174,14 +204,16 @@ public sealed unsafe class RegexpDict : Dict
     }
 
     // Exec - regexec() with positive/negative sense; errors warn and do not match.
-    private bool Exec(Rule rule, PosixRegex re, bool match, byte* subject, int nsub, PosixRegex.RegMatch* pm)
+    private bool Exec(int index, nint re, bool match, byte* subject, int nsub, PosixRegex.RegMatch* pm)
     {
-        var err = re.Exec(subject, nsub, pm);
+        var err = PosixRegex.Exec(re, subject, nsub, pm);
         if (err == PosixRegex.RegNomatch)
             return !match;
         if (err == 0)
             return match;
-        Msg.Warn($"regexp map {Name}, line {rule.LineNo}: {re.Error(err)}");
+        var rule = rules[index];
+        var which = re == rule.First?.Handle ? rule.First : rule.Second;
+        Msg.Warn($"regexp map {Name}, line {rule.LineNo}: {which!.Error(err)}");   // re came from this rule
         return false;
     }
 
