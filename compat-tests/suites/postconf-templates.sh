@@ -437,3 +437,14 @@ TPL_FILE=$d/dumped.tpl both tpl-dump-read-back -c "$d"
 d=$(new_confdir)
 rm -f "$d/main.cf"
 compare tpl-no-main-cf postconf -c "$d" -b ''
+
+# Diagnostics show 8-bit text as '?' per byte, or as UTF-8 when
+# smtputf8_enable is on (also in the macro expander's own warnings).
+for mc in '' 'compatibility_level = 3.6'; do
+    d=$(new_confdir)
+    echo "$mc" >"$d/main.cf"
+    printf 'fa\303\274lure_template = x\ndelay_template = <<EOF\nCharset: latin1\n\nZur\374ck\nEOF\n' >"$d/name.tpl"
+    compare "tpl-diag-8bit-name${mc:+-utf8}" postconf -c "$d" -t "$d/name.tpl"
+    printf 'failure_template = <<EOF\nCharset: utf-8\n\nZur\303\274ck ${nosuch\nEOF\n' >"$d/syntax.tpl"
+    compare "tpl-diag-8bit-syntax${mc:+-utf8}" postconf -c "$d" -b "$d/syntax.tpl"
+done

@@ -79,6 +79,8 @@ public static class BounceConfig
         string E(string name) => Eval(conf, serviceName, name);
 
         // mail_params_init() runs again in bounce(8); only its warnings show.
+        var smtputf8 = MailParamsCheck.Bool("smtputf8_enable", E("smtputf8_enable"));
+        Msg.Utf8Enable = smtputf8;
         MailParamsCheck.KnownTcpPorts(E("known_tcp_ports"));
         MailParamsCheck.Int("bounce_size_limit", E("bounce_size_limit"), 1, 0);
         foreach (var (name, min) in new[]
@@ -92,7 +94,7 @@ public static class BounceConfig
         MailParamsCheck.Bool("enable_threaded_bounces", E("enable_threaded_bounces"));
         return new BounceTemplateConfig(name => LookupEval(conf, serviceName, name) is { } v ? BounceTemplate.Octets(v) : null)
         {
-            SmtpUtf8Enable = MailParamsCheck.Bool("smtputf8_enable", E("smtputf8_enable")),
+            SmtpUtf8Enable = smtputf8,
             MaxQueueTime = maxQueueTime,
             DelayWarnTime = delayWarnTime,
             MyHostname = BounceTemplate.Octets(E("myhostname")),

@@ -47,6 +47,8 @@ public sealed class BounceTemplate
         ("weeks", 7 * 24 * 60 * 60),
     };
 
+    private static readonly UTF8Encoding StrictUtf8 = new(false, true);
+
     private readonly BounceTemplate? prototype;
     private string charset;
     private string encoding;
@@ -149,12 +151,17 @@ public sealed class BounceTemplate
         var buf = new StringBuilder();
         foreach (var line in messageText)
         {
-            var stat = MacExpand.Expand(buf, line, MacExpand.FlagNone, null, (key, _) => Lookup(key, config));
+            // A UTF-8 line is expanded as text, so that the warnings of the
+            // macro expander show its characters; other lines as octets.
+            var utf8 = Utf8Text(line);
+            var stat = utf8 == null
+                ? MacExpand.Expand(buf, line, MacExpand.FlagNone, null, (key, _) => Lookup(key, config))
+                : MacExpand.Expand(buf, utf8, MacExpand.FlagNone, null, (key, _) => Lookup(key, config) is { } v ? Utf8Text(v) ?? v : null);
             if ((stat & MacExpand.ParseError) != 0)
                 Msg.Fatal($"{Text(Origin)}: bad $name syntax in {Class} template: {Text(line)}");
             if ((stat & MacExpand.ParseUndef) != 0)
                 Msg.Fatal($"{Text(Origin)}: undefined $name in {Class} template: {Text(line)}");
-            output(buf.ToString());
+            output(utf8 == null ? buf.ToString() : Octets(buf.ToString()));
         }
     }
 
@@ -183,15 +190,35 @@ public sealed class BounceTemplate
         return text;
     }
 
-    // Text - an octet string back to text for diagnostics (UTF-8 when valid).
+    // Text - an octet string as diagnostics show it: Postfix's msg_output()
+    // turns each unprintable byte into '?' (UTF-8 is kept when enabled), so
+    // that is done here on the bytes, before they become text.
     public static string Text(string octets)
     {
         foreach (var c in octets)
         {
             if (c >= 0x80)
-                return ByteText.Decode(System.Text.Encoding.Latin1.GetBytes(octets));
+            {
+                var bytes = System.Text.Encoding.Latin1.GetBytes(Printable(octets, Msg.Utf8Enable, '?'));
+                return ByteText.Decode(bytes);
+            }
         }
         return octets;
+    }
+
+    // Utf8Text - the text of a non-ASCII octet string that is valid UTF-8, else null.
+    private static string? Utf8Text(string octets)
+    {
+        if (AllAscii(octets))
+            return null;
+        try
+        {
+            return StrictUtf8.GetString(System.Text.Encoding.Latin1.GetBytes(octets));
+        }
+        catch (DecoderFallbackException)
+        {
+            return null;
+        }
     }
 
     // Reset - back to the prototype (bounce_template_reset).
@@ -367,7 +394,7 @@ public sealed class BounceTemplate
     }
 
     // Printable - printable(): non-printable bytes become '_' (UTF-8 kept when enabled).
-    internal static string Printable(string s, bool utf8)
+    internal static string Printable(string s, bool utf8, char replacement = '_')
     {
         StringBuilder? sb = null;
         for (var i = 0; i < s.Length; i++)
@@ -382,7 +409,7 @@ public sealed class BounceTemplate
                 continue;
             }
             sb ??= new StringBuilder(s);
-            sb[i] = '_';
+            sb[i] = replacement;
         }
         return sb?.ToString() ?? s;
     }

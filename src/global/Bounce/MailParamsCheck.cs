@@ -102,6 +102,7 @@ public static class MailParamsCheck
             Bool(name, eval(name));
         foreach (var name in FirstNbool)
             Bool(name, eval(name));
+        Msg.Utf8Enable = Bool("smtputf8_enable", eval("smtputf8_enable"));
         KnownTcpPorts(eval("known_tcp_ports"));
         var inetProtocols = eval("inet_protocols");
         foreach (var proto in inetProtocols.Split(NameMaskDelim, StringSplitOptions.RemoveEmptyEntries))
