@@ -1,0 +1,138 @@
+// NAME
+//	attrprobe - talk to Postfix services with our attribute clients
+// SYNOPSIS
+//	attrprobe [-c config_dir] [-x] rewrite rule address...
+//	attrprobe [-c config_dir] [-x] resolve|verify sender address...
+//	attrprobe [-c config_dir] trigger class service text
+//	attrprobe [-c config_dir] wakeup|flush
+// DESCRIPTION
+//	A test driver for compat-tests/suites/attr.sh, not an installed
+//	command. It reads queue_directory from main.cf (MAIL_CONFIG or -c)
+//	and asks the service there through Postfix.Global.Attr: rewrite
+//	prints one result per address, resolve and verify print
+//	"transport nexthop recipient flags" per address (flags in decimal),
+//	trigger sends the text (C escapes \0 and \n allowed) with
+//	MailTrigger, wakeup and flush are mail_flush_maildrop() and
+//	mail_flush_deferred(). With -x, each request is also printed in the
+//	form the client writes it, as hex, before the result.
+// SECURITY
+//	Needs access to the queue directory sockets (root or postfix).
+// DIAGNOSTICS
+//	Exit status 0 on success, 1 when a request failed.
+// SEE ALSO
+//	compat-tests/suites/attr.sh
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Text;
+using Postfix.Global.Attr;
+using Postfix.Global.Config;
+using Postfix.Util;
+
+namespace Postfix.Commands.AttrProbe;
+
+internal static class Program
+{
+    private static int Main(string[] args) => ProgramHost.Run("attrprobe", args, Run);
+
+    private static int Run(string[] args)
+    {
+        string? configDir = null;
+        var hex = false;
+        var i = 0;
+        for (; i < args.Length && args[i].StartsWith('-'); i++)
+        {
+            if (args[i] == "-c" && i + 1 < args.Length)
+                configDir = args[++i];
+            else if (args[i] == "-x")
+                hex = true;
+            else
+                Usage();
+        }
+        if (i >= args.Length)
+            Usage();
+        var conf = MailConf.Read(configDir);
+        var queueDir = conf.Eval("queue_directory");
+        var cmd = args[i++];
+        var rest = args[i..];
+        var output = ProgramHost.Out;
+        switch (cmd)
+        {
+            case "rewrite":
+                {
+                    if (rest.Length < 2)
+                        Usage();
+                    using var client = new RewriteClient(queueDir) { TryLimit = 2 };
+                    for (var k = 1; k < rest.Length; k++)
+                    {
+                        if (hex)
+                            output.Write(Hex(w => w.Str(MailProto.AttrReq, MailProto.ReqRewrite)
+                                .Str(MailProto.AttrRule, rest[0]).Str(MailProto.AttrAddr, rest[k])) + "\n");
+                        var result = client.Rewrite(rest[0], rest[k]);
+                        if (result == null)
+                            return 1;
+                        output.Write(result + "\n");
+                    }
+                    return 0;
+                }
+            case "resolve":
+            case "verify":
+                {
+                    if (rest.Length < 2)
+                        Usage();
+                    using var client = new ResolveClient(queueDir) { TryLimit = 2 };
+                    var cls = cmd == "resolve" ? MailProto.ReqResolve : MailProto.ReqVerify;
+                    for (var k = 1; k < rest.Length; k++)
+                    {
+                        if (hex)
+                            output.Write(Hex(w => w.Str(MailProto.AttrReq, cls)
+                                .Str(MailProto.AttrSender, rest[0]).Str(MailProto.AttrAddr, rest[k])) + "\n");
+                        var r = client.Request(cls, rest[0], rest[k]);
+                        if (r is not { } reply)
+                            return 1;
+                        output.Write($"{reply.Transport} {reply.Nexthop} {reply.Recipient} {reply.Flags}\n");
+                    }
+                    return 0;
+                }
+            case "trigger":
+                if (rest.Length != 3)
+                    Usage();
+                return MailTrigger.Trigger(queueDir, rest[0], rest[1], Unescape(rest[2])) < 0 ? 1 : 0;
+            case "wakeup":
+                return MailTrigger.FlushMaildrop(queueDir) < 0 ? 1 : 0;
+            case "flush":
+                return MailTrigger.FlushDeferred(queueDir) < 0 ? 1 : 0;
+            default:
+                Usage();
+                return 1;
+        }
+    }
+
+    private static void Usage() =>
+        Msg.Fatal("usage: attrprobe [-c config_dir] [-x] rewrite rule address... | resolve|verify sender address... | trigger class service text | wakeup | flush");
+
+    private static string Hex(Action<AttrWriter> print)
+    {
+        var bytes = AttrWriter.ToBytes(AttrEncoding.Zero, print);
+        return Convert.ToHexString(bytes).ToLowerInvariant();
+    }
+
+    // Unescape - \0, \n, \\ in a trigger text.
+    private static byte[] Unescape(string s)
+    {
+        var bytes = new List<byte>();
+        for (var k = 0; k < s.Length; k++)
+        {
+            if (s[k] == '\\' && k + 1 < s.Length)
+            {
+                var c = s[++k];
+                bytes.Add(c == '0' ? (byte)0 : c == 'n' ? (byte)'\n' : (byte)c);
+            }
+            else
+            {
+                bytes.AddRange(Encoding.UTF8.GetBytes(s[k].ToString()));
+            }
+        }
+        return bytes.ToArray();
+    }
+}
