@@ -333,6 +333,26 @@ public sealed class BounceTemplateTests
     }
 
     [Theory]
+    [InlineData(false, "Zur\u00c3\u00bcck", "Zur??ck")]
+    [InlineData(false, "Zur\u00fcck", "Zur?ck")]
+    [InlineData(true, "Zur\u00c3\u00bcck", "Zur\u00fcck")]
+    [InlineData(true, "Zur\u00fcck", "Zur?ck")]
+    [InlineData(false, "tab\there", "tab?here")]
+    public void DiagnosticsShowBytesAsMsgOutputDoes(bool utf8, string octets, string want)
+    {
+        var saved = Msg.Utf8Enable;
+        Msg.Utf8Enable = utf8;
+        try
+        {
+            Msg.Printable(BounceTemplate.Text(octets)).ShouldBe(want);
+        }
+        finally
+        {
+            Msg.Utf8Enable = saved;
+        }
+    }
+
+    [Theory]
     [InlineData("4", 'h', 4 * 3600)]
     [InlineData("90m", 'h', 5400)]
     [InlineData("2w", 'd', 14 * 86400)]
