@@ -172,7 +172,7 @@ pa_all postalias-gen "$PA_GEN/gen"
 printf 'a: A1\nb: B1\n' >"$PA_GEN/m1"
 printf 'b: B2\nc: C2\n' >"$PA_GEN/m2"
 pm_case postalias-multi "$PA_GEN/m1" postalias -c "$PM_CONF" lmdb:src
-cp "$PA_GEN/m2" "$PM_DIR/ref/src2"; cp "$PA_GEN/m2" "$PM_DIR/ours/src2"
+[ -z "${PM_DIR:-}" ] || { cp "$PA_GEN/m2" "$PM_DIR/ref/src2"; cp "$PA_GEN/m2" "$PM_DIR/ours/src2"; }
 pm_then postalias-multi2 postalias -c "$PM_CONF" lmdb:src2
 for k in a b c d B @; do
     pm_then "postalias-multi-q-$k" postalias -c "$PM_CONF" -q "$k" lmdb:src lmdb:src2

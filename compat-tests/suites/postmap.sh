@@ -143,7 +143,7 @@ done
 printf 'a A1\nb B1\n' >"$PM_GEN/m1"
 printf 'b B2\nc C2\n' >"$PM_GEN/m2"
 pm_case postmap-multi-build "$PM_GEN/m1" postmap -c "$PM_CONF" lmdb:src
-cp "$PM_GEN/m2" "$PM_DIR/ref/src2"; cp "$PM_GEN/m2" "$PM_DIR/ours/src2"
+[ -z "${PM_DIR:-}" ] || { cp "$PM_GEN/m2" "$PM_DIR/ref/src2"; cp "$PM_GEN/m2" "$PM_DIR/ours/src2"; }
 pm_then postmap-multi-build2 postmap -c "$PM_CONF" lmdb:src2 src2
 for k in a b c d A; do
     pm_then "postmap-multi-q-$k" postmap -c "$PM_CONF" -q "$k" lmdb:src lmdb:src2
@@ -193,6 +193,34 @@ printf '/^Subject: .*spam/ REJECT spam\n/^X-Mailer: / WARN mailer\n/^body line 2
 printf 'From: a@example.com\nSubject: this is\n  spam indeed\nX-Mailer : Foo\n\nbody line 1\nbody line 2\n' >"$PM_GEN/msg"
 printf 'Subject: spam\nthis is not a header\nbody line 2\n' >"$PM_GEN/msg2"
 if "$OUR_SBIN/postmap" -c "$PM_CONF" -q x regexp:/dev/null 2>/dev/null; [ $? = 1 ]; then
+    cat >"$PM_GEN/mime" <<'MSG'
+From: a@example.com
+Subject: mime test
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="XYZ"
+
+preamble
+--XYZ
+Content-Type: text/plain
+X-Mailer: inner
+
+body line 2
+--XYZ
+Content-Type: message/rfc822
+
+Subject: nested spam
+X-Mailer: nested
+
+body line 2 nested
+--XYZ--
+epilogue
+MSG
+    for o in -hm -bm -hbm -m; do
+        CASE_STDIN=$PM_GEN/mime compare "postmap-mime$o" postmap -c "$PM_CONF" $o -q - "regexp:$PM_GEN/hb"
+    done
+    CASE_STDIN=$PM_GEN/mime compare "postmap-mime-h" postmap -c "$PM_CONF" -h -q - "regexp:$PM_GEN/hb"
+    CASE_STDIN=$PM_GEN/mime compare "postmap-mime-static-hbm" postmap -c "$PM_CONF" -hbm -q - "static:x"
+    CASE_STDIN=$PM_GEN/mime compare "postmap-mime-static-hb" postmap -c "$PM_CONF" -hb -q - "static:x"
     for o in -h -b -hb -bh; do
         CASE_STDIN=$PM_GEN/msg compare "postmap-msg$o" postmap -c "$PM_CONF" $o -q - "regexp:$PM_GEN/hb"
         CASE_STDIN=$PM_GEN/msg2 compare "postmap-msg2$o" postmap -c "$PM_CONF" $o -q - "regexp:$PM_GEN/hb"
@@ -202,11 +230,11 @@ fi
 # Source permissions carry over to the table.
 printf 'k v\n' >"$PM_GEN/perm"
 pm_case postmap-perm "$PM_GEN/perm" true
-chmod 640 "$PM_DIR/ref/src" "$PM_DIR/ours/src" 2>/dev/null
+[ -z "${PM_DIR:-}" ] || chmod 640 "$PM_DIR/ref/src" "$PM_DIR/ours/src"
 pm_then postmap-perm-build postmap -c "$PM_CONF" lmdb:src
 pm_mode src.lmdb postmap-perm-mode
 pm_case postmap-perm-p "$PM_GEN/perm" true
-chmod 640 "$PM_DIR/ref/src" "$PM_DIR/ours/src" 2>/dev/null
+[ -z "${PM_DIR:-}" ] || chmod 640 "$PM_DIR/ref/src" "$PM_DIR/ours/src"
 pm_then postmap-perm-p-build postmap -c "$PM_CONF" -p lmdb:src
 pm_mode src.lmdb postmap-perm-p-mode
 

@@ -12,8 +12,9 @@
 //	headers are keys, with -b the body lines; with -h alone reading
 //	stops after the primary headers. Each key is looked up in the
 //	tables in order; the first match prints "key<TAB>value".
-//	MIME structure (-m: headers of attachments) is not parsed here:
-//	attachment headers are seen as body lines.
+//	With -m the MIME structure is followed: the headers of multipart
+//	parts and of attached messages (message/rfc822) are headers too,
+//	and boundary lines are body lines.
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -34,36 +35,84 @@ internal static partial class Postmap
         public bool Found;
     }
 
+    private enum MimeState
+    {
+        Primary,
+        Multipart,
+        Nested,
+        Body,
+    }
+
+    private enum CType
+    {
+        Text,
+        Message,
+        Multipart,
+        Other,
+    }
+
+    private sealed record Boundary(string Text, CType DefType, bool DefRfc822);
+
     private static bool ScanMessage(Stream input, List<string> maps, Dict?[] dicts, int postmapFlags, DictFlags dictFlags)
     {
         var st = new KeyState { Maps = maps, Dicts = dicts, DictFlags = dictFlags };
         var headers = (postmapFlags & FlagHeaderKey) != 0;
         var body = (postmapFlags & FlagBodyKey) != 0;
+        var mime = (postmapFlags & FlagMimeKey) != 0;
         var fullKey = (postmapFlags & (FlagBodyKey | FlagMimeKey)) != 0;
         var lines = new StdinLines(input);
         var header = new StringBuilder();
-        var inHeaders = true;
+        var state = MimeState.Primary;
+        var ctype = CType.Text;
+        var rfc822 = false;
+        var stack = new List<Boundary>();
 
         void FlushHeader()
         {
-            if (header.Length > 0)
-            {
-                if (headers)
-                    Lookup(st, header.ToString());
-                header.Clear();
-            }
+            if (header.Length == 0)
+                return;
+            var text = header.ToString();
+            header.Clear();
+            if (mime && text.StartsWith("Content-Type:", StringComparison.OrdinalIgnoreCase))
+                ContentType(text["Content-Type:".Length..], ref ctype, ref rfc822, stack);
+            if (headers)
+                Lookup(st, text);
         }
 
-        void HeadEnd()
+        void BodyLine(string text)
         {
-            if (!fullKey)
-                st.HeaderDone = true;
+            if (stack.Count > 0 && text.Length > 2 && text[0] == '-' && text[1] == '-')
+            {
+                for (var i = stack.Count - 1; i >= 0; i--)
+                {
+                    var b = stack[i].Text;
+                    if (string.CompareOrdinal(text, 2, b, 0, b.Length) != 0 || text.Length < 2 + b.Length)
+                        continue;
+                    stack.RemoveRange(i + 1, stack.Count - i - 1);
+                    if (text.Length >= 4 + b.Length && string.CompareOrdinal(text, 2 + b.Length, "--", 0, 2) == 0)
+                    {
+                        stack.RemoveAt(i);
+                        state = MimeState.Body;
+                        ctype = CType.Other;
+                        rfc822 = false;
+                    }
+                    else
+                    {
+                        state = MimeState.Multipart;
+                        ctype = stack[i].DefType;
+                        rfc822 = stack[i].DefRfc822;
+                    }
+                    break;
+                }
+            }
+            if (body)
+                Lookup(st, text);
         }
 
         while (!st.HeaderDone && lines.Next(out var raw))
         {
             var text = DictText.Decode(raw);
-            if (inHeaders)
+            if (state != MimeState.Body)
             {
                 if (header.Length > 0 && text.Length > 0 && (text[0] == ' ' || text[0] == '\t'))
                 {
@@ -81,22 +130,83 @@ internal static partial class Postmap
                     header.Append(text, 0, hlen).Append(text, rest, text.Length - rest);
                     continue;
                 }
-                HeadEnd();
-                inHeaders = false;
-                if (st.HeaderDone)
+                // The end of a header block.
+                if (state == MimeState.Primary && !fullKey)
+                {
+                    st.HeaderDone = true;
                     break;
-                if (text.Length > 0 && body)
-                    Lookup(st, "");
+                }
+                if (text.Length == 0)
+                {
+                    if (ctype == CType.Message && rfc822)
+                    {
+                        state = MimeState.Nested;
+                        ctype = CType.Text;
+                        rfc822 = false;
+                    }
+                    else if (ctype == CType.Multipart)
+                    {
+                        state = MimeState.Body;
+                        ctype = CType.Other;
+                    }
+                    else
+                        state = MimeState.Body;
+                }
+                else
+                {
+                    // Not a header: the body starts (after an implied empty line).
+                    if (state == MimeState.Primary)
+                        BodyLine("");
+                    state = MimeState.Body;
+                }
+                if (state != MimeState.Body)
+                {
+                    BodyLine(text);
+                    continue;
+                }
             }
-            if (body)
-                Lookup(st, text);
+            BodyLine(text);
         }
-        if (inHeaders)
-        {
+        if (state != MimeState.Body)
             FlushHeader();
-            HeadEnd();
-        }
         return st.Found;
+    }
+
+    // ContentType - the parts of a Content-Type value that matter here:
+    // message/rfc822 (nested headers) and multipart boundaries.
+    private static void ContentType(string value, ref CType ctype, ref bool rfc822, List<Boundary> stack)
+    {
+        var parts = value.Split(';');
+        var type = parts[0].Trim();
+        var slash = type.IndexOf('/');
+        var major = (slash < 0 ? type : type[..slash]).Trim();
+        var minor = slash < 0 ? "" : type[(slash + 1)..].Trim();
+        rfc822 = false;
+        if (major.Equals("text", StringComparison.OrdinalIgnoreCase))
+            ctype = CType.Text;
+        else if (major.Equals("message", StringComparison.OrdinalIgnoreCase))
+        {
+            ctype = CType.Message;
+            rfc822 = minor.Equals("rfc822", StringComparison.OrdinalIgnoreCase);
+        }
+        else if (major.Equals("multipart", StringComparison.OrdinalIgnoreCase))
+        {
+            ctype = CType.Multipart;
+            var digest = minor.Equals("digest", StringComparison.OrdinalIgnoreCase);
+            for (var i = 1; i < parts.Length; i++)
+            {
+                var eq = parts[i].IndexOf('=');
+                if (eq < 0 || !parts[i][..eq].Trim().Equals("boundary", StringComparison.OrdinalIgnoreCase))
+                    continue;
+                var b = parts[i][(eq + 1)..].Trim();
+                if (b.Length >= 2 && b[0] == '"' && b[^1] == '"')
+                    b = b[1..^1];
+                if (b.Length > 0 && stack.Count < 20)
+                    stack.Add(new Boundary(b, digest ? CType.Message : CType.Text, digest));
+            }
+        }
+        else
+            ctype = CType.Other;
     }
 
     // Lookup - postmap_body(): first table with the key wins.
