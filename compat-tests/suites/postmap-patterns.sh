@@ -216,6 +216,9 @@ $money
 abcabc
 aaa
 xyzabcdefg
+x|y
+a/b/c
+foo bar
 EOF
 
 pat_gen bad regexp <<'EOF'
@@ -279,6 +282,14 @@ pat_gen subst regexp <<'EOF'
 /^(a)(b)(c)$/ paren=$(1)$(3) brace=${2}
 /^(aaa)$/ $1$$$1$$
 /^(x)(y)(z)(a)(b)(c)(d)(e)(f)(g)$/ ten=$10 one=$1
+EOF
+
+pat_gen delims regexp <<'EOF'
+#^a/b$# slash-inside
+|^(x)\|y$| escaped-delim $1
+"^foo bar$"i quoted-case-sensitive
+/^a\/b\/c$/ escaped-slash
+!#^zzz# not-zzz
 EOF
 
 pat_gen flags regexp <<'EOF'
