@@ -174,6 +174,11 @@ for m in 'inline:{a=1, {b = x y}, C=3}' 'static:fixed' 'static:{ text  here }' \
         compare "postmap-q-f-$m-$k" postmap -c "$PM_CONF" -f -q "$k" "$m"
     done
 done
+for k in root ROOT daemon nobody nosuchuser; do
+    compare "postmap-q-unix-passwd-$k" postmap -c "$PM_CONF" -q "$k" unix:passwd.byname
+    compare "postmap-q-unix-group-$k" postmap -c "$PM_CONF" -q "$k" unix:group.byname
+    compare "postmap-q-f-unix-passwd-$k" postmap -c "$PM_CONF" -f -q "$k" unix:passwd.byname
+done
 compare postmap-s-inline postmap -c "$PM_CONF" -s 'inline:{a=1}'
 compare postmap-s-internal postmap -c "$PM_CONF" -s internal:x
 

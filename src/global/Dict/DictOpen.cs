@@ -65,6 +65,7 @@ public static partial class DictOpen
                 ["static"] = DictStatic.Open,
                 [DictThash.TypeName] = DictThash.Open,
                 ["unionmap"] = DictUnion.Open,
+                [DictUnix.TypeName] = DictUnix.Open,
             };
             AddMoreTypes(t);
             table = t;
