@@ -2,13 +2,16 @@
 # install-deps.sh - install what the build and the tests need on a fresh
 # Debian machine: the reference Postfix 3.7 (never started: policy-rc.d
 # blocks service start-up), its lmdb/pcre plug-ins and documentation,
-# liblmdb0 (our LMDB tables), libpcre2-8-0 (pcre: tables).
+# liblmdb0 (our LMDB tables), libpcre2-8-0 (pcre: tables), libsqlite3-0
+# and libpq5 (sqlite:, pgsql:), PostgreSQL (a scratch server for the pgsql:
+# tests, never started as a service), python3 (loopback test servers).
 # Quick when everything is there already.
 set -eu
 need=
-for p in postfix postfix-lmdb postfix-pcre postfix-doc liblmdb0 libpcre2-8-0 man-db; do
+for p in postfix postfix-lmdb postfix-pcre postfix-doc liblmdb0 libpcre2-8-0 libsqlite3-0 libpq5 postgresql man-db strace; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need="$need $p"
 done
+command -v python3 >/dev/null 2>&1 || need="$need python3"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
     echo "install-deps: need root to install:$need" >&2

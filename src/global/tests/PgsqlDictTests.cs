@@ -97,6 +97,14 @@ public sealed class PgsqlDictTests : IClassFixture<PgsqlServerFixture>, IDisposa
 
     [Theory]
     [InlineData("inet:127.0.0.1:{port}", "a@example.com", "b@example.net,c@example.net")]
+    // ServerRuns - make test installs PostgreSQL (tools/install-deps.sh):
+    // without a server the lookups below would prove nothing.
+    [Fact]
+    public void ServerRuns()
+    {
+        server.Started.ShouldBeTrue("the scratch PostgreSQL server did not start; run tools/install-deps.sh");
+    }
+
     [InlineData("127.0.0.1:{port}", "A@EXAMPLE.COM", "b@example.net,c@example.net")]
     [InlineData("postgresql://postgres@127.0.0.1:{port}/postgres", "o'brien@example.com", "quoted")]
     [InlineData("unix:{dir}:{port}", "x@example.org", "y@example.org")]
