@@ -56,7 +56,6 @@ public static class DictThash
             dict.Flags |= DictFlags.Utf8Active;
         using (fp)
         {
-            mtime = new DateTimeOffset(File.GetLastWriteTimeUtc(path)).ToUnixTimeSeconds();
             var reader = new DictLineReader(fp, path);
             while (reader.ReadLogical(out var line, out var lineno))
             {
@@ -107,6 +106,7 @@ public static class DictThash
                 else
                     dict.Update(key, value);
             }
+            mtime = new DateTimeOffset(File.GetLastWriteTimeUtc(path)).ToUnixTimeSeconds();
         }
         return dict;
     }
