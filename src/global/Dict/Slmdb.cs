@@ -24,7 +24,9 @@ internal sealed unsafe class Slmdb : IDisposable
 {
     // Small databases still get this much room (SLMDB_FUDGE).
     private const long Fudge = 10240;
-    private const int ApiRetryLimit = 2;
+    // Recovery attempts per call (slmdb's default; dict_lmdb lowers it to
+    // 2, but growing the map a few more times costs nothing).
+    private const int ApiRetryLimit = 30;
     private const int BulkRetryLimit = 2 * 8 * 8;
     private const int SizeIncrement = 2;
 
@@ -126,7 +128,7 @@ internal sealed unsafe class Slmdb : IDisposable
     private bool Recover(int status, ref int apiRetries)
     {
         CloseCursor();
-        if (++apiRetries >= (bulk ? BulkRetryLimit : ApiRetryLimit + 28))
+        if (++apiRetries >= (bulk ? BulkRetryLimit : ApiRetryLimit))
             return false;
         if (bulk && ++bulkRetries > BulkRetryLimit)
             return false;
