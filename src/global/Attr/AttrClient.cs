@@ -18,7 +18,6 @@
 //	sleep TryDelay, reconnect and try again. Plain sync I/O with
 //	per-read/write timeouts (ipc_timeout: 3600 s by default).
 using System;
-using System.Buffers;
 using System.Collections.Generic;
 using System.Net.Sockets;
 using System.Threading;
@@ -35,19 +34,13 @@ public sealed class AttrClient : IDisposable
 
     private readonly string endpoint;
     private Socket? sock;
-    private byte[] inBuf = new byte[4096];
-    private int inStart;
-    private int inEnd;
-    private bool inEof;
-    private readonly ArrayBufferWriter<byte> outBuf = new(1024);
-    private readonly AttrWriter writer;
+    private AttrStream? conn;
 
     // AttrClient - a client for the socket at endpoint (a file path).
     public AttrClient(string endpoint, AttrEncoding encoding = AttrEncoding.Zero)
     {
         this.endpoint = endpoint;
         Encoding = encoding;
-        writer = new AttrWriter(outBuf, encoding);
         StreamPath = endpoint;
         ProblemText = "problem talking to server " + endpoint;
     }
@@ -74,6 +67,15 @@ public sealed class AttrClient : IDisposable
     // Handshake - what the server announces on connect (null: nothing).
     public AttrSpec[]? Handshake { get; init; }
 
+    // Subsystem - when set ("private/rewrite"), connect the way
+    // mail_connect_wait() does: on failure warn "connect #N to subsystem
+    // NAME: ERRNO-TEXT", wait ConnectDelay, try again; the 11th failure
+    // is fatal. Unset: one try and "connect to ENDPOINT: ERRNO-TEXT"
+    // (auto_clnt).
+    public string? Subsystem { get; init; }
+
+    public TimeSpan ConnectDelay { get; init; } = TimeSpan.FromSeconds(10);
+
     // LastErrno - errno of the last failed socket operation (0: EOF).
     public int LastErrno { get; private set; }
 
@@ -86,24 +88,24 @@ public sealed class AttrClient : IDisposable
             Recover();
         if (sock != null)
             return true;
-        var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
+        Socket? s;
+        for (var count = 0; (s = TryConnect()) == null; )
         {
-            s.Connect(new UnixDomainSocketEndPoint(endpoint));
-        }
-        catch (SocketException e)
-        {
-            s.Dispose();
-            LastErrno = Errno(e);
-            Msg.Warn($"connect to {endpoint}: {Sys.StrError(LastErrno)}");
-            return false;
+            if (Subsystem == null)
+            {
+                Msg.Warn($"connect to {endpoint}: {Sys.StrError(LastErrno)}");
+                return false;
+            }
+            if (count++ >= 10)
+                Msg.Fatal($"connect #{count} to subsystem {Subsystem}: {Sys.StrError(LastErrno)}");
+            Msg.Warn($"connect #{count} to subsystem {Subsystem}: {Sys.StrError(LastErrno)}");
+            Thread.Sleep(ConnectDelay);
         }
         var ms = (int)Math.Min(int.MaxValue, Timeout.TotalMilliseconds);
         s.ReceiveTimeout = ms;
         s.SendTimeout = ms;
         sock = s;
-        inStart = inEnd = 0;
-        inEof = false;
+        conn = new AttrStream(new NetworkStream(s, ownsSocket: true), StreamPath, Encoding);
         if (Handshake != null)
         {
             var v = new AttrValue[Handshake.Length];
@@ -116,38 +118,40 @@ public sealed class AttrClient : IDisposable
         return true;
     }
 
+    private Socket? TryConnect()
+    {
+        var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            s.Connect(new UnixDomainSocketEndPoint(endpoint));
+            return s;
+        }
+        catch (SocketException e)
+        {
+            s.Dispose();
+            LastErrno = Errno(e);
+            return null;
+        }
+    }
+
     // Recover - drop the connection; the next request reconnects.
     public void Recover()
     {
+        conn?.Dispose();
         sock?.Dispose();
+        conn = null;
         sock = null;
-        inStart = inEnd = 0;
-        inEof = false;
     }
 
     // Send - write one attribute list and flush it.
     public bool Send(Action<AttrWriter> print, AttrFlags flags = AttrFlags.None)
     {
-        if (sock == null)
+        if (conn == null)
             return false;
-        outBuf.ResetWrittenCount();
-        print(writer);
-        writer.End(flags);
-        try
-        {
-            var data = outBuf.WrittenSpan;
-            while (!data.IsEmpty)
-            {
-                var n = sock.Send(data, SocketFlags.None);
-                data = data[n..];
-            }
+        if (conn.Send(print, flags))
             return true;
-        }
-        catch (SocketException e)
-        {
-            LastErrno = Errno(e);
-            return false;
-        }
+        LastErrno = conn.LastErrno;
+        return false;
     }
 
     // Receive - attr_scan() on the connection: conversions, or -1 (0
@@ -155,55 +159,12 @@ public sealed class AttrClient : IDisposable
     public int Receive(ReadOnlySpan<AttrSpec> spec, Span<AttrValue> values, AttrFlags flags,
         IDictionary<string, string>? hash = null)
     {
-        if (sock == null)
+        if (conn == null)
             return -1;
-        var state = new AttrReaderState(Encoding);
-        var end = inEof ? AttrInputEnd.Eof : AttrInputEnd.More;
-        for (; ; )
-        {
-            var r = new AttrReader(inBuf.AsSpan(inStart, inEnd - inStart), state, end, StreamPath);
-            var status = r.Scan(spec, values, flags, out var result, hash);
-            inStart += (int)r.Consumed;
-            if (status == AttrScanStatus.Done)
-                return result;
-            state = r.State;
-            if (!Fill(ref end))
-                end = end == AttrInputEnd.More ? AttrInputEnd.Eof : end;
-        }
-    }
-
-    // Fill - read more input; false at end of input or error.
-    private bool Fill(ref AttrInputEnd end)
-    {
-        if (inStart > 0)
-        {
-            inBuf.AsSpan(inStart, inEnd - inStart).CopyTo(inBuf);
-            inEnd -= inStart;
-            inStart = 0;
-        }
-        if (inEnd == inBuf.Length)
-            Array.Resize(ref inBuf, inBuf.Length * 2);
-        try
-        {
-            var n = sock!.Receive(inBuf.AsSpan(inEnd), SocketFlags.None);
-            if (n > 0)
-            {
-                inEnd += n;
-                return true;
-            }
-            LastErrno = 0;
-            end = AttrInputEnd.Eof;
-        }
-        catch (SocketException e)
-        {
-            LastErrno = Errno(e);
-            end = e.SocketErrorCode == SocketError.TimedOut || e.SocketErrorCode == SocketError.WouldBlock
-                ? AttrInputEnd.Timeout : AttrInputEnd.Eof;
-            if (end == AttrInputEnd.Timeout)
-                LastErrno = ETIMEDOUT;
-        }
-        inEof = true;
-        return false;
+        var result = conn.Receive(spec, values, flags, hash);
+        if (result <= 0)
+            LastErrno = conn.LastErrno;
+        return result;
     }
 
     // Request - attr_clnt_request(): send, receive, retry; the number of

@@ -12,7 +12,9 @@
 //	S: flags=N address=RESULT
 //
 //	A non-zero server flags value asks the client to disconnect after
-//	the reply. Failures are retried once a second, with "problem
+//	the reply. Connecting is mail_connect_wait(): "connect #N to
+//	subsystem private/rewrite" every 10 seconds, fatal after 11 tries.
+//	Other failures are retried once a second, with "problem
 //	talking to service rewrite: ERRNO-TEXT" from the second try on (or
 //	at once for errors other than a disconnect), forever unless
 //	TryLimit is set (then Rewrite returns null). A one-entry cache
@@ -53,6 +55,7 @@ public sealed class RewriteClient : IDisposable
         return new AttrClient(queueDirectory == null ? name : Path.Combine(queueDirectory, name))
         {
             StreamPath = name + " socket",
+            Subsystem = name,
             Handshake = HandshakeSpec,
         };
     }

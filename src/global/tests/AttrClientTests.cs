@@ -189,6 +189,17 @@ public sealed class AttrClientTests : IDisposable
     }
 
     [Fact]
+    public void SubsystemConnectRetriesThenFails()
+    {
+        var path = Path.Combine(dir.FullName, "private", "nothere");
+        using var c = new AttrClient(path) { Subsystem = "private/nothere", ConnectDelay = TimeSpan.Zero };
+        var w = Warnings(() => Should.Throw<FatalException>(() => c.Connect()));
+        w.ShouldStartWith("test: warning: connect #1 to subsystem private/nothere: No such file or directory\n");
+        w.ShouldContain("test: warning: connect #10 to subsystem private/nothere: No such file or directory\n");
+        w.ShouldEndWith("test: fatal: connect #11 to subsystem private/nothere: No such file or directory\n");
+    }
+
+    [Fact]
     public void GenericRequestWithHash()
     {
         Serve("", req => "status\0" + "0\0{\0a\0" + "1\0}\0\0");
