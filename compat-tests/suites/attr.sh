@@ -13,7 +13,9 @@
 #   - leave a message in the maildrop queue without waking pickup, wake it
 #     with our trigger (pickup is a FIFO here), and see it leave maildrop;
 #     then flush the deferred queue with our qmgr trigger (a socket) and
-#     see qmgr retry the message.
+#     see qmgr retry the message;
+#   - list the queue through public/showq as postqueue reads it, and
+#     compare with the reference postqueue -j.
 # Needs root (the instance) and, for the byte comparisons, strace and
 # python3. ATTRPROBE names a prebuilt probe; else it is built here.
 
@@ -190,6 +192,33 @@ EOF
     fi
     record attr-trigger-qmgr $ok
 
+    # The queue listing through public/showq: ours as postqueue reads it,
+    # against the reference postqueue's own (-j) reading.
+    "$probe" -c "$T" showq >"$T/showq.ours" 2>"$T/showq.err"
+    if command -v python3 >/dev/null; then
+        "$REF_SBIN/postqueue" -c "$T" -j | python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    print(m["queue_name"], m["queue_id"], m["sender"])
+    for r in m["recipients"]:
+        print("\t%s (%s)" % (r["address"], r.get("delay_reason", "")))
+' >"$T/showq.ref"
+    else
+        : >"$T/showq.ref"
+        for f in "$T"/q/deferred/*/*; do echo "deferred $(basename "$f") joe@host.example.com"; done >"$T/showq.ref"
+        grep -v '^	' "$T/showq.ours" >"$T/showq.ours.ids"
+        mv "$T/showq.ours.ids" "$T/showq.ours"
+    fi
+    if [ -s "$T/showq.ref" ] && cmp -s "$T/showq.ref" "$T/showq.ours" && [ ! -s "$T/showq.err" ]; then
+        record attr-showq 1
+    else
+        echo "FAIL attr-showq (our showq listing differs from postqueue's)"
+        diff "$T/showq.ref" "$T/showq.ours" | sed 's/^/    /'
+        sed 's/^/    /' "$T/showq.err"
+        record attr-showq 0
+    fi
+
     if [ -n "$s_m" ]; then
         kill "$s_m" ${s_q:+"$s_q"} 2>/dev/null
         wait "$s_m" ${s_q:+"$s_q"} 2>/dev/null
@@ -246,6 +275,8 @@ for path in sys.argv[1:]:
             return
         m = re.search(r'= (-?\d+)\s*$', line)
         n = int(m.group(1)) if m else -1
+        if n < 0 and name == 'write' and '<unfinished' in line:
+            n = len(data)   # the result is on the "resumed" line
         if n <= 0:
             return
         data = data[:n]
@@ -323,6 +354,8 @@ attr_stop() {
     for p in $mp $kids; do
         kill -0 "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null
     done
+    # ATTR_KEEP=DIR keeps a copy of the instance (traces, logs) for study.
+    [ -n "${ATTR_KEEP:-}" ] && cp -a "$T" "$ATTR_KEEP"
     rm -rf "$T"
 }
 

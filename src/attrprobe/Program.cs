@@ -5,6 +5,7 @@
 //	attrprobe [-c config_dir] [-x] resolve|verify sender address...
 //	attrprobe [-c config_dir] trigger class service text
 //	attrprobe [-c config_dir] wakeup|flush
+//	attrprobe [-c config_dir] showq
 // DESCRIPTION
 //	A test driver for compat-tests/suites/attr.sh, not an installed
 //	command. It reads queue_directory from main.cf (MAIL_CONFIG or -c)
@@ -13,7 +14,9 @@
 //	"transport nexthop recipient flags" per address (flags in decimal),
 //	trigger sends the text (C escapes \0 and \n allowed) with
 //	MailTrigger, wakeup and flush are mail_flush_maildrop() and
-//	mail_flush_deferred(). With -x, each request is also printed in the
+//	mail_flush_deferred(). showq lists the queue as public/showq
+//	reports it (as postqueue reads it): "queue_name queue_id sender"
+//	per message, then "\trecipient (reason)" per recipient. With -x, each request is also printed in the
 //	form the client writes it, as hex, before the result.
 // SECURITY
 //	Needs access to the queue directory sockets (root or postfix).
@@ -98,6 +101,8 @@ internal static class Program
                 if (rest.Length != 3)
                     Usage();
                 return MailTrigger.Trigger(queueDir, rest[0], rest[1], Unescape(rest[2])) < 0 ? 1 : 0;
+            case "showq":
+                return Showq(queueDir, output);
             case "wakeup":
                 return MailTrigger.FlushMaildrop(queueDir) < 0 ? 1 : 0;
             case "flush":
@@ -108,8 +113,51 @@ internal static class Program
         }
     }
 
+    private static readonly AttrSpec[] ShowqMessage =
+    [
+        AttrSpec.Str(MailProto.AttrQueue),
+        AttrSpec.Str(MailProto.AttrQueueId),
+        AttrSpec.Long(MailProto.AttrTime),
+        AttrSpec.Long(MailProto.AttrSize),
+        AttrSpec.Int("forced_expire"),
+        AttrSpec.Str(MailProto.AttrSender),
+    ];
+
+    private static readonly AttrSpec[] ShowqRecipient = [AttrSpec.Str(MailProto.AttrRecip), AttrSpec.Str(MailProto.AttrWhy)];
+
+    // Showq - the queue listing, read the way postqueue's showq_compat() does.
+    private static int Showq(string queueDir, TextWriter output)
+    {
+        using var client = new AttrClient(Path.Combine(queueDir, MailProto.ClassPublic, MailProto.ServiceShowq))
+        {
+            StreamPath = MailProto.ClassPublic + "/" + MailProto.ServiceShowq + " socket",
+            Handshake = [AttrSpec.StrEq(MailProto.AttrProto, MailProto.ProtoShowq)],
+        };
+        if (!client.Connect() || client.Stream is not { } stream)
+            return 1;
+        const AttrFlags Flags = AttrFlags.More | AttrFlags.Strict | AttrFlags.Printable;
+        var msg = new AttrValue[ShowqMessage.Length];
+        var rcpt = new AttrValue[ShowqRecipient.Length];
+        int status;
+        while ((status = stream.ScanMore()) > 0)
+        {
+            if (stream.Receive(ShowqMessage, msg, Flags) != ShowqMessage.Length)
+                Msg.Fatal("malformed showq server response");
+            output.Write($"{msg[0].Str} {msg[1].Str} {msg[5].Str}\n");
+            while ((status = stream.ScanMore()) > 0)
+            {
+                if (stream.Receive(ShowqRecipient, rcpt, Flags) != ShowqRecipient.Length)
+                    Msg.Fatal("malformed showq server response");
+                output.Write($"\t{rcpt[0].Str} ({rcpt[1].Str})\n");
+            }
+            if (status < 0)
+                Msg.Fatal("malformed showq server response");
+        }
+        return status < 0 ? 1 : 0;
+    }
+
     private static void Usage() =>
-        Msg.Fatal("usage: attrprobe [-c config_dir] [-x] rewrite rule address... | resolve|verify sender address... | trigger class service text | wakeup | flush");
+        Msg.Fatal("usage: attrprobe [-c config_dir] [-x] rewrite rule address... | resolve|verify sender address... | trigger class service text | wakeup | flush | showq");
 
     private static string Hex(Action<AttrWriter> print)
     {

@@ -81,6 +81,10 @@ public sealed class AttrClient : IDisposable
 
     public bool IsConnected => sock != null;
 
+    // Stream - the open connection, for conversations that are not one
+    // request and one reply (showq's listing: ScanMore, Receive...).
+    public AttrStream? Stream => conn;
+
     // Connect - open the connection if needed, and read the handshake.
     public bool Connect()
     {

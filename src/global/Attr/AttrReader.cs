@@ -313,6 +313,37 @@ public ref struct AttrReader
         }
     }
 
+    // ScanMore - attr_scan_more(): between lists, 0 when the next byte is
+    // a list terminator (consumed), 1 when another list follows (nothing
+    // consumed), -1 at the end of input. Lets a client read a sequence
+    // of lists closed by an empty one (showq's queue listing).
+    public AttrScanStatus ScanMore(out int result)
+    {
+        result = 0;
+        if (Remaining == 0)
+        {
+            if (end == AttrInputEnd.More)
+                return AttrScanStatus.NeedMoreData;
+            result = -1;
+            return AttrScanStatus.Done;
+        }
+        byte next;
+        if (isSeq)
+            seq.TryPeek(out next);
+        else
+            next = span[pos];
+        if (next == (state.Encoding == AttrEncoding.Zero ? (byte)0 : (byte)'\n'))
+        {
+            if (isSeq)
+                seq.Advance(1);
+            else
+                pos++;
+            return AttrScanStatus.Done;
+        }
+        result = 1;
+        return AttrScanStatus.Done;
+    }
+
     // Multiple - the base64 form allows one value per line.
     private readonly bool Multiple(bool multiple, ReadOnlySpan<byte> name)
     {

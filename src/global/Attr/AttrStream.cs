@@ -92,6 +92,21 @@ public sealed class AttrStream : IDisposable
         }
     }
 
+    // ScanMore - attr_scan_more(): 0 after consuming a list terminator,
+    // 1 when another list follows, -1 at the end of input.
+    public int ScanMore()
+    {
+        for (; ; )
+        {
+            var r = new AttrReader(inBuf.AsSpan(inStart, inEnd - inStart), new AttrReaderState(Encoding), inputEnd, Path);
+            var status = r.ScanMore(out var result);
+            inStart += (int)r.Consumed;
+            if (status == AttrScanStatus.Done)
+                return result;
+            Fill();
+        }
+    }
+
     // Fill - read more input, or note the end of it.
     private void Fill()
     {

@@ -130,6 +130,47 @@ public sealed class AttrStreamTests
         s.LastErrno.ShouldBe(110);
     }
 
+    private static readonly AttrSpec[] Message = [AttrSpec.Str("queue_name"), AttrSpec.Str("queue_id"), AttrSpec.Str("sender")];
+    private static readonly AttrSpec[] Recipient = [AttrSpec.Str("recipient"), AttrSpec.Str("reason")];
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    [InlineData(4096)]
+    public void ShowqListingWithScanMore(int n)
+    {
+        // showq: per message a list without terminator, its recipients
+        // likewise, a terminator after each message, one at the end.
+        var text = "protocol\0mail_queue_list_protocol\0\0"
+            + "queue_name\0deferred\0queue_id\0ABC\0sender\0joe\0"
+            + "recipient\0a@x\0reason\0later\0recipient\0b@x\0reason\0\0" + "\0"
+            + "queue_name\0hold\0queue_id\0DEF\0sender\0\0" + "\0"
+            + "\0";
+        using var s = new AttrStream(new Dribble(text, n), "public/showq socket");
+        var got = new StringBuilder();
+        Warnings(() =>
+        {
+            s.Receive([AttrSpec.StrEq("protocol", "mail_queue_list_protocol")], new AttrValue[1], AttrFlags.Strict).ShouldBe(0);
+            var m = new AttrValue[3];
+            var r = new AttrValue[2];
+            int status;
+            while ((status = s.ScanMore()) > 0)
+            {
+                s.Receive(Message, m, AttrFlags.More | AttrFlags.Strict).ShouldBe(3);
+                got.Append(m[0].Str).Append(' ').Append(m[1].Str).Append(' ').Append(m[2].Str).Append('\n');
+                while ((status = s.ScanMore()) > 0)
+                {
+                    s.Receive(Recipient, r, AttrFlags.More | AttrFlags.Strict).ShouldBe(2);
+                    got.Append('\t').Append(r[0].Str).Append(" (").Append(r[1].Str).Append(")\n");
+                }
+                status.ShouldBe(0);
+            }
+            status.ShouldBe(0);
+            s.ScanMore().ShouldBe(-1);
+        }).ShouldBeEmpty();
+        got.ToString().ShouldBe("deferred ABC joe\n\ta@x (later)\n\tb@x ()\nhold DEF \n");
+    }
+
     [Fact]
     public void PlainAndBase64Streams()
     {
