@@ -128,11 +128,7 @@ internal static class Program
     // Showq - the queue listing, read the way postqueue's showq_compat() does.
     private static int Showq(string queueDir, TextWriter output)
     {
-        using var client = new AttrClient(Path.Combine(queueDir, MailProto.ClassPublic, MailProto.ServiceShowq))
-        {
-            StreamPath = MailProto.ClassPublic + "/" + MailProto.ServiceShowq + " socket",
-            Handshake = [AttrSpec.StrEq(MailProto.AttrProto, MailProto.ProtoShowq)],
-        };
+        using var client = AttrClient.ForService(queueDir, MailProto.ClassPublic, MailProto.ServiceShowq, MailProto.ProtoShowq);
         if (!client.Connect() || client.Stream is not { } stream)
             return 1;
         const AttrFlags Flags = AttrFlags.More | AttrFlags.Strict | AttrFlags.Printable;

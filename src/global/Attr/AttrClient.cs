@@ -45,6 +45,21 @@ public sealed class AttrClient : IDisposable
         ProblemText = "problem talking to server " + endpoint;
     }
 
+    // ForService - a client of queueDirectory/CLASS/SERVICE as Postfix's
+    // clnt_stream opens it: "CLASS/SERVICE socket" in warnings,
+    // mail_connect_wait() connects, and, when protocol is given, the
+    // server's announcement checked ("protocol" = protocol).
+    public static AttrClient ForService(string? queueDirectory, string cls, string service, string? protocol)
+    {
+        var name = cls + "/" + service;
+        return new AttrClient(queueDirectory == null ? name : System.IO.Path.Combine(queueDirectory, name))
+        {
+            StreamPath = name + " socket",
+            Subsystem = name,
+            Handshake = protocol == null ? null : [AttrSpec.StrEq(MailProto.AttrProto, protocol)],
+        };
+    }
+
     public AttrEncoding Encoding { get; }
 
     public string Endpoint => endpoint;

@@ -536,14 +536,38 @@ public ref struct AttrReader
         return c.SequenceEqual(Encoding.UTF8.GetBytes(want));
     }
 
-    // PrintableText - printable(s, '?') without UTF-8: one '?' per byte
-    // that is not printable ASCII.
+    // PrintableText - printable(s, '?'): bytes that are not printable
+    // ASCII become '?', except (with Msg.Utf8Enable, smtputf8_enable)
+    // what looks like a UTF-8 character: a lead byte 194..254 followed
+    // by continuation bytes, kept whole as Postfix keeps it.
     private static string PrintableText(ReadOnlySpan<byte> s)
     {
-        Span<char> chars = s.Length <= 256 ? stackalloc char[s.Length] : new char[s.Length];
-        for (var i = 0; i < s.Length; i++)
-            chars[i] = s[i] >= 0x20 && s[i] < 0x7f ? (char)s[i] : '?';
-        return new string(chars);
+        var rented = s.Length <= 256 ? null : ArrayPool<byte>.Shared.Rent(s.Length);
+        try
+        {
+            Span<byte> buf = rented ?? stackalloc byte[256];
+            buf = buf[..s.Length];
+            s.CopyTo(buf);
+            for (var i = 0; i < buf.Length; i++)
+            {
+                var ch = buf[i];
+                if (ch >= 0x20 && ch < 0x7f)
+                    continue;
+                if (Msg.Utf8Enable && ch >= 194 && ch <= 254 && i + 1 < buf.Length && buf[i + 1] >= 128 && buf[i + 1] < 192)
+                {
+                    while (i + 1 < buf.Length && buf[i + 1] >= 128 && buf[i + 1] < 192)
+                        i++;
+                    continue;
+                }
+                buf[i] = (byte)'?';
+            }
+            return Text(buf);
+        }
+        finally
+        {
+            if (rented != null)
+                ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
     // ParseNumber - sscanf("%u%c") / sscanf("%lu%c") with nothing after

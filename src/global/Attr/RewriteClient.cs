@@ -20,7 +20,6 @@
 //	TryLimit is set (then Rewrite returns null). A one-entry cache
 //	answers a repeated question for 30 seconds, as in Postfix.
 using System;
-using System.IO;
 using System.Threading;
 using Postfix.Util;
 
@@ -28,8 +27,6 @@ namespace Postfix.Global.Attr;
 
 public sealed class RewriteClient : IDisposable
 {
-    internal static readonly AttrSpec[] HandshakeSpec = [AttrSpec.StrEq(MailProto.AttrProto, MailProto.ProtoTrivial)];
-
     private static readonly AttrSpec[] ReplySpec = [AttrSpec.Int(MailProto.AttrFlags), AttrSpec.Str(MailProto.AttrAddr)];
 
     private readonly AttrClient client;
@@ -49,16 +46,8 @@ public sealed class RewriteClient : IDisposable
     }
 
     // ServiceClient - an AttrClient for private/SERVICE of trivial-rewrite.
-    internal static AttrClient ServiceClient(string? queueDirectory, string service)
-    {
-        var name = MailProto.ClassPrivate + "/" + service;
-        return new AttrClient(queueDirectory == null ? name : Path.Combine(queueDirectory, name))
-        {
-            StreamPath = name + " socket",
-            Subsystem = name,
-            Handshake = HandshakeSpec,
-        };
-    }
+    internal static AttrClient ServiceClient(string? queueDirectory, string service) =>
+        AttrClient.ForService(queueDirectory, MailProto.ClassPrivate, service, MailProto.ProtoTrivial);
 
     // TryLimit - 0: retry forever, as Postfix does.
     public int TryLimit { get; init; }

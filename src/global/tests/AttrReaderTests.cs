@@ -351,6 +351,21 @@ public sealed class AttrReaderTests
         hash.Clear();
         Scan(AttrEncoding.Zero, "a\0x\u0001\u00e9y\0\0", spec, AttrFlags.Printable, hash).Result.ShouldBe(1);
         hash["a"].ShouldBe("x??y");
+
+        // With SMTPUTF8 enabled, UTF-8 characters survive.
+        var saved = Msg.Utf8Enable;
+        try
+        {
+            Msg.Utf8Enable = true;
+            var v = new AttrValue[1];
+            AttrReader.ScanAll(Encoding.UTF8.GetBytes("s\0x\u0001\u00e9y\0\0"), AttrEncoding.Zero, [AttrSpec.Str("s")], v,
+                AttrFlags.Printable, out _).ShouldBe(1);
+            v[0].Str.ShouldBe("x?\u00e9y");
+        }
+        finally
+        {
+            Msg.Utf8Enable = saved;
+        }
     }
 
     [Fact]
