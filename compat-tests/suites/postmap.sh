@@ -139,6 +139,17 @@ for opts in "" "-f" "-r" "-w" "-N" "-n" "-rf" "-wN"; do
     PM_STDIN=$PM_GEN/gen1.keys PM_SORT=1 pm_then "postmap-gen1-texthash$opts-q" postmap -c "$PM_CONF" $opts -q - texthash:src
 done
 
+# Odd bytes: null bytes, CR LF line ends, a last line without newline.
+printf 'a 1\0x\nb\0 2\r\nc 3\r\nd\r\n"e f" 4\ng 5' >"$PM_GEN/odd"
+printf 'a\nc\ng\n"e f"\n' >"$PM_GEN/odd.keys"
+pm_case postmap-odd "$PM_GEN/odd" postmap -c "$PM_CONF" lmdb:src
+pm_then postmap-odd-s postmap -c "$PM_CONF" -s lmdb:src
+PM_STDIN=$PM_GEN/odd.keys pm_then postmap-odd-q postmap -c "$PM_CONF" -q - lmdb:src
+PM_STDIN=$PM_GEN/odd.keys PM_SORT=1 pm_then postmap-odd-texthash postmap -c "$PM_CONF" -q - texthash:src
+printf 'a: 1\0x\nb\0: 2\r\nc: 3\r\n' >"$PM_GEN/odd-aliases"
+PM_SED='s/^YP_LAST_MODIFIED\t[0-9]*$/YP_LAST_MODIFIED\tTIME/' pm_case postmap-odd-alias "$PM_GEN/odd-aliases" postalias -c "$PM_CONF" lmdb:src
+PM_SED='s/^YP_LAST_MODIFIED:\t[0-9]*$/YP_LAST_MODIFIED:\tTIME/' pm_then postmap-odd-alias-s postalias -c "$PM_CONF" -s lmdb:src
+
 # Single queries, multiple maps, first hit wins.
 printf 'a A1\nb B1\n' >"$PM_GEN/m1"
 printf 'b B2\nc C2\n' >"$PM_GEN/m2"

@@ -317,7 +317,8 @@ internal static class Postalias
                 Msg.Warn($"{path}, line {lineno}: non-UTF-8 input \"{DictText.Show(raw)}\" -- ignoring this line");
                 continue;
             }
-            var toks = Tok822.Scan(DictText.Decode(raw));
+            var nul = raw.IndexOf((byte)0);
+            var toks = Tok822.Scan(DictText.Decode(nul < 0 ? raw : raw[..nul]));
             if (toks.Count == 0)
                 continue;
             var colon = toks.FindIndex(t => t.Type == TokType.Op && t.Op == ':');

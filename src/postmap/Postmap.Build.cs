@@ -98,6 +98,10 @@ internal static partial class Postmap
                 Msg.Warn($"{path}, line {lineno}: non-UTF-8 input \"{DictText.Show(line)}\" -- ignoring this line");
                 continue;
             }
+            // The C code sees the line as a string: it ends at a null byte.
+            var nul = line.IndexOf((byte)0);
+            if (nul >= 0)
+                line = line[..nul];
             if (!DictParse.SplitKeyValue(line, out var keyEnd, out var vs, out var ve))
             {
                 Msg.Warn($"{path}, line {lineno}: unbalanced '\"' in '{DictText.Show(line)}' -- ignoring this line");

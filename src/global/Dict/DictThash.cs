@@ -64,6 +64,9 @@ public static class DictThash
                     Msg.Warn($"{path}, line {lineno}: non-UTF-8 input \"{DictText.Show(line)}\" -- ignoring this line");
                     continue;
                 }
+                var nul = line.IndexOf((byte)0);
+                if (nul >= 0)
+                    line = line[..nul];
                 if (!DictParse.SplitKeyValue(line, out var keyEnd, out var vs, out var ve))
                 {
                     Msg.Warn($"{path}, line {lineno}: unbalanced '\"' in '{DictText.Show(line)}' -- ignoring this line");
