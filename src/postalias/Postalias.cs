@@ -15,6 +15,7 @@ using System.Globalization;
 using System.IO;
 using Postfix.Global.Dict;
 using Postfix.Util;
+using static Postfix.Commands.Postalias.Tok822;
 
 namespace Postfix.Commands.Postalias;
 

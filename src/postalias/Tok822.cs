@@ -14,19 +14,20 @@ using System.Text;
 
 namespace Postfix.Commands.Postalias;
 
-internal enum TokType
-{
-    Op,
-    Atom,
-    QString,
-    Comment,
-    DomLit,
-}
-
-internal readonly record struct Tok(TokType Type, char Op, string Text);
-
 internal static class Tok822
 {
+    public enum TokType
+    {
+        Op,
+        Atom,
+        QString,
+        Comment,
+        DomLit,
+    }
+
+    // Tok - one token: an operator character, or text of the given type.
+    public readonly record struct Tok(TokType Type, char Op, string Text);
+
     // Operator characters: "|%!" and the RFC 822 specials.
     private const string OpChars = "|%!()<>@,;:\\\".[]";
 
