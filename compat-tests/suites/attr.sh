@@ -15,7 +15,10 @@
 #     then flush the deferred queue with our qmgr trigger (a socket) and
 #     see qmgr retry the message;
 #   - list the queue through public/showq as postqueue reads it, and
-#     compare with the reference postqueue -j.
+#     compare with the reference postqueue -j;
+#   - serve private/rewrite ourselves (trivial-rewrite removed from
+#     master.cf) and see the reference's cleanup and qmgr act on our
+#     answers.
 # Needs root (the instance) and, for the byte comparisons, strace and
 # python3. ATTRPROBE names a prebuilt probe; else it is built here.
 
@@ -228,7 +231,63 @@ for line in sys.stdin:
         attr_replay "$probe" "$T"
     fi
 
+    attr_stub "$probe" "$T" "$mp"
+    mp=$(tr -d ' ' <"$T/q/pid/master.pid" 2>/dev/null)
     attr_stop "$T" "$mp"
+}
+
+# attr_stub PROBE T MASTER_PID - the other direction: our AttrStream as
+# the server. trivial-rewrite leaves master.cf, our stub serves
+# private/rewrite, and the reference's cleanup and qmgr (its clients)
+# handle a new message with the stub's answers: the sender gets the
+# stub's domain, the recipient goes to the error transport.
+attr_stub() {
+    local probe=$1 T=$2 mp=$3 stub i ok
+    "$REF_SBIN/postfix" -c "$T" stop >/dev/null 2>&1
+    for i in $(seq 1 100); do
+        kill -0 "$mp" 2>/dev/null || break
+        sleep 0.1
+    done
+    "$REF_SBIN/postconf" -c "$T" -M# rewrite/unix
+    "$probe" -c "$T" stub-rewrite stub.invalid "stub says no" 2>"$T/stub.err" &
+    stub=$!
+    for i in $(seq 1 100); do
+        [ -S "$T/q/private/rewrite" ] && break
+        sleep 0.1
+    done
+    "$REF_SBIN/postfix" -c "$T" start >>"$T/start.log" 2>&1
+    for i in $(seq 1 100); do
+        [ -p "$T/q/public/pickup" ] && [ -S "$T/q/public/qmgr" ] && break
+        sleep 0.1
+    done
+    printf 'Subject: stub\n\nhello\n' | MAIL_CONFIG=$T "$REF_SBIN/sendmail" -f sbob somebody
+    ok=0
+    for i in $(seq 1 100); do
+        grep -q 'to=<somebody@stub.invalid>.*status=bounced (stub says no)' "$T/maillog" && { ok=1; break; }
+        sleep 0.1
+    done
+    if grep -q 'from=<sbob@stub.invalid>' "$T/maillog"; then
+        record attr-stub-rewrite 1
+    else
+        echo "FAIL attr-stub-rewrite (cleanup did not use our rewrite answer)"
+        record attr-stub-rewrite 0
+    fi
+    if [ $ok = 1 ]; then
+        record attr-stub-resolve 1
+    else
+        echo "FAIL attr-stub-resolve (qmgr did not use our resolve answer)"
+        grep -v 'postfix-script' "$T/maillog" | tail -5 | sed 's/^/    /'
+        record attr-stub-resolve 0
+    fi
+    if [ -s "$T/stub.err" ]; then
+        echo "FAIL attr-stub-quiet (our server complained)"
+        sed 's/^/    /' "$T/stub.err"
+        record attr-stub-quiet 0
+    else
+        record attr-stub-quiet 1
+    fi
+    kill "$stub" 2>/dev/null
+    wait "$stub" 2>/dev/null
 }
 
 # attr_expect NAME PROBE T CMD ARG -- IN OUT [IN OUT]... - our client's

@@ -6,6 +6,7 @@
 //	attrprobe [-c config_dir] trigger class service text
 //	attrprobe [-c config_dir] wakeup|flush
 //	attrprobe [-c config_dir] showq
+//	attrprobe [-c config_dir] stub-rewrite domain reason
 // DESCRIPTION
 //	A test driver for compat-tests/suites/attr.sh, not an installed
 //	command. It reads queue_directory from main.cf (MAIL_CONFIG or -c)
@@ -27,7 +28,9 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Net.Sockets;
 using System.Text;
+using System.Threading;
 using Postfix.Global.Attr;
 using Postfix.Global.Config;
 using Postfix.Util;
@@ -103,6 +106,10 @@ internal static class Program
                 return MailTrigger.Trigger(queueDir, rest[0], rest[1], Unescape(rest[2])) < 0 ? 1 : 0;
             case "showq":
                 return Showq(queueDir, output);
+            case "stub-rewrite":
+                if (rest.Length != 2)
+                    Usage();
+                return StubRewrite(queueDir, rest[0], rest[1]);
             case "wakeup":
                 return MailTrigger.FlushMaildrop(queueDir) < 0 ? 1 : 0;
             case "flush":
@@ -152,8 +159,53 @@ internal static class Program
         return status < 0 ? 1 : 0;
     }
 
+    private static readonly AttrSpec[] StubRequest = [AttrSpec.Str(MailProto.AttrReq)];
+    private static readonly AttrSpec[] StubRewriteArgs = [AttrSpec.Str(MailProto.AttrRule), AttrSpec.Str(MailProto.AttrAddr)];
+    private static readonly AttrSpec[] StubResolveArgs = [AttrSpec.Str(MailProto.AttrSender), AttrSpec.Str(MailProto.AttrAddr)];
+
+    // StubRewrite - a stand-in trivial-rewrite, to show that Postfix's own
+    // clients accept what our AttrStream writes as a server.
+    private static int StubRewrite(string queueDir, string domain, string reason)
+    {
+        var path = Path.Combine(queueDir, MailProto.ClassPrivate, MailProto.ServiceRewrite);
+        File.Delete(path);
+        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(path));
+        Sys.Chmod(path, 0x1b6);   // 0666, as master makes service sockets
+        listener.Listen(16);
+        for (; ; )
+        {
+            var conn = listener.Accept();
+            new Thread(() => StubSession(conn, domain, reason)) { IsBackground = true }.Start();
+        }
+    }
+
+    private static void StubSession(Socket conn, string domain, string reason)
+    {
+        using var s = new AttrStream(new NetworkStream(conn, ownsSocket: true), "private/rewrite socket");
+        if (!s.Send(w => w.Str(MailProto.AttrProto, MailProto.ProtoTrivial)))
+            return;
+        var req = new AttrValue[1];
+        var args = new AttrValue[2];
+        while (s.Receive(StubRequest, req, AttrFlags.More | AttrFlags.Strict) == 1)
+        {
+            var rewrite = req[0].Str == MailProto.ReqRewrite;
+            if (s.Receive(rewrite ? StubRewriteArgs : StubResolveArgs, args, AttrFlags.Strict) != 2)
+                return;
+            var addr = args[1].Str;
+            if (addr.Length > 0 && !addr.Contains('@', StringComparison.Ordinal))
+                addr += "@" + domain;
+            var ok = rewrite
+                ? s.Send(w => w.Int(MailProto.AttrFlags, 0).Str(MailProto.AttrAddr, addr))
+                : s.Send(w => w.Int(MailProto.AttrFlags, 0).Str(MailProto.AttrTransport, "error")
+                    .Str(MailProto.AttrNexthop, reason).Str(MailProto.AttrRecip, addr).Int(MailProto.AttrFlags, 0));
+            if (!ok)
+                return;
+        }
+    }
+
     private static void Usage() =>
-        Msg.Fatal("usage: attrprobe [-c config_dir] [-x] rewrite rule address... | resolve|verify sender address... | trigger class service text | wakeup | flush | showq");
+        Msg.Fatal("usage: attrprobe [-c config_dir] [-x] rewrite rule address... | resolve|verify sender address... | trigger class service text | wakeup | flush | showq | stub-rewrite domain reason");
 
     private static string Hex(Action<AttrWriter> print)
     {
