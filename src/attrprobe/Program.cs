@@ -192,7 +192,9 @@ internal static class Program
             var rewrite = req[0].Str == MailProto.ReqRewrite;
             if (s.Receive(rewrite ? StubRewriteArgs : StubResolveArgs, args, AttrFlags.Strict) != 2)
                 return;
-            var addr = args[1].Str;
+            // The null sender comes quoted ("") and must stay null, or
+            // bounces would bounce forever.
+            var addr = args[1].Str == "\"\"" ? "" : args[1].Str;
             if (addr.Length > 0 && !addr.Contains('@', StringComparison.Ordinal))
                 addr += "@" + domain;
             var ok = rewrite
