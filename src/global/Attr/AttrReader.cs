@@ -114,6 +114,9 @@ public ref struct AttrReader
 
         for (; ; )
         {
+            // Scratch space of the previous attribute is free again.
+            ReturnRented();
+
             // The next attribute on the wish list.
             if (!state.HaveWanted)
             {

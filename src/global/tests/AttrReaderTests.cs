@@ -382,6 +382,25 @@ public sealed class AttrReaderTests
     }
 
     [Theory]
+    [MemberData(nameof(Encodings))]
+    public void SkippingAllocatesNothing(AttrEncoding e)
+    {
+        var input = AttrWriter.ToBytes(e, w =>
+        {
+            for (var i = 0; i < 1000; i++)
+                w.Str("skipped" + i, "some value of a skipped attribute");
+            w.Int("flags", 7);
+        });
+        AttrSpec[] spec = [AttrSpec.Int("flags")];
+        var values = new AttrValue[1];
+        AttrReader.ScanAll(input, e, spec, values, AttrFlags.None, out _).ShouldBe(1);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        AttrReader.ScanAll(input, e, spec, values, AttrFlags.None, out _).ShouldBe(1);
+        (GC.GetAllocatedBytesForCurrentThread() - before).ShouldBeLessThan(1000);
+        values[0].Int.ShouldBe(7);
+    }
+
+    [Theory]
     [InlineData("007", 7u)]
     [InlineData(" 12", 12u)]
     [InlineData("+3", 3u)]
