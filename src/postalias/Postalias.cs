@@ -88,7 +88,7 @@ internal static class Postalias
         string? delkey = null;
         string? configDir = null;
         var sequence = false;
-        var g = new Getopt(args, "Nc:d:finopq:rsuvw");
+        var g = new GetOpt(args, "Nc:d:finopq:rsuvw", Msg.Tag);
         int ch;
         while ((ch = g.Next()) > 0)
         {
@@ -99,13 +99,13 @@ internal static class Postalias
                     dictFlags &= ~DictFlags.Try0Null;
                     break;
                 case 'c':
-                    configDir = g.Arg;
-                    Environment.SetEnvironmentVariable("MAIL_CONFIG", g.Arg);
+                    configDir = (g.Optarg ?? "");
+                    Environment.SetEnvironmentVariable("MAIL_CONFIG", (g.Optarg ?? ""));
                     break;
                 case 'd':
                     if (sequence || query != null || delkey != null)
                         Msg.Fatal("specify only one of -s -q or -d");
-                    delkey = g.Arg;
+                    delkey = (g.Optarg ?? "");
                     break;
                 case 'f':
                     dictFlags &= ~DictFlags.FoldFix;
@@ -126,7 +126,7 @@ internal static class Postalias
                 case 'q':
                     if (sequence || query != null || delkey != null)
                         Msg.Fatal("specify only one of -s -q or -d");
-                    query = g.Arg;
+                    query = (g.Optarg ?? "");
                     break;
                 case 'r':
                     dictFlags &= ~(DictFlags.DupWarn | DictFlags.DupIgnore);
@@ -154,7 +154,7 @@ internal static class Postalias
         }
         var conf = TableConfig.Init(configDir);
         myHostname = conf.Eval("myhostname");
-        var maps = new List<string>(args[g.Index..]);
+        var maps = new List<string>(args[g.Optind..]);
         if (delkey != null)
         {
             if (maps.Count == 0)

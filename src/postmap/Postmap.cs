@@ -50,7 +50,7 @@ internal static partial class Postmap
         string? configDir = null;
         var sequence = false;
         var forceUtf8 = false;
-        var g = new Getopt(args, "bc:d:fFhimnNopq:rsuUvw");
+        var g = new GetOpt(args, "bc:d:fFhimnNopq:rsuUvw", Msg.Tag);
         int ch;
         while ((ch = g.Next()) > 0)
         {
@@ -64,13 +64,13 @@ internal static partial class Postmap
                     postmapFlags |= FlagBodyKey;
                     break;
                 case 'c':
-                    configDir = g.Arg;
-                    Environment.SetEnvironmentVariable("MAIL_CONFIG", g.Arg);
+                    configDir = (g.Optarg ?? "");
+                    Environment.SetEnvironmentVariable("MAIL_CONFIG", (g.Optarg ?? ""));
                     break;
                 case 'd':
                     if (sequence || query != null || delkey != null)
                         Msg.Fatal("specify only one of -s -q or -d");
-                    delkey = g.Arg;
+                    delkey = (g.Optarg ?? "");
                     break;
                 case 'f':
                     dictFlags &= ~DictFlags.FoldFix;
@@ -100,7 +100,7 @@ internal static partial class Postmap
                 case 'q':
                     if (sequence || query != null || delkey != null)
                         Msg.Fatal("specify only one of -s -q or -d");
-                    query = g.Arg;
+                    query = (g.Optarg ?? "");
                     break;
                 case 'r':
                     dictFlags &= ~(DictFlags.DupWarn | DictFlags.DupIgnore);
@@ -137,7 +137,7 @@ internal static partial class Postmap
         if ((postmapFlags & (FlagAnyKey & ~FlagMimeKey)) != 0 && !forceUtf8)
             dictFlags &= ~(DictFlags.Utf8Request | DictFlags.Utf8Active);
 
-        var maps = new List<string>(args[g.Index..]);
+        var maps = new List<string>(args[g.Optind..]);
         if (delkey != null)
         {
             if (maps.Count == 0)
