@@ -200,6 +200,45 @@ public sealed class AttrClientTests : IDisposable
     }
 
     [Fact]
+    public void RequestRetriesOnceOnANewConnection()
+    {
+        // The first connection dies without a reply; the second answers.
+        var first = true;
+        new Thread(() =>
+        {
+            try
+            {
+                for (; ; )
+                {
+                    using var s = listener.Accept();
+                    Interlocked.Increment(ref connections);
+                    var buf = new byte[4096];
+                    s.Receive(buf);
+                    if (first)
+                    {
+                        first = false;
+                        continue;
+                    }
+                    s.Send(Encoding.Latin1.GetBytes("status\0" + "0\0\0"));
+                    while (s.Receive(buf) > 0)
+                    {
+                    }
+                }
+            }
+            catch (SocketException)
+            {
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }) { IsBackground = true }.Start();
+        using var c = new AttrClient(Path.Combine(dir.FullName, "private", "rewrite")) { TryLimit = 2, TryDelay = TimeSpan.Zero };
+        var values = new AttrValue[1];
+        Warnings(() => c.Request(x => x.Str("request", "x"), [AttrSpec.Int("status")], values).ShouldBe(1)).ShouldBeEmpty();
+        connections.ShouldBe(2);
+    }
+
+    [Fact]
     public void GenericRequestWithHash()
     {
         Serve("", req => "status\0" + "0\0{\0a\0" + "1\0}\0\0");
