@@ -105,6 +105,8 @@ internal static class Postcat
         // (TZ changes how the times print).
         var conf = MailConf.Read();
         BounceConfig.CheckMainCf(conf, conf.ConfigDirectory);
+        if (Msg.Verbose > 0)
+            VerboseParams(conf);
         foreach (var item in conf.Eval("import_environment").Split(CommaSpace, StringSplitOptions.RemoveEmptyEntries))
         {
             var eq = item.IndexOf('=', StringComparison.Ordinal);
@@ -171,6 +173,42 @@ internal static class Postcat
             }
         }
         return 0;
+    }
+
+    // VerboseParams - what mail_params_init() logs with -v: the protocol
+    // and mynetworks_style masks, the interface scan, the computed
+    // mynetworks (only when main.cf does not set it).
+    private static void VerboseParams(MailConf conf)
+    {
+        var protocols = conf.Eval("inet_protocols");
+        Msg.Info($"name_mask: {protocols}");
+        var families = MyNetworks.Families(protocols);
+        var interfaces = conf.Eval("inet_interfaces").Trim().ToLowerInvariant();
+        var scan = families.Count > 0 && interfaces is ("all" or "loopback-only");
+        void Configured()
+        {
+            foreach (var f in families)
+                Msg.Info($"inet_addr_local: configured {Sys.InterfaceAddresses(f).Count} IPv{(f == 2 ? 4 : 6)} addresses");
+        }
+        if (conf.LookupRaw("mynetworks") == null)
+        {
+            var style = conf.Eval("mynetworks_style");
+            Msg.Info($"name_mask: {style}");
+            if (scan)
+                Configured();
+            var nets = MyNetworks.Compute(style, interfaces, protocols);
+            var list = nets.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (list.Length > 1)
+            {
+                foreach (var n in list)
+                    Msg.Info($"been_here: {n}: 0");
+            }
+            Msg.Info($"mynetworks_core: {nets}");
+        }
+        else if (scan)
+        {
+            Configured();
+        }
     }
 
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
