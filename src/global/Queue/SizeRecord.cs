@@ -5,7 +5,7 @@
 //	src/qmgr/qmgr_message.c (reading it)
 // DESCRIPTION
 //	Six "%15ld" fields separated by spaces (95 bytes): content size
-//	(bytes from the M record to the X record), data offset (first text
+//	(bytes from the first text record to the X record), data offset (first text
 //	record), recipient count, queue manager flags, content length, and
 //	SMTPUTF8 flags. Fixed width, so cleanup can rewrite it in place.
 using System;
