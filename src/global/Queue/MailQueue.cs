@@ -137,6 +137,61 @@ public sealed class MailQueue
         }
     }
 
+    // Enter - mail_queue_enter(): create a new file in a queue below the
+    // current directory (queue_directory) under a temporary name
+    // "queue/usec.pid", then rename it to its queue ID, made from the
+    // time and the file's inode (inodeOf: fstat's st_ino, which .NET does
+    // not expose; the caller passes Sys's). Returns the open stream
+    // (read-write, positioned at 0), the queue ID and the path. Mode:
+    // the file mode bits (StatReady, or 0600 while being written).
+    public FileStream Enter(string queueName, int mode, bool longIds, Func<FileStream, ulong> inodeOf, out string queueId, out string path)
+    {
+        FileStream stream;
+        string tempPath;
+        for (;;)
+        {
+            var now = DateTimeOffset.UtcNow;
+            tempPath = string.Create(CultureInfo.InvariantCulture, $"{queueName}/{now.UtcTicks / 10 % 1_000_000}.{Sys.GetPid()}");
+            try
+            {
+                stream = new FileStream(tempPath, FileMode.CreateNew, FileAccess.ReadWrite);
+                // The mode open(2) would have applied (.NET creates with 0666 & ~umask).
+                Sys.Fchmod((int)stream.SafeFileHandle.DangerousGetHandle(), mode);
+                break;
+            }
+            catch (IOException) when (File.Exists(tempPath) || Directory.Exists(tempPath))
+            {
+                // EEXIST or EISDIR: someone raced us; try another name.
+                continue;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Msg.Warn($"mail_queue_enter: create file {tempPath}: {Sys.StrError(Sys.ErrnoOf(e))}");
+                System.Threading.Thread.Sleep(10000);
+            }
+        }
+        var inode = inodeOf(stream);
+        for (var count = 0; ; count++)
+        {
+            queueId = QueueId.Make(longIds, DateTimeOffset.UtcNow, inode);
+            path = Path(queueName, queueId);
+            if (Sys.Rename(tempPath, path) == 0)
+                break;
+            var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            if (errno == Eperm || errno == Eisdir)
+                continue;
+            if (errno != Enoent || !MakeDirs(path))
+                Msg.Warn($"mail_queue_enter: rename {tempPath} to {path}: {Sys.StrError(errno)}");
+            if (count > 1000)
+                Msg.Fatal($"mail_queue_enter: rename {tempPath} to {path}: giving up");
+        }
+        return stream;
+    }
+
+    private const int Eperm = 1;
+    private const int Enoent = 2;
+    private const int Eisdir = 21;
+
     // MakeDirs - mail_queue_mkdirs(): create the missing directories of a
     // queue file path (mode 0700).
     public static bool MakeDirs(string filePath)

@@ -12,6 +12,7 @@
 //	with ESPIPE and reports its position as -1, like vstream_ftell().
 //	Problems are reported with the warnings Postfix writes, naming Path.
 using System;
+using System.Buffers;
 using System.Text;
 using Postfix.Util;
 
@@ -148,6 +149,41 @@ public ref struct RecordReader
             }
             return type;
         }
+    }
+
+    // TryParse - one record from the start of a buffer that may hold only
+    // part of the stream (a socket read): Done with the type, data and
+    // bytes consumed; NeedMoreData when the record is incomplete (call
+    // again with more bytes, from the same start); InvalidData on a
+    // length that is malformed or above maxSize (0: no limit).
+    public static OperationStatus TryParse(ReadOnlySpan<byte> buffer, long maxSize, out int type, out ReadOnlySpan<byte> data, out int consumed)
+    {
+        type = 0;
+        data = default;
+        consumed = 0;
+        if (buffer.IsEmpty)
+            return OperationStatus.NeedMoreData;
+        type = buffer[0];
+        long len = 0;
+        var i = 1;
+        for (var shift = 0; ; shift += 7)
+        {
+            if (shift >= 32)
+                return OperationStatus.InvalidData;
+            if (i >= buffer.Length)
+                return OperationStatus.NeedMoreData;
+            var lenByte = buffer[i++];
+            len |= (long)(int)((uint)(lenByte & 0x7f) << shift);
+            if ((lenByte & 0x80) == 0)
+                break;
+        }
+        if (len < 0 || (maxSize > 0 && len > maxSize))
+            return OperationStatus.InvalidData;
+        if (buffer.Length - i < len)
+            return OperationStatus.NeedMoreData;
+        data = buffer.Slice(i, (int)len);
+        consumed = i + (int)len;
+        return OperationStatus.Done;
     }
 
     // Goto - rec_goto(): jump to the offset in a pointer record's data;

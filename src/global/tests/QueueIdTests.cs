@@ -57,6 +57,38 @@ public sealed class QueueIdTests
     }
 
     [Fact]
+    public void EnterCreatesAFileNamedAfterTimeAndInode()
+    {
+        var dir = System.IO.Directory.CreateTempSubdirectory("mqtest.").FullName;
+        var cwd = System.IO.Directory.GetCurrentDirectory();
+        try
+        {
+            System.IO.Directory.SetCurrentDirectory(dir);
+            System.IO.Directory.CreateDirectory("incoming");
+            var mq = new MailQueue("deferred, incoming", 1);
+            using (var s = mq.Enter("incoming", 0x180, false, _ => 0xB22185, out var id, out var path))
+            {
+                id.Length.ShouldBe(11);
+                id.ShouldEndWith("B22185");
+                path.ShouldBe("incoming/" + id[0] + "/" + id);
+                s.WriteByte((byte)'T');
+            }
+            System.IO.Directory.GetFiles("incoming", "*", System.IO.SearchOption.AllDirectories).Length.ShouldBe(1);
+            using (var s = mq.Enter("incoming", 0x180, true, _ => 42, out var id, out _))
+            {
+                QueueId.IsLong(id).ShouldBeTrue();
+                QueueId.TryGetInode(id, out var inode).ShouldBeTrue();
+                inode.ShouldBe(42UL);
+            }
+        }
+        finally
+        {
+            System.IO.Directory.SetCurrentDirectory(cwd);
+            System.IO.Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public void QueuePathsHashOnlyTheListedQueues()
     {
         var mq = new MailQueue();

@@ -165,6 +165,51 @@ public sealed class QueueRecordTests
         err.ToString().ShouldContain("stdin: seek error after pointer record: Illegal seek");
     }
 
+    [Fact]
+    public void TryParseAtEverySplitPoint()
+    {
+        var bytes = Write(w =>
+        {
+            w.Put('S', "a@example.com");
+            w.Put('N', new byte[300]);
+            w.Put('E', "");
+        });
+        for (var split = 0; split <= bytes.Length; split++)
+        {
+            // Feed the stream in two pieces, as two socket reads would.
+            var buffer = bytes.AsSpan(0, split).ToArray();
+            var types = new StringBuilder();
+            var pos = 0;
+            var fed = split;
+            for (;;)
+            {
+                var status = RecordReader.TryParse(buffer.AsSpan(pos), 0, out var type, out var data, out var used);
+                if (status == System.Buffers.OperationStatus.Done)
+                {
+                    types.Append((char)type).Append(data.Length).Append(' ');
+                    pos += used;
+                    continue;
+                }
+                status.ShouldBe(System.Buffers.OperationStatus.NeedMoreData);
+                if (fed == bytes.Length)
+                    break;
+                buffer = bytes;
+                fed = bytes.Length;
+            }
+            types.ToString().ShouldBe("S13 N300 E0 ");
+            pos.ShouldBe(bytes.Length);
+        }
+    }
+
+    [Fact]
+    public void TryParseRejectsOversizedRecords()
+    {
+        var bytes = Write(w => w.Put('N', new byte[300]));
+        RecordReader.TryParse(bytes, 100, out _, out _, out _).ShouldBe(System.Buffers.OperationStatus.InvalidData);
+        RecordReader.TryParse(new byte[] { (byte)'N', 0xff, 0xff, 0xff, 0xff, 0xff }, 0, out _, out _, out _)
+            .ShouldBe(System.Buffers.OperationStatus.InvalidData);
+    }
+
     [Theory]
     [InlineData("", 0)]
     [InlineData("0", 0)]
