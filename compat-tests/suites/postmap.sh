@@ -276,3 +276,5 @@ compare postmap-fatal-nobulk postmap -c "$PM_CONF" texthash:/dev/null
 compare postmap-fatal-nosource postmap -c "$PM_CONF" lmdb:/nonexistent/x
 compare postmap-fatal-hb postmap -c "$PM_CONF" -b -q x lmdb:x
 compare postmap-fatal-inline postmap -c "$PM_CONF" -q x 'inline:{a}'
+PM_SED='s/\.lmdb/.db/g' pm_case postmap-fatal-hash-d "" postmap -c "$PM_CONF" -d x hash:nosuch
+pm_then postmap-hash-d-created-nothing postmap -c "$PM_CONF" -s lmdb:nosuch

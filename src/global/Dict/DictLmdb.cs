@@ -64,6 +64,9 @@ public sealed class DictLmdb : Dict
             Msg.Warn($"{name}.db is a Berkeley DB file, which this Postfix cannot read; "
                 + $"rebuild the table with \"postmap {type}:{name}\" (or \"postalias {type}:{name}\" for an alias file), "
                 + $"which creates {path}");
+        // Berkeley DB did not create a table unless asked to; LMDB would.
+        if ((openFlags & DictOpenFlags.Create) == 0 && !File.Exists(path))
+            return DictSurrogate.Create(type, name, openFlags, dictFlags, $"open database {path}: {StrError(Postfix.Util.Sys.ENOENT)}");
         return OpenFile(type, name, path, openFlags, dictFlags, legacy: true);
     }
 
@@ -154,8 +157,30 @@ public sealed class DictLmdb : Dict
         return v == null ? null : DictText.DecodeCString(v);
     }
 
+    // LockFile - per-access lock, as Postfix takes it when asked (DICT_FLAG_LOCK).
+    private void LockFile(int kind)
+    {
+        if ((Flags & DictFlags.Lock) == 0)
+            return;
+        if (!DictSys.Lock(db.Fd, kind))
+            Msg.Fatal($"{Name}: {(kind == DictSys.LockNone ? "unlock" : "lock")} dictionary: {Postfix.Util.Sys.LastError()}");
+    }
+
     // LookupBytes - key[..length] with key[length] free for the NUL.
     private byte[]? LookupBytes(byte[] key, int length)
+    {
+        LockFile(DictSys.LockShared);
+        try
+        {
+            return LookupLocked(key, length);
+        }
+        finally
+        {
+            LockFile(DictSys.LockNone);
+        }
+    }
+
+    private byte[]? LookupLocked(byte[] key, int length)
     {
         SetError(DictError.None);
         byte[]? value = null;
@@ -208,7 +233,16 @@ public sealed class DictLmdb : Dict
             value.CopyTo(vspan);
             if (nul == 1)
                 vspan[value.Length] = 0;
-            var status = db.Put(kspan, vspan, (Flags & DictFlags.DupReplace) != 0 ? 0 : MDB_NOOVERWRITE);
+            LockFile(DictSys.LockExclusive);
+            int status;
+            try
+            {
+                status = db.Put(kspan, vspan, (Flags & DictFlags.DupReplace) != 0 ? 0 : MDB_NOOVERWRITE);
+            }
+            finally
+            {
+                LockFile(DictSys.LockNone);
+            }
             if (status == 0)
                 return DictStatus.Success;
             if (status == MDB_KEYEXIST)
@@ -237,6 +271,19 @@ public sealed class DictLmdb : Dict
     }
 
     public override DictStatus Delete(string key)
+    {
+        LockFile(DictSys.LockExclusive);
+        try
+        {
+            return DeleteLocked(key);
+        }
+        finally
+        {
+            LockFile(DictSys.LockNone);
+        }
+    }
+
+    private DictStatus DeleteLocked(string key)
     {
         SetError(DictError.None);
         var buf = KeyBytes(key, out var len);
@@ -271,7 +318,17 @@ public sealed class DictLmdb : Dict
     {
         SetError(DictError.None);
         key = value = "";
-        var status = db.CursorGet(function == DictSeq.First ? MDB_FIRST : MDB_NEXT, out var k, out var v);
+        LockFile(DictSys.LockShared);
+        int status;
+        byte[] k, v;
+        try
+        {
+            status = db.CursorGet(function == DictSeq.First ? MDB_FIRST : MDB_NEXT, out k, out v);
+        }
+        finally
+        {
+            LockFile(DictSys.LockNone);
+        }
         if (status == MDB_NOTFOUND)
             return DictStatus.Fail;
         if (status != 0)

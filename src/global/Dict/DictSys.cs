@@ -18,6 +18,38 @@ public static partial class DictSys
     [LibraryImport("libc", EntryPoint = "fstat", SetLastError = true)]
     private static partial int FstatRaw(int fd, Span<byte> buf);
 
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int FcntlLock(int fd, int cmd, ref FlockStruct lk);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct FlockStruct
+    {
+        public short Type;
+        public short Whence;
+        public long Start;
+        public long Len;
+        public int Pid;
+    }
+
+    public const int LockShared = 0;     // F_RDLCK
+    public const int LockExclusive = 1;  // F_WRLCK
+    public const int LockNone = 2;       // F_UNLCK
+
+    // FcntlLock - myflock(fd, MYFLOCK_STYLE_FCNTL, op): wait for a whole-file
+    // lock of the given kind, or release it; false (errno set) on failure.
+    // Postfix programs lock lmdb files this way around each access.
+    public static bool Lock(int fd, int kind)
+    {
+        var lk = new FlockStruct { Type = (short)kind, Whence = 0, Start = 0, Len = 0 };
+        const int F_SETLKW = 7;
+        int rc;
+        while ((rc = FcntlLock(fd, F_SETLKW, ref lk)) < 0 && Marshal.GetLastPInvokeError() == 4)
+        {
+            // EINTR: try again.
+        }
+        return rc == 0;
+    }
+
     // Stat - owner, group and mode of path; false (errno set) on failure.
     public static bool Stat(string path, out uint uid, out uint gid, out int mode)
     {
