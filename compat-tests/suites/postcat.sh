@@ -21,6 +21,7 @@ chmod 755 "$PC_T"
 pc_conf() {
     local d=$1; shift
     mkdir -p "$d"
+    # Defaults first, minus those that EXTRA sets again.
     {
         echo "queue_directory = $PC_Q"
         echo "data_directory = $PC_T/data"
@@ -34,8 +35,12 @@ pc_conf() {
         echo "mydestination ="
         echo "hash_queue_names = deferred, defer, hold"
         echo "hash_queue_depth = 2"
-        for l in "$@"; do echo "$l"; done
-    } >"$d/main.cf"
+    } | while IFS= read -r pc_line; do
+        pc_skip=
+        for pc_x in "$@"; do [ "${pc_line%% =*}" = "${pc_x%% =*}" ] && pc_skip=1; done
+        [ -z "$pc_skip" ] && echo "$pc_line"
+    done >"$d/main.cf"
+    for pc_x in "$@"; do echo "$pc_x"; done >>"$d/main.cf"
     find "$d" -maxdepth 1 -type f -exec touch -d '1 minute ago' {} +
 }
 
@@ -107,7 +112,7 @@ inner body
 epilogue
 EOF
 {
-    for i in $(seq 1 60); do printf 'X-Header-%d: value %d\n' "$i" "$i"; done
+    for pc_i in $(seq 1 60); do printf 'X-Header-%d: value %d\n' "$pc_i" "$pc_i"; done
     printf 'Subject: many\nX-Folded: first\n\tsecond\n  third\n\n body\nbody starts with a space\n'
 } >"$PC_MSGS/headers"
 printf 'To: t1@example.com, t2@example.com\nCc: c1@example.com\nBcc: b1@example.com\nSubject: hold me\n\nheld\n' >"$PC_MSGS/torcpt"
@@ -135,9 +140,9 @@ fi
 # Keep a copy of every maildrop file: pickup consumes them.
 PC_KEEP=$PC_T/keep
 mkdir -p "$PC_KEEP"
-for n in $PC_NAMES; do
-    eval "f=\$PC_FILE_$n"
-    [ -f "$PC_Q/$f" ] && cp "$PC_Q/$f" "$PC_KEEP/md-$n"
+for pc_n in $PC_NAMES; do
+    eval "pc_f=\$PC_FILE_$pc_n"
+    [ -f "$PC_Q/$pc_f" ] && cp "$PC_Q/$pc_f" "$PC_KEEP/md-$pc_n"
 done
 
 # The reference's cleanup turns the maildrop files into queue files in
@@ -145,9 +150,9 @@ done
 PC_CLEANUP=
 if [ -n "$PC_ROOT" ]; then
     if "$REF_SBIN/postfix" -c "$PC_CONF" start >/dev/null 2>&1; then
-        n=$(echo $PC_NAMES | wc -w)
-        for i in $(seq 1 100); do
-            [ "$(find "$PC_Q/incoming" "$PC_Q/hold" -type f | wc -l)" -ge "$n" ] && break
+        pc_n=$(echo $PC_NAMES | wc -w)
+        for pc_i in $(seq 1 100); do
+            [ "$(find "$PC_Q/incoming" "$PC_Q/hold" -type f | wc -l)" -ge "$pc_n" ] && break
             sleep 0.2
         done
         # A long queue ID too: restart with enable_long_queue_ids.
@@ -156,8 +161,8 @@ if [ -n "$PC_ROOT" ]; then
         if "$REF_SBIN/postfix" -c "$PC_CONF" start >/dev/null 2>&1; then
             # "Subject: hold me": a long ID in the hashed hold queue.
             MAIL_CONFIG=$PC_CONF "$REF_SBIN/sendmail" -f a@example.com -t <"$PC_MSGS/torcpt" 2>/dev/null
-            for i in $(seq 1 100); do
-                [ "$(find "$PC_Q/incoming" "$PC_Q/hold" -type f | wc -l)" -gt "$n" ] && break
+            for pc_i in $(seq 1 100); do
+                [ "$(find "$PC_Q/incoming" "$PC_Q/hold" -type f | wc -l)" -gt "$pc_n" ] && break
                 sleep 0.2
             done
             "$REF_SBIN/postfix" -c "$PC_CONF" stop >/dev/null 2>&1
@@ -172,11 +177,11 @@ fi
 
 # A deferred file in a hashed directory (depth 2), moved like qmgr does.
 if [ -n "$PC_CLEANUP" ]; then
-    f=$(ls "$PC_Q/incoming" | grep -v z | head -1)
-    if [ -n "$f" ]; then
-        d=$PC_Q/deferred/$(echo "$f" | cut -c1)/$(echo "$f" | cut -c2)
-        mkdir -p "$d" && cp "$PC_Q/incoming/$f" "$d/$f"
-        PC_DEFERRED_ID=$f
+    pc_f=$(ls "$PC_Q/incoming" | grep -v z | head -1)
+    if [ -n "$pc_f" ]; then
+        pc_d=$PC_Q/deferred/$(echo "$pc_f" | cut -c1)/$(echo "$pc_f" | cut -c2)
+        mkdir -p "$pc_d" && cp "$PC_Q/incoming/$pc_f" "$pc_d/$pc_f"
+        PC_DEFERRED_ID=$pc_f
     fi
 fi
 
@@ -313,52 +318,52 @@ pc_case() {
 
 # Damaged files end in a fatal error (one second each side): fewer options.
 PC_OPTS_SHORT=("" "-e" "-h" "-v")
-for f in $(cd "$PC_HAND" && ls); do
-    opts=("${PC_OPTS[@]}")
-    case "$f" in
-        eof*|toomanybits|signbits|hugelen|truncated|ptrjunk|ptrpast|ptrloop|noend) opts=("${PC_OPTS_SHORT[@]}");;
+for pc_f in $(cd "$PC_HAND" && ls); do
+    pc_opts=("${PC_OPTS[@]}")
+    case "$pc_f" in
+        eof*|toomanybits|signbits|hugelen|truncated|ptrjunk|ptrpast|ptrloop|noend) pc_opts=("${PC_OPTS_SHORT[@]}");;
         # A size record with offset 0 sends -e and -eh back to the start: forever.
-        sizezero) opts=("" "-h" "-b" "-od");;
+        sizezero) pc_opts=("" "-h" "-b" "-od");;
     esac
-    for o in "${opts[@]}"; do
-        pc_case "hand $f ${o:-(none)}" $o "hand/$f"
+    for pc_o in "${pc_opts[@]}"; do
+        pc_case "hand $pc_f ${pc_o:-(none)}" $pc_o "hand/$pc_f"
     done
 done
-for f in ptr sized; do
-    pc_case "hand $f -s 19" -s 19 "hand/$f"
-    pc_case "hand $f -o -s 20" -o -s 20 "hand/$f"
-    pc_case "hand $f -s past end" -s 99999 "hand/$f"
-    pc_case "hand $f -s 0" -s 0 "hand/$f"
+for pc_f in ptr sized; do
+    pc_case "hand $pc_f -s 19" -s 19 "hand/$pc_f"
+    pc_case "hand $pc_f -o -s 20" -o -s 20 "hand/$pc_f"
+    pc_case "hand $pc_f -s past end" -s 99999 "hand/$pc_f"
+    pc_case "hand $pc_f -s 0" -s 0 "hand/$pc_f"
 done
 
 if [ -n "$PC_ROOT" ]; then
-    for n in $PC_NAMES; do
-        for o in "${PC_OPTS_FEW[@]}"; do
-            pc_case "maildrop $n ${o:-(none)}" $o "keep/md-$n"
+    for pc_n in $PC_NAMES; do
+        for pc_o in "${PC_OPTS_FEW[@]}"; do
+            pc_case "maildrop $pc_n ${pc_o:-(none)}" $pc_o "keep/md-$pc_n"
         done
     done
 fi
 
 if [ -n "$PC_CLEANUP" ]; then
-    for f in $(cd "$PC_Q" && find incoming hold -type f | sort); do
-        for o in "${PC_OPTS_FEW[@]}"; do
-            pc_case "queued $(echo "$f" | cut -d/ -f1) ${o:-(none)} $(basename "$f")" $o "q/$f"
+    for pc_f in $(cd "$PC_Q" && find incoming hold -type f | sort); do
+        for pc_o in "${PC_OPTS_FEW[@]}"; do
+            pc_case "queued $(echo "$pc_f" | cut -d/ -f1) ${pc_o:-(none)} $(basename "$pc_f")" $pc_o "q/$pc_f"
         done
     done
     # -q across the queues, with hashed directories (depth 2).
-    for f in $(cd "$PC_Q" && find incoming hold deferred -type f | sort); do
-        id=$(basename "$f")
-        CASE_CWD=$PC_T compare "postcat -q $f" postcat -c "$PC_CONF" -q "$id"
+    for pc_f in $(cd "$PC_Q" && find incoming hold deferred -type f | sort); do
+        pc_id=$(basename "$pc_f")
+        CASE_CWD=$PC_T compare "postcat -q $pc_f" postcat -c "$PC_CONF" -q "$pc_id"
     done
-    ids=$(cd "$PC_Q" && find incoming hold -type f | head -3 | xargs -n1 basename | tr '\n' ' ')
-    CASE_CWD=$PC_T compare "postcat -q several" postcat -c "$PC_CONF" -q $ids
+    pc_ids=$(cd "$PC_Q" && find incoming hold -type f | head -3 | xargs -n1 basename | tr '\n' ' ')
+    CASE_CWD=$PC_T compare "postcat -q several" postcat -c "$PC_CONF" -q $pc_ids
     # The flat configuration does not find hashed files.
     [ -n "${PC_DEFERRED_ID:-}" ] && rm -f "$PC_Q/incoming/$PC_DEFERRED_ID" && \
         CASE_CWD=$PC_T compare "postcat -q hashed, flat config" postcat -c "$PC_FLAT" -q "$PC_DEFERRED_ID"
     # Other time zones.
-    f=$(cd "$PC_Q" && find hold -type f | head -1)
-    [ -n "$f" ] && TZ=Asia/Kolkata CASE_CWD=$PC_T compare "postcat TZ=Asia/Kolkata" postcat -c "$PC_FLAT" "q/$f"
-    [ -n "$f" ] && TZ=America/New_York CASE_CWD=$PC_T compare "postcat TZ=America/New_York" postcat -c "$PC_FLAT" -o "q/$f"
+    pc_f=$(cd "$PC_Q" && find hold -type f | head -1)
+    [ -n "$pc_f" ] && TZ=Asia/Kolkata CASE_CWD=$PC_T compare "postcat TZ=Asia/Kolkata" postcat -c "$PC_FLAT" "q/$pc_f"
+    [ -n "$pc_f" ] && TZ=America/New_York CASE_CWD=$PC_T compare "postcat TZ=America/New_York" postcat -c "$PC_FLAT" -o "q/$pc_f"
 fi
 
 # -q errors.
@@ -396,10 +401,10 @@ pc_pipe() {
 }
 
 # stdin: a regular file and a pipe (seeks fail on a pipe).
-for f in sized ptr; do
-    for o in "" "-o" "-e" "-h" "-s 19"; do
-        CASE_STDIN=$PC_HAND/$f CASE_CWD=$PC_T compare "postcat stdin file $f ${o:-(none)}" postcat -c "$PC_FLAT" $o
-        pc_pipe "postcat stdin pipe $f ${o:-(none)}" "hand/$f" -c "$PC_FLAT" $o
+for pc_f in sized ptr; do
+    for pc_o in "" "-o" "-e" "-h" "-s 19"; do
+        CASE_STDIN=$PC_HAND/$pc_f CASE_CWD=$PC_T compare "postcat stdin file $pc_f ${pc_o:-(none)}" postcat -c "$PC_FLAT" $pc_o
+        pc_pipe "postcat stdin pipe $pc_f ${pc_o:-(none)}" "hand/$pc_f" -c "$PC_FLAT" $pc_o
     done
 done
 CASE_STDIN=$PC_HAND/minimal CASE_CWD=$PC_T compare "postcat stdin skip past end" postcat -c "$PC_FLAT" -s 5000

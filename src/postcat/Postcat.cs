@@ -38,6 +38,11 @@ internal static class Postcat
     private const int StateBody = 2;
 
     private const int Einval = 22;
+
+    // The largest offset lseek() takes on ext4 with 4 KiB blocks (its
+    // s_maxbytes): "postcat -s" beyond it fails with EINVAL there. Other
+    // file systems have other limits; this is the common case.
+    private const long MaxFileOffset = 17592186040320;
     private const int Eisdir = 21;
 
     // Where -q looks, in this order (twice, in case the file moves).
@@ -218,7 +223,7 @@ internal static class Postcat
     // Cat - postcat(): print one queue file.
     internal static void Cat(ReadOnlySpan<byte> data, string path, bool isStdin, bool seekable, int flags, long startOffset, PostcatOutput o)
     {
-        var fp = new RecordReader(data, path, seekable);
+        var fp = new RecordReader(data, path, seekable) { MaxOffset = MaxFileOffset };
         var prevType = 0;
         var recFlags = Msg.Verbose > 0 ? RecordFlags.None : RecordFlags.Default;
 

@@ -43,6 +43,10 @@ public ref struct RecordReader
 
     public bool Seekable { get; }
 
+    // MaxOffset - the largest offset lseek() accepts (the file system's
+    // maximal file size); beyond it a seek fails with EINVAL.
+    public long MaxOffset { get; init; } = long.MaxValue;
+
     // Position - offset of the next byte to read (may lie past the end).
     public readonly long Position => position;
 
@@ -54,7 +58,7 @@ public ref struct RecordReader
     // Seek - vstream_fseek(SEEK_SET); false (errno ESPIPE) on a pipe.
     public bool Seek(long offset)
     {
-        if (!Seekable || offset < 0)
+        if (!Seekable || offset < 0 || offset > MaxOffset)
             return false;
         position = offset;
         return true;
