@@ -265,7 +265,10 @@ internal static partial class Postmap
                     {
                         if (value.Length == 0)
                             EmptyResult(d.Type, d.Name, key);
-                        ByteOut.Line(key, value);
+                        ByteOut.Write(raw);
+                        ByteOut.Write("\t"u8);
+                        ByteOut.Write(value);
+                        ByteOut.Write("\n"u8);
                         found = true;
                         break;
                     }

@@ -140,15 +140,40 @@ public sealed class DictLmdb : Dict
     }
 
     // KeyBytes - the key as stored: folded when asked, with room for a NUL.
+    // ASCII keys (the common case) go into a reused buffer.
     private byte[] KeyBytes(string key, out int length)
     {
-        var k = (Flags & DictFlags.FoldFix) != 0 ? DictText.Fold(key) : key;
-        var bytes = DictText.Encode(k);
-        length = bytes.Length;
-        var buf = new byte[length + 1];
-        bytes.CopyTo(buf, 0);
-        return buf;
+        var ascii = true;
+        foreach (var c in key)
+        {
+            if (c >= 0x80)
+            {
+                ascii = false;
+                break;
+            }
+        }
+        if (!ascii)
+        {
+            var k = (Flags & DictFlags.FoldFix) != 0 ? DictText.Fold(key) : key;
+            var bytes = DictText.Encode(k);
+            length = bytes.Length;
+            var buf = new byte[length + 1];
+            bytes.CopyTo(buf, 0);
+            return buf;
+        }
+        if (keyBuf.Length < key.Length + 1)
+            keyBuf = new byte[Math.Max(key.Length + 1, keyBuf.Length * 2)];
+        var fold = (Flags & DictFlags.FoldFix) != 0;
+        for (var i = 0; i < key.Length; i++)
+        {
+            var c = key[i];
+            keyBuf[i] = (byte)(fold && c >= 'A' && c <= 'Z' ? c + 32 : c);
+        }
+        length = key.Length;
+        return keyBuf;
     }
+
+    private byte[] keyBuf = new byte[256];
 
     public override string? Lookup(string key)
     {
