@@ -202,7 +202,7 @@ public ref struct RecordReader
         var offset = OffCvt(text[i..]);
         if (offset < 0)
         {
-            Msg.Warn($"{Path}: malformed pointer record value: {Latin(text[i..])}");
+            Msg.Warn($"{Path}: malformed pointer record value: {Printable(text[i..])}");
             return RecordType.Error;
         }
         if (offset == 0)
@@ -249,12 +249,12 @@ public ref struct RecordReader
     public static string Head(ReadOnlySpan<byte> data, int n)
     {
         var s = CString(data);
-        return Latin(s.Length > n ? s[..n] : s);
+        return Printable(s.Length > n ? s[..n] : s);
     }
 
-    // Latin - bytes as a string for diagnostics: valid UTF-8 is decoded,
+    // Printable - bytes as a string for diagnostics: valid UTF-8 is decoded,
     // other bytes above 0x7f become '?' (as printable() shows them).
-    public static string Latin(ReadOnlySpan<byte> data)
+    public static string Printable(ReadOnlySpan<byte> data)
     {
         try
         {
