@@ -80,6 +80,9 @@ public static partial class Sys
     [LibraryImport("libc", EntryPoint = "freeifaddrs")]
     private static partial void FreeIfAddrs(nint ifa);
 
+    [LibraryImport("libc", EntryPoint = "stat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int StatRaw(string path, Span<byte> buf);
+
     [LibraryImport("libc", EntryPoint = "strerror")]
     private static partial nint StrErrorRaw(int errnum);
 
@@ -174,5 +177,24 @@ public static partial class Sys
             FreeIfAddrs(head);
         }
         return list;
+    }
+
+    // FileStat - the fields of struct stat that Postfix looks at.
+    public readonly record struct FileStat(ulong Device, ulong Inode, ulong Links, uint Mode, uint Uid, uint Gid, long Size, long MTime);
+
+    // Stat - stat(2) on x86_64 glibc; false (errno set) when it fails.
+    public static bool Stat(string path, out FileStat st)
+    {
+        Span<byte> buf = stackalloc byte[144];
+        if (StatRaw(path, buf) != 0)
+        {
+            st = default;
+            return false;
+        }
+        st = new FileStat(
+            BitConverter.ToUInt64(buf[0..8]), BitConverter.ToUInt64(buf[8..16]), BitConverter.ToUInt64(buf[16..24]),
+            BitConverter.ToUInt32(buf[24..28]), BitConverter.ToUInt32(buf[28..32]), BitConverter.ToUInt32(buf[32..36]),
+            BitConverter.ToInt64(buf[48..56]), BitConverter.ToInt64(buf[88..96]));
+        return true;
     }
 }

@@ -140,16 +140,45 @@ public abstract class Dict : IDisposable
     // Lock - take (exclusive/shared) or release the table lock.
     public virtual int Lock(int operation) => 0;
 
-    // Changed - true when the file behind the table changed since open
-    // (daemons then restart, as dict_changed_name() tells them).
-    public virtual bool Changed() => false;
+    // The file behind an indexed table, as it was when opened.
+    private string? trackedPath;
+    private Postfix.Util.Sys.FileStat trackedStat;
+
+    // TrackFile - remember the table file's identity (dict->stat_fd, mtime).
+    protected void TrackFile(string path)
+    {
+        if (Postfix.Util.Sys.Stat(path, out var st))
+        {
+            trackedPath = path;
+            trackedStat = st;
+        }
+    }
+
+    // Changed - true when the file behind the table changed since open, so
+    // that a daemon restarts with the new table (dict_changed_name()): the
+    // file was replaced or removed, or, for a table that is not safe for
+    // concurrent writers, modified in place.
+    public virtual bool Changed()
+    {
+        if (trackedPath == null)
+            return false;
+        if (!Postfix.Util.Sys.Stat(trackedPath, out var now))
+            return true;
+        if (now.Device != trackedStat.Device || now.Inode != trackedStat.Inode)
+            return true;
+        return (Flags & DictFlags.MultiWriter) == 0 && now.MTime != trackedStat.MTime;
+    }
 
     protected virtual void Dispose(bool disposing)
     {
     }
 
+    // IsClosed - Dispose() has run.
+    public bool IsClosed { get; private set; }
+
     public void Dispose()
     {
+        IsClosed = true;
         Dispose(true);
         GC.SuppressFinalize(this);
     }

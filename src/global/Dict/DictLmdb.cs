@@ -100,6 +100,7 @@ public sealed class DictLmdb : Dict
         if ((dictFlags & (DictFlags.Try0Null | DictFlags.Try1Null)) == 0)
             flags |= DictFlags.Try0Null | DictFlags.Try1Null;
         var dict = new DictLmdb(type, name, shownPath ?? path, db, openFlags, flags, legacy);
+        dict.TrackFile(path);
         if (Msg.Verbose > 0)
         {
             db.Notify = dict.NotifyResize;

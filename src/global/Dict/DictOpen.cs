@@ -109,6 +109,23 @@ public static partial class DictOpen
     }
 
     // Open3 - dict_open3(): open name as type.
+    // Tables opened through this registry, for ChangedName().
+    private static readonly List<WeakReference<Dict>> Opened = new();
+
+    // ChangedName - dict_changed_name(): "type:name" of an open table whose
+    // file has changed since it was opened, or null. Daemons check this
+    // before accepting work and exit so that master starts a fresh process.
+    public static string? ChangedName()
+    {
+        Opened.RemoveAll(w => !w.TryGetTarget(out var d) || d.IsClosed);
+        foreach (var weak in Opened)
+        {
+            if (weak.TryGetTarget(out var dict) && dict.Changed())
+                return dict.FullName;
+        }
+        return null;
+    }
+
     public static Dict Open3(string type, string name, DictOpenFlags openFlags, DictFlags dictFlags)
     {
         if (type.Length == 0 || name.Length == 0)
@@ -120,6 +137,7 @@ public static partial class DictOpen
             Msg.Info($"dict_open: {type}:{name}");
         if ((dict.Flags & DictFlags.Utf8Active) == 0 && NeedUtf8(dictFlags))
             dict = DictUtf8.Activate(dict);
+        Opened.Add(new WeakReference<Dict>(dict));
         return dict;
     }
 
