@@ -212,16 +212,68 @@ public sealed class PostcatTests : IDisposable
         Postcat.AscTime(t).ShouldBe(want);
     }
 
+    // EditedFile - a file edited in place the way cleanup does it: a
+    // recipient and a header appended through pointer records into the
+    // heap after the end record, padding, 8-bit text, 2048-byte lines.
+    private string EditedFile()
+    {
+        var ms = new MemoryStream();
+        var w = new RecordWriter(ms);
+        w.Put(RecordType.Size, new SizeRecord(0, 0, 0, 0, 0, 0).Format());
+        w.PutTime(1700000000, 5);
+        w.Put(RecordType.Full, "Ren\u00e9");
+        w.Put(RecordType.From, "a@example.com");
+        w.PutAttr("envelope_id", "env-1");
+        w.PutAttr("ret_flags", "2");
+        w.PutAttr("notify_flags", "14");
+        w.Put(RecordType.Rcpt, "b@example.com");
+        var rcptPtr = w.Position;
+        w.PutPointer(0);
+        w.Put(RecordType.Mesg, "");
+        var data = w.Position;
+        w.PutStreamLf(Encoding.Latin1.GetBytes("Subject: caf\u00e9\nX-Long: " + new string('x', 3000) + "\n"), 2048);
+        var hdrPtr = w.Position;
+        w.PutPointer(0);
+        var afterHeaders = w.Position;
+        w.PutStreamLf(Encoding.Latin1.GetBytes("\n8-bit body \u00e9\u00e8\n" + new string('y', 4096) + "\nlast"), 2048);
+        w.Pad(RecordType.Dtxt, 20);
+        var xtra = w.Position;
+        w.Put(RecordType.Xtra, "");
+        w.Put(RecordType.End, "");
+        var heap1 = w.Position;
+        w.Put(RecordType.Rcpt, "added@example.com");
+        w.PutPointer(rcptPtr + RecordWriter.SpaceNeeded(RecordType.PtrPayloadSize));
+        var heap2 = w.Position;
+        w.Put(RecordType.Norm, "X-Added: header");
+        w.PutPointer(afterHeaders);
+        w.UpdatePointer(rcptPtr, heap1);
+        w.UpdatePointer(hdrPtr, heap2);
+        w.UpdateSize(0, new SizeRecord(xtra - data, data, 2, 0, xtra - data, 0));
+        var path = Path.Combine(dir, "edited");
+        File.WriteAllBytes(path, ms.ToArray());
+        return path;
+    }
+
+    [Fact]
+    public void PointersLeadThroughTheHeap()
+    {
+        var f = EditedFile();
+        var output = Run("-e", f).Out;
+        output.ShouldContain("recipient: b@example.com\nrecipient: added@example.com\n*** MESSAGE CONTENTS");
+        Run("-h", f).Out.ShouldEndWith("X-Added: header\n");
+        Run("-v", f).Out.ShouldContain("padding: " + new string(' ', 17) + "0\n");
+    }
+
     // The other direction: the reference postcat reads our files the same way.
     [Fact]
     public void ReferencePostcatAgrees()
     {
         if (!File.Exists("/usr/sbin/postcat"))
             return;
-        foreach (var withSize in new[] { true, false })
+        var edited = EditedFile();
+        foreach (var (f, what) in new[] { (QueueFile("sized"), "size record"), (QueueFile("plain", false), "no size record"), (edited, "edited in place") })
         {
-            var f = QueueFile(withSize ? "sized" : "plain", withSize);
-            foreach (var opts in new[] { "", "-o", "-od", "-h", "-b", "-e", "-v", "-r", "-bh" })
+            foreach (var opts in new[] { "", "-o", "-od", "-h", "-b", "-e", "-v", "-r", "-bh", "-rv", "-ov" })
             {
                 var args = opts.Length == 0 ? new[] { f } : new[] { opts, f };
                 var ours = Run(args);
@@ -240,7 +292,7 @@ public sealed class PostcatTests : IDisposable
                 var refOut = p.StandardOutput.ReadToEnd();
                 var refErr = p.StandardError.ReadToEnd();
                 p.WaitForExit();
-                ours.Out.ShouldBe(refOut, $"postcat {opts} ({(withSize ? "size record" : "no size record")})");
+                ours.Out.ShouldBe(refOut, $"postcat {opts} ({what})");
                 if (!opts.Contains('v', StringComparison.Ordinal))
                     ours.Err.ShouldBe(refErr.Replace("/usr/sbin/postcat:", "postcat:", StringComparison.Ordinal));
                 ours.Status.ShouldBe(p.ExitCode);
