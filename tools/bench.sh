@@ -108,8 +108,10 @@ if [ -n "${HELLO_BIN:-}" ]; then
     done
 fi
 
-# The table: median over rounds per figure; ratio = ours / reference.
-# "better" says which direction wins: for times lower, for rates higher.
+# The table: median over rounds per figure; "ours/ref" is the ratio of the
+# two medians, "paired" the median of the per-round ratios (less sensitive
+# to load drift).  "better" says which direction wins: lower for times,
+# higher for rates, equal for counts.
 {
     echo "# date $(date -u +%Y-%m-%dT%H:%M:%SZ) host $(hostname) cores $(nproc)"
     echo "# reference $REF_SBIN ($("$REF_SBIN/postconf" -d -h mail_version 2>/dev/null || echo '?'))," \
@@ -127,20 +129,27 @@ awk '
         key = $2
         if (!(key in seen)) { seen[key] = 1; order[++n] = key; unit[key] = $4 }
         v[build, key] = v[build, key] " " $3
+        per[build, key, $1] = $3; rounds[$1] = 1
     }
     END {
-        print "| figure | unit | reference | ours | ours/ref | better |"
-        print "|---|---|---|---|---|---|"
+        print "| figure | unit | reference | ours | ours/ref | paired | better |"
+        print "|---|---|---|---|---|---|---|"
         for (i = 1; i <= n; i++) {
             k = order[i]
-            if (k ~ /-failed$/) { printf "| %s | | | | | |\n", k; continue }
+            if (k ~ /-failed$/) { printf "| %s | | | | | | |\n", k; continue }
+            # paired: median of the per-round ratios (each round ran both builds back to back)
+            pr = ""
+            for (rr in rounds)
+                if ((("ref", k, rr) in per) && (("ours", k, rr) in per) && per["ref", k, rr] + 0 != 0)
+                    pr = pr " " (per["ours", k, rr] / per["ref", k, rr])
+            paired = (pr == "") ? "-" : sprintf("%.2f", median(pr))
             r = ((("ref", k) in v)) ? median(v["ref", k]) : ""
             o = ((("ours", k) in v)) ? median(v["ours", k]) : ""
             u = unit[k]
             dir = (u ~ /\/s$/) ? "higher" : (u == "params") ? "equal" : "lower"
             ratio = (r != "" && o != "" && r + 0 != 0) ? sprintf("%.2f", o / r) : "-"
-            printf "| %s | %s | %s | %s | %s | %s |\n", k, u,
-                (r == "" ? "-" : fmt(r)), (o == "" ? "-" : fmt(o)), ratio, dir
+            printf "| %s | %s | %s | %s | %s | %s | %s |\n", k, u,
+                (r == "" ? "-" : fmt(r)), (o == "" ? "-" : fmt(o)), ratio, paired, dir
         }
     }' "$RESULTS/ref.txt" "$RESULTS/ours.txt" | tee "$RESULTS/table.md"
 exit $(( failed > 0 ))
