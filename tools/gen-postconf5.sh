@@ -252,10 +252,13 @@ so that they follow whatever level
 declares.
 The built-in value of
 .B compatibility_level
-is 0, which selects the oldest behaviour; new installations declare the
-current level (3.6 for this release) in
+is 0, which selects the oldest behaviour; new installations declare a
+current level in
 .I main.cf
-and get the new defaults.
+and get the new defaults (the newest level that changes a default in this
+release is 3.6; the stock
+.I main.cf
+of 3.7 declares 3.7, Debian's declares 3.6).
 Levels are 0, 1 and 2, and from 3.6 on the release that introduced the
 last incompatible change, written
 .IR major . minor [. patch ].
