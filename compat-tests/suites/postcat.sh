@@ -149,6 +149,9 @@ done
 # incoming/ (and hold/, for "Subject: hold me").
 PC_CLEANUP=
 if [ -n "$PC_ROOT" ]; then
+    # Stop the instance even if the run is interrupted while it is up.
+    pc_old_trap=$(trap -p EXIT)
+    trap '"$REF_SBIN/postfix" -c "$PC_CONF" stop >/dev/null 2>&1; rm -rf "$COMPAT_TMP"' EXIT
     if "$REF_SBIN/postfix" -c "$PC_CONF" start >/dev/null 2>&1; then
         pc_n=$(echo $PC_NAMES | wc -w)
         for pc_i in $(seq 1 100); do
@@ -167,12 +170,14 @@ if [ -n "$PC_ROOT" ]; then
             done
             "$REF_SBIN/postfix" -c "$PC_CONF" stop >/dev/null 2>&1
         fi
+        "$REF_SBIN/postfix" -c "$PC_CONF" stop >/dev/null 2>&1
         sed -i '/^enable_long_queue_ids/d' "$PC_CONF/main.cf"
         touch -d '1 minute ago' "$PC_CONF/main.cf"
         PC_CLEANUP=1
     else
         echo "postcat: skipped: the reference instance did not start; no cleanup-made queue files"
     fi
+    eval "$pc_old_trap"
 fi
 
 # A deferred file in a hashed directory (depth 2), moved like qmgr does.
@@ -357,6 +362,17 @@ if [ -n "$PC_CLEANUP" ]; then
     done
     pc_ids=$(cd "$PC_Q" && find incoming hold -type f | head -3 | xargs -n1 basename | tr '\n' ' ')
     CASE_CWD=$PC_T compare "postcat -q several" postcat -c "$PC_CONF" -q $pc_ids
+    # Search order: maildrop first, then incoming, active, ...; saved last.
+    pc_f=$(cd "$PC_Q" && find incoming -type f | sort | head -1)
+    if [ -n "$pc_f" ]; then
+        pc_id=$(basename "$pc_f")
+        cp "$PC_KEEP/md-plain" "$PC_Q/maildrop/$pc_id"
+        CASE_CWD=$PC_T compare "postcat -q maildrop before incoming" postcat -c "$PC_CONF" -q "$pc_id"
+        rm -f "$PC_Q/maildrop/$pc_id"
+        cp "$PC_Q/$pc_f" "$PC_Q/saved/SAVED1" && CASE_CWD=$PC_T compare "postcat -q saved" postcat -c "$PC_CONF" -q SAVED1
+        cp "$PC_Q/$pc_f" "$PC_Q/active/ACTIVE1" && CASE_CWD=$PC_T compare "postcat -q active" postcat -c "$PC_CONF" -q -e ACTIVE1
+        mkdir -p "$PC_Q/corrupt" && cp "$PC_Q/$pc_f" "$PC_Q/corrupt/CORRUPT1" && CASE_CWD=$PC_T compare "postcat -q not in corrupt" postcat -c "$PC_CONF" -q CORRUPT1
+    fi
     # The flat configuration does not find hashed files.
     [ -n "${PC_DEFERRED_ID:-}" ] && rm -f "$PC_Q/incoming/$PC_DEFERRED_ID" && \
         CASE_CWD=$PC_T compare "postcat -q hashed, flat config" postcat -c "$PC_FLAT" -q "$PC_DEFERRED_ID"
