@@ -254,12 +254,31 @@ internal static partial class Postmap
         if ((postmapFlags & FlagHbKey) == 0)
         {
             var lines = new StdinLines(input);
+            var byteValues = (dictFlags & DictFlags.SrcRhsIsFile) == 0;
             while (lines.Next(out var raw))
             {
-                var key = DictText.Decode(raw);
+                string? key = null;
                 for (var n = 0; n < maps.Count; n++)
                 {
                     var d = dicts[n] ??= OpenForQuery(maps[n], dictFlags);
+                    if (byteValues && d.CanLookupBytes)
+                    {
+                        // Fast path: bytes in, bytes out, nothing decoded.
+                        if (d.LookupBytes(raw, out var bytes))
+                        {
+                            if (bytes.Length == 0)
+                                EmptyResult(d.Type, d.Name, DictText.Decode(raw));
+                            ByteOut.Write(raw);
+                            ByteOut.Write("\t"u8);
+                            ByteOut.Write(bytes);
+                            ByteOut.Write("\n"u8);
+                            found = true;
+                            break;
+                        }
+                        QueryError(d);
+                        continue;
+                    }
+                    key ??= DictText.Decode(raw);
                     var value = Get(d, key, dictFlags);
                     if (value != null)
                     {

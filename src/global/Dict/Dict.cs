@@ -118,6 +118,18 @@ public abstract class Dict : IDisposable
     // Lookup - value, or null when not found or on error (see Error).
     public abstract string? Lookup(string key);
 
+    // CanLookupBytes - the table has a byte-level lookup (LookupBytes).
+    public virtual bool CanLookupBytes => false;
+
+    // LookupBytes - the same lookup on raw key bytes; the value (up to its
+    // first NUL) stays valid until the next call. Only when CanLookupBytes.
+    public virtual bool LookupBytes(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+    {
+        var v = Lookup(DictText.Decode(key));
+        value = v == null ? default : DictText.Encode(v);
+        return v != null;
+    }
+
     public virtual DictStatus Update(string key, string value)
     {
         Postfix.Util.Msg.Fatal($"table {FullName}: update operation is not supported");

@@ -176,6 +176,56 @@ public sealed class DictLmdb : Dict
 
     private byte[] keyBuf = new byte[256];
 
+    private byte[]? valueBuf;
+
+    public override bool CanLookupBytes => true;
+
+    // LookupBytes - dict_lmdb_lookup() on raw bytes: fold ASCII as
+    // lowercase() does, try with and without the NUL, no allocation.
+    public override bool LookupBytes(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+    {
+        value = default;
+        if (keyBuf.Length < key.Length + 1)
+            keyBuf = new byte[Math.Max(key.Length + 1, keyBuf.Length * 2)];
+        key.CopyTo(keyBuf);
+        if ((Flags & DictFlags.FoldFix) != 0)
+            DictText.FoldAscii(keyBuf.AsSpan(0, key.Length));
+        LockFile(DictSys.LockShared);
+        try
+        {
+            SetError(DictError.None);
+            var length = 0;
+            var status = MDB_NOTFOUND;
+            if ((Flags & DictFlags.Try1Null) != 0)
+            {
+                keyBuf[key.Length] = 0;
+                status = db.GetInto(keyBuf.AsSpan(0, key.Length + 1), ref valueBuf, out length);
+                if (status == 0)
+                    Flags &= ~DictFlags.Try0Null;
+                else if (status != MDB_NOTFOUND)
+                    Msg.Fatal($"error reading {FullName}: {StrError(status)}");
+            }
+            if (status != 0 && (Flags & DictFlags.Try0Null) != 0 && !(legacy && key.Length == 0))
+            {
+                status = db.GetInto(keyBuf.AsSpan(0, key.Length), ref valueBuf, out length);
+                if (status == 0)
+                    Flags &= ~DictFlags.Try1Null;
+                else if (status != MDB_NOTFOUND)
+                    Msg.Fatal($"error reading {FullName}: {StrError(status)}");
+            }
+            if (status != 0)
+                return false;
+            var v = valueBuf.AsSpan(0, length);
+            var nul = v.IndexOf((byte)0);
+            value = nul < 0 ? v : v[..nul];
+            return true;
+        }
+        finally
+        {
+            LockFile(DictSys.LockNone);
+        }
+    }
+
     public override string? Lookup(string key)
     {
         var buf = KeyBytes(key, out var len);

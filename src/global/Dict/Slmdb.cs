@@ -215,7 +215,17 @@ internal sealed unsafe class Slmdb : IDisposable
     // Get - look up key; the value is copied out (null when not found).
     public int Get(ReadOnlySpan<byte> key, out byte[]? value)
     {
-        value = null;
+        byte[]? buf = null;
+        var status = GetInto(key, ref buf, out var length);
+        value = status == 0 ? buf.AsSpan(0, length).ToArray() : null;
+        return status;
+    }
+
+    // GetInto - slmdb_get() copying the value into a reusable buffer (grown
+    // as needed); the lookup path of postmap -q - allocates nothing per key.
+    public int GetInto(ReadOnlySpan<byte> key, ref byte[]? buffer, out int length)
+    {
+        length = 0;
         var retries = 0;
         for (;;)
         {
@@ -233,7 +243,12 @@ internal sealed unsafe class Slmdb : IDisposable
                 MdbVal v;
                 status = LmdbNative.Get(t, dbi, &k, &v);
                 if (status == 0)
-                    value = new ReadOnlySpan<byte>(v.Data, (int)v.Size).ToArray();
+                {
+                    length = (int)v.Size;
+                    if (buffer == null || buffer.Length < length)
+                        buffer = new byte[Math.Max(length, 256)];
+                    new ReadOnlySpan<byte>(v.Data, length).CopyTo(buffer);
+                }
             }
             if (status != 0 && status != MDB_NOTFOUND)
             {
