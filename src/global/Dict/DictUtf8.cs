@@ -9,6 +9,8 @@
 //	table is called with its own folding turned off.
 using Postfix.Util;
 
+using System;
+
 namespace Postfix.Global.Dict;
 
 public sealed class DictUtf8 : Dict
@@ -35,6 +37,38 @@ public sealed class DictUtf8 : Dict
         if (fold != 0 && (fold & ((Flags & DictFlags.Fixed) != 0 ? DictFlags.FoldFix : DictFlags.FoldMul)) != 0)
             return DictText.FoldUtf8(key);
         return key;
+    }
+
+    private byte[] keyBuf = new byte[256];
+
+    public override bool CanLookupBytes => inner.CanLookupBytes;
+
+    // LookupBytes - the byte path for ASCII keys (always valid UTF-8, and
+    // their case folding is ASCII lowercase); other keys take Lookup().
+    public override bool LookupBytes(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+    {
+        if (!DictText.IsAllAscii(key))
+            return base.LookupBytes(key, out value);
+        if (keyBuf.Length < key.Length)
+            keyBuf = new byte[Math.Max(key.Length, keyBuf.Length * 2)];
+        var k = keyBuf.AsSpan(0, key.Length);
+        key.CopyTo(k);
+        var fold = Flags & DictFlags.FoldAny;
+        if (fold != 0 && (fold & ((Flags & DictFlags.Fixed) != 0 ? DictFlags.FoldFix : DictFlags.FoldMul)) != 0)
+            DictText.FoldAscii(k);
+        var saved = inner.Flags & DictFlags.FoldAny;
+        inner.Flags &= ~DictFlags.FoldAny;
+        var found = inner.LookupBytes(k, out value);
+        inner.Flags |= saved;
+        SetError(inner.Error, inner.ErrorText);
+        if (found && !DictText.IsValidUtf8(value))
+        {
+            Msg.Warn($"{Type}:{Name}: key \"{DictText.Show(DictText.Decode(key))}\": non-UTF-8 value \"{DictText.Show(DictText.Decode(value))}\": malformed UTF-8 or invalid codepoint");
+            SetError(DictError.Config);
+            value = default;
+            return false;
+        }
+        return found;
     }
 
     public override string? Lookup(string key)

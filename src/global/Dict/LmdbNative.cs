@@ -87,6 +87,12 @@ internal static unsafe partial class LmdbNative
     [LibraryImport(Lib, EntryPoint = "mdb_txn_abort")]
     public static partial void TxnAbort(nint txn);
 
+    [LibraryImport(Lib, EntryPoint = "mdb_txn_reset")]
+    public static partial void TxnReset(nint txn);
+
+    [LibraryImport(Lib, EntryPoint = "mdb_txn_renew")]
+    public static partial int TxnRenew(nint txn);
+
     [LibraryImport(Lib, EntryPoint = "mdb_dbi_open")]
     public static partial int DbiOpen(nint txn, nint name, uint flags, out uint dbi);
 

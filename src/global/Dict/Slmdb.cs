@@ -128,6 +128,12 @@ internal sealed unsafe class Slmdb : IDisposable
     private bool Recover(int status, ref int apiRetries)
     {
         CloseCursor();
+        if (readTxn != 0)
+        {
+            // No transaction of ours may be open while the map is resized.
+            TxnAbort(readTxn);
+            readTxn = 0;
+        }
         if (++apiRetries >= (bulk ? BulkRetryLimit : ApiRetryLimit))
             return false;
         if (bulk && ++bulkRetries > BulkRetryLimit)
@@ -231,11 +237,27 @@ internal sealed unsafe class Slmdb : IDisposable
         {
             var t = txn;
             int status;
-            if (t == 0 && (status = TxnBegin(env, 0, MDB_RDONLY, out t)) != 0)
+            if (t == 0)
             {
-                if (Recover(status, ref retries))
-                    continue;
-                return status;
+                // One read transaction handle, reset after each lookup and
+                // renewed before the next: the same fresh snapshot per
+                // lookup as begin/abort, without allocating a handle.
+                if (readTxn != 0 && (status = TxnRenew(readTxn)) != 0)
+                {
+                    TxnAbort(readTxn);
+                    readTxn = 0;
+                    if (Recover(status, ref retries))
+                        continue;
+                    return status;
+                }
+                if (readTxn == 0 && (status = TxnBegin(env, 0, MDB_RDONLY, out readTxn)) != 0)
+                {
+                    readTxn = 0;
+                    if (Recover(status, ref retries))
+                        continue;
+                    return status;
+                }
+                t = readTxn;
             }
             fixed (byte* kp = key)
             {
@@ -255,15 +277,20 @@ internal sealed unsafe class Slmdb : IDisposable
                 TxnAbort(t);
                 if (t == txn)
                     txn = 0;
+                else
+                    readTxn = 0;
                 if (Recover(status, ref retries))
                     continue;
                 return status;
             }
-            if (txn == 0)
-                TxnAbort(t);
+            if (t == readTxn)
+                TxnReset(readTxn);
             return status;
         }
     }
+
+    // The reusable read transaction of GetInto (reset between lookups).
+    private nint readTxn;
 
     // Put - store key and value (flags: MDB_NOOVERWRITE or 0).
     public int Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, uint flags)
@@ -455,6 +482,11 @@ internal sealed unsafe class Slmdb : IDisposable
     public void Dispose()
     {
         CloseCursor();
+        if (readTxn != 0)
+        {
+            TxnAbort(readTxn);
+            readTxn = 0;
+        }
         if (txn != 0)
         {
             TxnAbort(txn);
