@@ -164,7 +164,7 @@ internal static class Postalias
             var found = false;
             foreach (var m in maps)
             {
-                Split(m, out var type, out var name);
+                DictOpen.SplitDefault(m, out var type, out var name);
                 found |= Delete(type, name, delkey, dictFlags | DictFlags.Lock);
             }
             return found ? 0 : 1;
@@ -177,7 +177,7 @@ internal static class Postalias
                 return Queries(maps, dictFlags | DictFlags.Lock) ? 0 : 1;
             foreach (var m in maps)
             {
-                Split(m, out var type, out var name);
+                DictOpen.SplitDefault(m, out var type, out var name);
                 if (Query(type, name, query, dictFlags | DictFlags.Lock))
                     return 0;
             }
@@ -187,7 +187,7 @@ internal static class Postalias
         {
             if (maps.Count == 0)
                 return 1;
-            Split(maps[0], out var type, out var name);
+            DictOpen.SplitDefault(maps[0], out var type, out var name);
             Sequence(type, name, dictFlags | DictFlags.Lock);
             return 0;
         }
@@ -195,34 +195,10 @@ internal static class Postalias
             Usage();
         foreach (var m in maps)
         {
-            Split(m, out var type, out var name);
+            DictOpen.SplitDefault(m, out var type, out var name);
             Build(type, name, flags, openFlags, dictFlags);
         }
         return 0;
-    }
-
-    // Split - "type:name", or a bare name of the default type.
-    private static void Split(string spec, out string type, out string name)
-    {
-        var colon = spec.IndexOf(':');
-        if (colon < 0)
-        {
-            type = DictOpen.DefaultType;
-            name = spec;
-        }
-        else
-        {
-            type = spec[..colon];
-            name = spec[(colon + 1)..];
-        }
-    }
-
-    private static string ErrnoText(Dict d) => d.ErrorText ?? "Success";
-
-    private static void EmptyResult(string type, string name, string key)
-    {
-        Msg.Warn($"table {type}:{name}: key {key}: empty string result is not allowed");
-        Msg.Warn($"table {type}:{name} should return NO RESULT in case of NOT FOUND");
     }
 
     // Build - postalias(): aliases(5) source to table.
@@ -303,7 +279,7 @@ internal static class Postalias
     {
         mkmap.Append(key, value);
         if (mkmap.Dict.Error != DictError.None)
-            Msg.Fatal($"table {mkmap.Dict.Type}:{mkmap.Dict.Name}: write error: {ErrnoText(mkmap.Dict)}");
+            Msg.Fatal($"table {mkmap.Dict.Type}:{mkmap.Dict.Name}: write error: {TableMessages.ErrnoText(mkmap.Dict)}");
     }
 
     // Load - "name: value" entries, checked as postalias does.
@@ -352,7 +328,7 @@ internal static class Postalias
 
     private static Dict OpenForQuery(string spec, DictFlags dictFlags)
     {
-        Split(spec, out var type, out var name);
+        DictOpen.SplitDefault(spec, out var type, out var name);
         return DictOpen.Open3(type, name, DictOpenFlags.ReadOnly, dictFlags);
     }
 
@@ -363,11 +339,11 @@ internal static class Postalias
         if (value != null)
         {
             if (value.Length == 0)
-                EmptyResult(type, name, key);
+                TableMessages.EmptyResult(type, name, key);
             ByteOut.Line(value);
         }
         if (dict.Error != DictError.None)
-            Msg.Fatal($"table {dict.Type}:{dict.Name}: query error: {ErrnoText(dict)}");
+            Msg.Fatal($"table {dict.Type}:{dict.Name}: query error: {TableMessages.ErrnoText(dict)}");
         ByteOut.Flush();
         dict.Dispose();
         return value != null;
@@ -390,13 +366,13 @@ internal static class Postalias
                     if (value != null)
                     {
                         if (value.Length == 0)
-                            EmptyResult(d.Type, d.Name, key);
+                            TableMessages.EmptyResult(d.Type, d.Name, key);
                         ByteOut.Line(key + ":", value);
                         found = true;
                         break;
                     }
                     if (d.Error != DictError.None)
-                        Msg.Fatal($"table {d.Type}:{d.Name}: query error: {ErrnoText(d)}");
+                        Msg.Fatal($"table {d.Type}:{d.Name}: query error: {TableMessages.ErrnoText(d)}");
                 }
             }
         }
@@ -415,7 +391,7 @@ internal static class Postalias
         var dict = DictOpen.Open3(type, name, DeleteOpenFlags(type), dictFlags);
         var status = dict.Delete(key);
         if (dict.Error != DictError.None)
-            Msg.Fatal($"table {dict.Type}:{dict.Name}: delete error: {ErrnoText(dict)}");
+            Msg.Fatal($"table {dict.Type}:{dict.Name}: delete error: {TableMessages.ErrnoText(dict)}");
         dict.Dispose();
         return status == DictStatus.Success;
     }
@@ -425,7 +401,7 @@ internal static class Postalias
         var dicts = new List<Dict>();
         foreach (var m in maps)
         {
-            Split(m, out var type, out var name);
+            DictOpen.SplitDefault(m, out var type, out var name);
             dicts.Add(DictOpen.Open3(type, name, DeleteOpenFlags(type), dictFlags));
         }
         var found = false;
@@ -439,7 +415,7 @@ internal static class Postalias
                 {
                     found |= d.Delete(key) == DictStatus.Success;
                     if (d.Error != DictError.None)
-                        Msg.Fatal($"table {d.Type}:{d.Name}: delete error: {ErrnoText(d)}");
+                        Msg.Fatal($"table {d.Type}:{d.Name}: delete error: {TableMessages.ErrnoText(d)}");
                 }
             }
         }
@@ -460,11 +436,11 @@ internal static class Postalias
             if (key.Length == 0)
                 Msg.Warn($"table {type}:{name}: empty lookup key value is not allowed");
             else if (value.Length == 0)
-                EmptyResult(type, name, key);
+                TableMessages.EmptyResult(type, name, key);
             ByteOut.Line(key + ":", value);
         }
         if (dict.Error != DictError.None)
-            Msg.Fatal($"table {dict.Type}:{dict.Name}: sequence error: {ErrnoText(dict)}");
+            Msg.Fatal($"table {dict.Type}:{dict.Name}: sequence error: {TableMessages.ErrnoText(dict)}");
         ByteOut.Flush();
         dict.Dispose();
     }

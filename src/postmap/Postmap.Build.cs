@@ -129,7 +129,7 @@ internal static partial class Postmap
             else
                 mkmap.AppendBytes(key, value);
             if (mkmap.Dict.Error != DictError.None)
-                Msg.Fatal($"table {mkmap.Dict.Type}:{mkmap.Dict.Name}: write error: {ErrnoText(mkmap.Dict)}");
+                Msg.Fatal($"table {mkmap.Dict.Type}:{mkmap.Dict.Name}: write error: {TableMessages.ErrnoText(mkmap.Dict)}");
         }
     }
 }

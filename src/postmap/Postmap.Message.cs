@@ -219,13 +219,13 @@ internal static partial class Postmap
             if (value != null)
             {
                 if (value.Length == 0)
-                    EmptyResult(d.Type, d.Name, key);
+                    TableMessages.EmptyResult(d.Type, d.Name, key);
                 ByteOut.Line(key, value);
                 st.Found = true;
                 return;
             }
             if (d.Error != DictError.None)
-                Msg.Fatal($"table {d.Type}:{d.Name}: query error: {ErrnoText(d)}");
+                Msg.Fatal($"table {d.Type}:{d.Name}: query error: {TableMessages.ErrnoText(d)}");
         }
     }
 

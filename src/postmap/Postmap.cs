@@ -147,7 +147,7 @@ internal static partial class Postmap
             var found = false;
             foreach (var m in maps)
             {
-                Split(m, out var type, out var name);
+                DictOpen.SplitDefault(m, out var type, out var name);
                 found |= Delete(type, name, delkey, dictFlags | DictFlags.Lock);
             }
             return found ? 0 : 1;
@@ -160,7 +160,7 @@ internal static partial class Postmap
                 return Queries(maps, postmapFlags, dictFlags | DictFlags.Lock) ? 0 : 1;
             foreach (var m in maps)
             {
-                Split(m, out var type, out var name);
+                DictOpen.SplitDefault(m, out var type, out var name);
                 if (Query(type, name, query, dictFlags | DictFlags.Lock))
                     return 0;
             }
@@ -170,7 +170,7 @@ internal static partial class Postmap
         {
             if (maps.Count == 0)
                 return 1;
-            Split(maps[0], out var type, out var name);
+            DictOpen.SplitDefault(maps[0], out var type, out var name);
             Sequence(type, name, dictFlags | DictFlags.Lock);
             return 0;
         }
@@ -178,30 +178,11 @@ internal static partial class Postmap
             Usage();
         foreach (var m in maps)
         {
-            Split(m, out var type, out var name);
+            DictOpen.SplitDefault(m, out var type, out var name);
             Build(type, name, postmapFlags, openFlags, dictFlags);
         }
         return 0;
     }
-
-    // Split - "type:name", or a bare name of the default type.
-    private static void Split(string spec, out string type, out string name)
-    {
-        var colon = spec.IndexOf(':');
-        if (colon < 0)
-        {
-            type = DictOpen.DefaultType;
-            name = spec;
-        }
-        else
-        {
-            type = spec[..colon];
-            name = spec[(colon + 1)..];
-        }
-    }
-
-    // ErrnoText - what %m shows for a table error.
-    private static string ErrnoText(Dict d) => d.ErrorText ?? "Success";
 
     // QueryError - fatal after a lookup error.
     private static void QueryError(Dict d)
@@ -214,15 +195,9 @@ internal static partial class Postmap
                 Msg.Fatal($"table {d.Type}:{d.Name}: query error");
                 break;
             default:
-                Msg.Fatal($"table {d.Type}:{d.Name}: query error: {ErrnoText(d)}");
+                Msg.Fatal($"table {d.Type}:{d.Name}: query error: {TableMessages.ErrnoText(d)}");
                 break;
         }
-    }
-
-    private static void EmptyResult(string type, string name, string key)
-    {
-        Msg.Warn($"table {type}:{name}: key {key}: empty string result is not allowed");
-        Msg.Warn($"table {type}:{name} should return NO RESULT in case of NOT FOUND");
     }
 
     private static string? Get(Dict d, string key, DictFlags dictFlags) =>
@@ -236,7 +211,7 @@ internal static partial class Postmap
         if (value != null)
         {
             if (value.Length == 0)
-                EmptyResult(type, name, key);
+                TableMessages.EmptyResult(type, name, key);
             ByteOut.Line(value);
         }
         QueryError(dict);
@@ -267,7 +242,7 @@ internal static partial class Postmap
                         if (d.LookupBytes(raw, out var bytes))
                         {
                             if (bytes.Length == 0)
-                                EmptyResult(d.Type, d.Name, DictText.Decode(raw));
+                                TableMessages.EmptyResult(d.Type, d.Name, DictText.Decode(raw));
                             ByteOut.Write(raw);
                             ByteOut.Write("\t"u8);
                             ByteOut.Write(bytes);
@@ -283,7 +258,7 @@ internal static partial class Postmap
                     if (value != null)
                     {
                         if (value.Length == 0)
-                            EmptyResult(d.Type, d.Name, key);
+                            TableMessages.EmptyResult(d.Type, d.Name, key);
                         ByteOut.Write(raw);
                         ByteOut.Write("\t"u8);
                         ByteOut.Write(value);
@@ -306,7 +281,7 @@ internal static partial class Postmap
 
     private static Dict OpenForQuery(string spec, DictFlags dictFlags)
     {
-        Split(spec, out var type, out var name);
+        DictOpen.SplitDefault(spec, out var type, out var name);
         return DictOpen.Open3(type, name, DictOpenFlags.ReadOnly, dictFlags);
     }
 
@@ -317,7 +292,7 @@ internal static partial class Postmap
         var dict = DictOpen.Open3(type, name, openFlags, dictFlags);
         var status = dict.Delete(key);
         if (dict.Error != DictError.None)
-            Msg.Fatal($"table {dict.Type}:{dict.Name}: delete error: {ErrnoText(dict)}");
+            Msg.Fatal($"table {dict.Type}:{dict.Name}: delete error: {TableMessages.ErrnoText(dict)}");
         dict.Dispose();
         return status == DictStatus.Success;
     }
@@ -328,7 +303,7 @@ internal static partial class Postmap
         var dicts = new List<Dict>();
         foreach (var m in maps)
         {
-            Split(m, out var type, out var name);
+            DictOpen.SplitDefault(m, out var type, out var name);
             var openFlags = type == DictOpen.TypeProxy ? DictOpenFlags.ReadWrite | DictOpenFlags.Create : DictOpenFlags.ReadWrite;
             dicts.Add(DictOpen.Open3(type, name, openFlags, dictFlags));
         }
@@ -343,7 +318,7 @@ internal static partial class Postmap
                 {
                     found |= d.Delete(key) == DictStatus.Success;
                     if (d.Error != DictError.None)
-                        Msg.Fatal($"table {d.Type}:{d.Name}: delete error: {ErrnoText(d)}");
+                        Msg.Fatal($"table {d.Type}:{d.Name}: delete error: {TableMessages.ErrnoText(d)}");
                 }
             }
         }
@@ -365,7 +340,7 @@ internal static partial class Postmap
             if (key.Length == 0)
                 Msg.Warn($"table {type}:{name}: empty lookup key value is not allowed");
             else if (value.Length == 0)
-                EmptyResult(type, name, key);
+                TableMessages.EmptyResult(type, name, key);
             if ((dictFlags & DictFlags.SrcRhsIsFile) != 0)
             {
                 var decoded = DictFile.FromBase64(value, out var err);
@@ -379,7 +354,7 @@ internal static partial class Postmap
             ByteOut.Line(key, value);
         }
         if (dict.Error != DictError.None)
-            Msg.Fatal($"table {dict.Type}:{dict.Name}: sequence error: {ErrnoText(dict)}");
+            Msg.Fatal($"table {dict.Type}:{dict.Name}: sequence error: {TableMessages.ErrnoText(dict)}");
         ByteOut.Flush();
         dict.Dispose();
     }

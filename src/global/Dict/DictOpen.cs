@@ -102,10 +102,24 @@ public static partial class DictOpen
     // OpenDefault - "type:name", or a bare name of $default_database_type.
     public static Dict OpenDefault(string spec, DictOpenFlags openFlags, DictFlags dictFlags)
     {
+        SplitDefault(spec, out var type, out var name);
+        return Open3(type, name, openFlags, dictFlags);
+    }
+
+    // SplitDefault - "type:name", or a bare name of $default_database_type.
+    public static void SplitDefault(string spec, out string type, out string name)
+    {
         var colon = spec.IndexOf(':');
-        return colon < 0
-            ? Open3(DefaultType, spec, openFlags, dictFlags)
-            : Open3(spec[..colon], spec[(colon + 1)..], openFlags, dictFlags);
+        if (colon < 0)
+        {
+            type = DefaultType;
+            name = spec;
+        }
+        else
+        {
+            type = spec[..colon];
+            name = spec[(colon + 1)..];
+        }
     }
 
     // Open3 - dict_open3(): open name as type.
