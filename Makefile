@@ -18,7 +18,9 @@ export DOTNET_NOLOGO=1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 # Commands (src/<name>/<name>.csproj), published into out/sbin.
-COMMANDS    := postconf $(shell for d in postmap postalias postcat; do test -f src/$$d/$$d.csproj && echo $$d; done)
+COMMANDS    := $(foreach d,$(filter-out util global attrprobe daemons,$(notdir $(wildcard src/*))),$(if $(wildcard src/$(d)/$(d).csproj),$(d)))
+# Set-group-id postdrop programs (as Debian installs them).
+SETGID      := postdrop postqueue
 # Daemons (src/daemons/<name>/<name>.csproj), published into out/libexec/postfix.
 DAEMONS     := $(shell test -d src/daemons && for f in src/daemons/*/*.csproj; do test -f "$$f" && basename $$(dirname $$f); done)
 MANPAGES    := $(wildcard man/man1/*.1 man/man5/*.5 man/man8/*.8)
@@ -52,7 +54,10 @@ man:
 
 install: build
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DAEMONDIR)
-	@for c in $(COMMANDS); do install -m 755 $(OUT)/sbin/$$c $(DESTDIR)$(SBINDIR)/$$c; done
+	@for c in $(COMMANDS); do \
+	    case " $(SETGID) " in *" $$c "*) install -m 2555 -g postdrop $(OUT)/sbin/$$c $(DESTDIR)$(SBINDIR)/$$c;; \
+	    *) install -m 755 $(OUT)/sbin/$$c $(DESTDIR)$(SBINDIR)/$$c;; esac; \
+	done
 	@for d in $(DAEMONS); do install -m 755 $(OUT)/libexec/postfix/$$d $(DESTDIR)$(DAEMONDIR)/$$d; done
 	@for p in $(MANPAGES); do \
 	    s=$$(dirname $$p | sed 's,man/,,'); install -d $(DESTDIR)$(MANDIR)/$$s; install -m 644 $$p $(DESTDIR)$(MANDIR)/$$s/; \

@@ -24,6 +24,10 @@ public static class Msg
     // Verbose - the -v count.
     public static int Verbose { get; set; }
 
+    // StderrEnabled - daemons started by the master log only to syslog or
+    // postlogd; commands also write each line to stderr.
+    public static bool StderrEnabled { get; set; } = true;
+
     // Extra destinations (for example a syslog client): level, text.
     public static readonly List<Action<string, string>> Sinks = new();
 
@@ -117,7 +121,17 @@ public static class Msg
     {
         text = Printable(text);
         var line = level == null ? $"{Tag}: {text}" : $"{Tag}: {level}: {text}";
-        Err.Write(line + "\n");
+        if (StderrEnabled)
+        {
+            try
+            {
+                Err.Write(line + "\n");
+            }
+            catch (IOException)
+            {
+                // stderr gone (a daemon's descriptor 2 is /dev/null or closed).
+            }
+        }
         foreach (var sink in Sinks)
             sink(level ?? "info", text);
     }
