@@ -21,8 +21,9 @@ export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 COMMANDS    := $(foreach d,$(filter-out util global attrprobe daemons,$(notdir $(wildcard src/*))),$(if $(wildcard src/$(d)/$(d).csproj),$(d)))
 # Set-group-id postdrop programs (as Debian installs them).
 SETGID      := postdrop postqueue
-# Daemons (src/daemons/<name>/<name>.csproj), published into out/libexec/postfix.
-DAEMONS     := $(shell test -d src/daemons && for f in src/daemons/*/*.csproj; do test -f "$$f" && basename $$(dirname $$f); done)
+# Daemons: one multi-call binary (src/daemons/multicall) with a link per
+# daemon name, the names being those of its dispatch table.
+DAEMONS     := $(shell test -f src/daemons/multicall/Daemons.cs && sed -n 's/^ *\["\([a-z-]*\)"\] = .*/\1/p' src/daemons/multicall/Daemons.cs)
 MANPAGES    := $(wildcard man/man1/*.1 man/man5/*.5 man/man8/*.8)
 
 .PHONY: all build commands daemons man install test unit-test compat-test demo bench deps clean
@@ -41,11 +42,12 @@ commands: deps-dotnet
 
 daemons: deps-dotnet
 	@mkdir -p $(OUT)/libexec/postfix
-	@for d in $(DAEMONS); do \
-	    echo "publish $$d"; \
-	    $(DOTNET) publish src/daemons/$$d/$$d.csproj -c Release -r $(RID) -o $(OUT)/obj-publish/$$d --nologo -v quiet -clp:ErrorsOnly || exit 1; \
-	    cp -f $(OUT)/obj-publish/$$d/$$d $(OUT)/libexec/postfix/$$d || exit 1; \
-	done
+	@if [ -n "$(DAEMONS)" ]; then \
+	    echo "publish daemons: $(DAEMONS)"; \
+	    $(DOTNET) publish src/daemons/multicall/multicall.csproj -c Release -r $(RID) -o $(OUT)/obj-publish/daemons --nologo -v quiet -clp:ErrorsOnly || exit 1; \
+	    cp -f $(OUT)/obj-publish/daemons/postfix-daemons $(OUT)/libexec/postfix/postfix-daemons || exit 1; \
+	    for d in $(DAEMONS); do ln -sf postfix-daemons $(OUT)/libexec/postfix/$$d; done; \
+	fi
 
 man:
 	@for p in $(MANPAGES); do \
@@ -58,7 +60,10 @@ install: build
 	    case " $(SETGID) " in *" $$c "*) install -m 2555 -g postdrop $(OUT)/sbin/$$c $(DESTDIR)$(SBINDIR)/$$c;; \
 	    *) install -m 755 $(OUT)/sbin/$$c $(DESTDIR)$(SBINDIR)/$$c;; esac; \
 	done
-	@for d in $(DAEMONS); do install -m 755 $(OUT)/libexec/postfix/$$d $(DESTDIR)$(DAEMONDIR)/$$d; done
+	@if [ -n "$(DAEMONS)" ]; then \
+	    install -m 755 $(OUT)/libexec/postfix/postfix-daemons $(DESTDIR)$(DAEMONDIR)/postfix-daemons; \
+	    for d in $(DAEMONS); do ln -sf postfix-daemons $(DESTDIR)$(DAEMONDIR)/$$d; done; \
+	fi
 	@for p in $(MANPAGES); do \
 	    s=$$(dirname $$p | sed 's,man/,,'); install -d $(DESTDIR)$(MANDIR)/$$s; install -m 644 $$p $(DESTDIR)$(MANDIR)/$$s/; \
 	    gzip -9nf $(DESTDIR)$(MANDIR)/$$s/$$(basename $$p); \

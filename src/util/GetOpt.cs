@@ -28,6 +28,12 @@ public sealed class GetOpt
 
     public string? Optarg { get; private set; }
 
+    // Optopt - the option character of the last error.
+    public int Optopt { get; private set; }
+
+    // Silent - opterr = 0: report errors only through the '?' return.
+    public bool Silent { get; set; }
+
     // Next - the next option character, '?' on error, -1 at the end.
     public int Next()
     {
@@ -51,7 +57,9 @@ public sealed class GetOpt
         var pos = c == ':' ? -1 : spec.IndexOf(c, StringComparison.Ordinal);
         if (pos < 0)
         {
-            Msg.Err.Write($"{progName}: invalid option -- '{c}'\n");
+            Optopt = c;
+            if (!Silent)
+                Msg.Err.Write($"{progName}: invalid option -- '{c}'\n");
             Advance(arg);
             return '?';
         }
@@ -71,7 +79,9 @@ public sealed class GetOpt
             }
             else
             {
-                Msg.Err.Write($"{progName}: option requires an argument -- '{c}'\n");
+                Optopt = c;
+                if (!Silent)
+                    Msg.Err.Write($"{progName}: option requires an argument -- '{c}'\n");
                 Optind++;
                 charIndex = 0;
                 return '?';

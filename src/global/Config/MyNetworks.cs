@@ -161,7 +161,7 @@ public static class MyNetworks
     }
 
     // OwnAddresses - own_inet_addr_list() with the interface masks.
-    private static List<Sys.InterfaceAddress> OwnAddresses(string interfaces, List<int> families)
+    public static List<Sys.InterfaceAddress> OwnAddresses(string interfaces, List<int> families)
     {
         var local = new List<Sys.InterfaceAddress>();
         foreach (var f in families)

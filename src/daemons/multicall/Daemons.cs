@@ -1,0 +1,31 @@
+// NAME
+//	Daemons - the multi-call entry point of every daemon
+// DESCRIPTION
+//	The basename of argv[0] names the daemon (master, cleanup, pickup,
+//	...); daemon_directory has one link per name to this binary. Add a
+//	daemon by adding its line to the table.
+using System;
+using System.Collections.Generic;
+using Postfix.Util;
+
+namespace Postfix.Daemons;
+
+public static class Daemons
+{
+    private static readonly Dictionary<string, Func<string[], int>> Table = new(StringComparer.Ordinal)
+    {
+        ["master"] = Master.MasterMain.Run,
+    };
+
+    public static int Main(string[] args)
+    {
+        var name = ProgramHost.ProgramName("postfix-daemons");
+        if (Table.TryGetValue(name, out var run))
+            return run(args);
+        Console.Error.WriteLine($"{name}: unknown daemon name; link this program as one of: {string.Join(' ', Table.Keys)}");
+        return 1;
+    }
+
+    // Names - every daemon this binary provides (for the Makefile).
+    public static IEnumerable<string> Names => Table.Keys;
+}
