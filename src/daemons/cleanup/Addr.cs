@@ -1,0 +1,115 @@
+// NAME
+//	CleanupSession (addresses) - envelope sender and recipients
+// POSTFIX
+//	src/cleanup/cleanup_addr.c, cleanup_out_recipient.c,
+//	cleanup_rewrite.c
+// DESCRIPTION
+//	Envelope addresses are rewritten to canonical form in the "local"
+//	context (quoted for trivial-rewrite, unquoted again afterwards);
+//	a sender that canonicalizes to MAILER-DAEMON becomes the null
+//	sender. Recipients get a DSN original recipient ("rfc822;addr")
+//	when the client sent none, and duplicates (same DSN information,
+//	original and final recipient) are written once.
+//	EXTENSION POINT: canonical_maps, sender/recipient_canonical_maps,
+//	masquerade_domains, virtual_alias_maps and sender/recipient_bcc_maps
+//	are applied here by the reference (CLEANUP_FLAG_MAP_OK,
+//	CLEANUP_FLAG_BCC_OK); this implementation does not apply them yet.
+using System;
+using System.Text;
+using Postfix.Global.Queue;
+
+namespace Postfix.Daemons.Cleanup;
+
+internal sealed partial class CleanupSession
+{
+    // RewriteInternal - cleanup_rewrite_internal().
+    private string RewriteInternal(string context, string addr) =>
+        Quote822.Unquote(rewriter.Rewrite(context, Quote822.Local(addr)));
+
+    // RewriteTree - cleanup_rewrite_tree(): one address node in place.
+    private bool RewriteTree(string context, Tok822 tree)
+    {
+        var src = Tok822.Externalize(tree.Head, Tok822.Str.Defl);
+        var dst = rewriter.Rewrite(context, src);
+        var head = Tok822.Scan(dst, out var tail);
+        tree.Head = head;
+        tree.Tail = tail;
+        for (var t = head; t != null; t = t.Next)
+            t.Owner = tree;
+        return !string.Equals(dst, src, StringComparison.Ordinal);
+    }
+
+    // AddrSender - cleanup_addr_sender().
+    private void AddrSender(string buf)
+    {
+        var clean = RewriteInternal("local", buf);
+        if (clean.StartsWith("MAILER-DAEMON@", StringComparison.OrdinalIgnoreCase))
+        {
+            var daemon = RewriteInternal("local", "MAILER-DAEMON");
+            if (string.Equals(clean, daemon, StringComparison.OrdinalIgnoreCase))
+                clean = "";
+        }
+        if (cfg.SmtpUtf8Enable && clean.Length > 0 && !Raw.IsAscii(clean) && ValidUtf8(clean))
+        {
+            SmtpUtf8 |= SmtpUtf8Sender;
+            if ((Flags & CleanupFlags.AutoUtf8) != 0)
+                SmtpUtf8 |= SmtpUtf8Requested;
+        }
+        Out(RecordType.From, clean);
+        Sender = clean;
+    }
+
+    // AddrRecipient - cleanup_addr_recipient().
+    private void AddrRecipient(string buf)
+    {
+        var clean = RewriteInternal("local", buf.Length > 0 ? buf : cfg.EmptyAddr);
+        if (cfg.SmtpUtf8Enable && clean.Length > 0 && !Raw.IsAscii(clean) && ValidUtf8(clean)
+            && (Flags & CleanupFlags.AutoUtf8) != 0)
+            SmtpUtf8 |= SmtpUtf8Requested;
+        if (dsnOrcpt == null && clean.Length > 0)
+            dsnOrcpt = (!Raw.IsAscii(clean) && (SmtpUtf8 & SmtpUtf8Requested) != 0 ? "utf-8" : "rfc822") + ";" + clean;
+        OutRecipient(dsnOrcpt, dsnNotify, origRcpt ?? clean, clean);
+        Recip = clean;
+    }
+
+    // AddrBcc - cleanup_addr_bcc(): a locally supplied BCC recipient.
+    private void AddrBcc(string bcc)
+    {
+        var clean = RewriteInternal("local", bcc);
+        if (cfg.SmtpUtf8Enable && clean.Length > 0 && !Raw.IsAscii(clean) && ValidUtf8(clean)
+            && (Flags & CleanupFlags.AutoUtf8) != 0)
+            SmtpUtf8 |= SmtpUtf8Requested;
+        OutRecipient(null, DsnNotifyNever, clean, clean);
+    }
+
+    // OutRecipient - cleanup_out_recipient() without virtual aliasing.
+    private void OutRecipient(string? orcptDsn, int notify, string orcpt, string recip)
+    {
+        orcptDsn ??= "";
+        var key = cfg.EnableOrigRcpt
+            ? orcptDsn + "\n" + notify.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n" + orcpt + "\n" + recip
+            : recip;
+        if (dups.Seen(key))
+            return;
+        if (notify != 0)
+            Out(RecordType.Attr, "notify_flags=" + notify.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (orcptDsn.Length > 0)
+            Out(RecordType.Attr, "dsn_orig_rcpt=" + orcptDsn);
+        Out(RecordType.Orcp, orcpt);
+        Out(RecordType.Rcpt, recip);
+        rcptCount++;
+    }
+
+    private static bool ValidUtf8(string raw)
+    {
+        try
+        {
+            new UTF8Encoding(false, true).GetString(Raw.ToBytes(raw));
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+}
