@@ -59,14 +59,19 @@ public static partial class Sys
     public static int Utime(string path, long time) => UtimeRaw(path, new UtimBuf(time, time));
 
     // LStat - lstat(2) on x86_64 glibc; false (errno set) when it fails.
-    public static bool LStat(string path, out FileStat st)
+    public static bool LStat(string path, out FileStat st) => LStat(path, out st, out _);
+
+    // LStat - also the status change time (st_ctime).
+    public static bool LStat(string path, out FileStat st, out long ctime)
     {
         Span<byte> buf = stackalloc byte[144];
         if (LStatRaw(path, buf) != 0)
         {
             st = default;
+            ctime = 0;
             return false;
         }
+        ctime = BitConverter.ToInt64(buf[104..112]);
         st = new FileStat(
             BitConverter.ToUInt64(buf[0..8]), BitConverter.ToUInt64(buf[8..16]), BitConverter.ToUInt64(buf[16..24]),
             BitConverter.ToUInt32(buf[24..28]), BitConverter.ToUInt32(buf[28..32]), BitConverter.ToUInt32(buf[32..36]),

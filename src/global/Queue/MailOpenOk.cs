@@ -27,7 +27,7 @@ public static class MailOpenOk
         if (!QueueId.IsValid(queueId))
             return false;
         path = queue.Path(queueName, queueId);
-        if (!Sys.LStat(path, out st))
+        if (!Sys.LStat(path, out st, out var ctime))
         {
             var errno = ScanDir.LastErrno;
             if (errno != Sys.ENOENT)
@@ -45,21 +45,9 @@ public static class MailOpenOk
         {
             if (Msg.Verbose > 0)
                 Msg.Info($"{path}: uid {st.Uid}: file has {st.Links} links");
-            else if (CTime(path) < DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 60)
+            else if (ctime < DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 60)
                 Msg.Warn($"{path}: uid {st.Uid}: file has {st.Links} links");
         }
         return true;
-    }
-
-    private static long CTime(string path)
-    {
-        try
-        {
-            return new DateTimeOffset(System.IO.File.GetLastWriteTimeUtc(path)).ToUnixTimeSeconds();
-        }
-        catch (Exception e) when (e is System.IO.IOException or UnauthorizedAccessException)
-        {
-            return 0;
-        }
     }
 }
