@@ -102,6 +102,9 @@ public sealed class PostlogClient
 
     public bool Enabled { get; set; } = true;
 
+    // FallbackOnly - skip the socket, always use the fallback writer.
+    public bool FallbackOnly { get; set; }
+
     // Format - one maillog line, without its newline.
     public string Format(string level, string text, DateTime now)
     {
@@ -120,7 +123,7 @@ public sealed class PostlogClient
         if (!Enabled)
             return;
         var line = Format(level, text, DateTime.Now);
-        if (Connect())
+        if (!FallbackOnly && Connect())
         {
             try
             {
@@ -138,6 +141,8 @@ public sealed class PostlogClient
     // Connect - (re)connect to the postlog socket; false when nobody listens.
     public bool Connect()
     {
+        if (FallbackOnly)
+            return false;
         if (socket != null)
             return true;
         try

@@ -54,6 +54,11 @@ internal sealed partial class CleanupSession
     public string? SmtpReply;
 
     private long arrivalSeconds;
+    private long arrivalMicros;
+
+    public long ArrivalSeconds => arrivalSeconds;
+
+    public long ArrivalMicros => arrivalMicros;
     private string? fullname;
     internal string? Sender;
     internal string? Recip;

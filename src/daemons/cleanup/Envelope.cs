@@ -228,6 +228,8 @@ internal sealed partial class CleanupSession
             if (arrivalSeconds == 0)
             {
                 arrivalSeconds = Atol(buf);
+                var sp = buf.IndexOf(' ', StringComparison.Ordinal);
+                arrivalMicros = sp >= 0 ? Atol(buf[(sp + 1)..]) : 0;
                 Out(type, buf);
             }
             Out(RecordType.Attr, "create_time=" + DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture));

@@ -15,6 +15,7 @@ public static class Daemons
     private static readonly Dictionary<string, Func<string[], int>> Table = new(StringComparer.Ordinal)
     {
         ["master"] = Master.MasterMain.Run,
+        ["postlogd"] = Postlogd.Postlogd.Run,
     };
 
     public static int Main(string[] args)

@@ -193,6 +193,8 @@ internal sealed class ServerHost
         _ = DateTime.Now;
         ChrootUid(rootDir ? queueDir : null, dropUser ? conf.Eval("mail_owner") : null);
         Options.PostInit?.Invoke(Context);
+        if (Options.NoUseLimit)
+            UseLimit = 0;
     }
 
     internal static void ApplyParams(MailConf conf) => ServerParams.Apply(conf);

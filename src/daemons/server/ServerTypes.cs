@@ -120,6 +120,9 @@ public sealed class ServerOptions
     // Privileged - the service must run with root privileges.
     public bool Privileged { get; set; }
 
+    // NoUseLimit - ignore max_use (the process lives until idle or stopped).
+    public bool NoUseLimit { get; set; }
+
     // Timer - called each time a Loop-requested wait expires.
     public Action<ServerContext>? Timer { get; set; }
 }

@@ -88,6 +88,7 @@ public static class MailLog
                 postlog.Hostname = host;
                 postlog.ServicePath = path;
                 postlog.Fallback = fallback;
+                postlog.FallbackOnly = false;
                 postlog.Disconnect();
             }
             postlog.Enabled = true;
@@ -124,7 +125,7 @@ public static class MailLog
     {
         if (string.IsNullOrEmpty(maillogFile))
             return;
-        var fd = Sys.Open(maillogFile, Sys.O_WRONLY | Sys.O_APPEND | Sys.O_CREAT | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, Convert.ToInt32("600", 8));
+        var fd = Sys.Open(maillogFile, Sys.O_WRONLY | Sys.O_APPEND | Sys.O_CREAT | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, Convert.ToInt32("644", 8));
         if (fd < 0)
         {
             var path = maillogFile;
@@ -133,6 +134,17 @@ public static class MailLog
         }
         Sys.WriteAll(fd, Encoding.UTF8.GetBytes(line + "\n"));
         Sys.Close(fd);
+    }
+
+    // FallbackOnly - never use the postlog socket; hand every formatted
+    // line to writer (postlogd logs about itself straight into the file).
+    public static void FallbackOnly(Action<string> writer)
+    {
+        if (postlog == null)
+            return;
+        postlog.Disconnect();
+        postlog.FallbackOnly = true;
+        postlog.Fallback = writer;
     }
 
     // Disable - stop logging to syslog and postlog (unit tests).
