@@ -16,6 +16,7 @@ public static class Daemons
     {
         ["master"] = Master.MasterMain.Run,
         ["postlogd"] = Postlogd.Postlogd.Run,
+        ["showq"] = Showq.Showq.Run,
     };
 
     public static int Main(string[] args)
