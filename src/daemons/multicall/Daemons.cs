@@ -14,7 +14,9 @@ public static class Daemons
 {
     private static readonly Dictionary<string, Func<string[], int>> Table = new(StringComparer.Ordinal)
     {
+        ["cleanup"] = Cleanup.Cleanup.Run,
         ["master"] = Master.MasterMain.Run,
+        ["pickup"] = Pickup.Pickup.Run,
         ["postlogd"] = Postlogd.Postlogd.Run,
         ["showq"] = Showq.Showq.Run,
     };
