@@ -156,7 +156,7 @@ internal sealed class BounceClient(MailConf conf) : IBouncer
         }
         catch (SocketException e)
         {
-            Msg.Warn($"connect to {name}: {Sys.StrError(AttrClient.Errno(e))}");
+            Msg.Warn($"connect to {name}: {Sys.StrError(NativeErrno(e))}");
             return -1;
         }
         using var stream = new AttrStream(new NetworkStream(sock, ownsSocket: true), name + " socket");
@@ -179,6 +179,15 @@ internal sealed class BounceClient(MailConf conf) : IBouncer
         return v[0].Int;
     }
 
+    // NativeErrno - the errno behind a socket exception.
+    private static int NativeErrno(SocketException e) => e.SocketErrorCode switch
+    {
+        SocketError.AddressNotAvailable => 2,
+        SocketError.ConnectionRefused => 111,
+        SocketError.AccessDenied => 13,
+        _ => e.NativeErrorCode,
+    };
+
     // LogAdhoc - log_adhoc() for a message that never left incoming/.
     private void LogAdhoc(CleanupSession session, string orig, string rcpt, string status, string reason)
     {
@@ -200,7 +209,7 @@ internal sealed class BounceClient(MailConf conf) : IBouncer
         Msg.Info(sb.ToString());
     }
 
-    private string LogAddr(string addr) => logInternal ? addr : Quote822.Local(addr);
+    private string LogAddr(string addr) => logInternal || addr.Length == 0 ? addr : Quote822.Local(addr);
 
     // FormatTv - format_tv(): seconds with at most sigDig significant
     // decimals and at most maxDig decimals.

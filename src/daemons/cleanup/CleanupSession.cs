@@ -245,7 +245,7 @@ internal sealed partial class CleanupSession
             Final();
     }
 
-    private string LogSender(string addr) => cfg.InfoLogInternal ? addr : Quote822.Local(addr);
+    private string LogSender(string addr) => cfg.InfoLogInternal || addr.Length == 0 ? addr : Quote822.Local(addr);
 
     // DsnSplit - dsn_split(): the leading status (or the default) and
     // the free text after it.

@@ -3,7 +3,8 @@
 // POSTFIX
 //	src/global/quote_822_local.c
 // DESCRIPTION
-//	Local() leaves a local part that is an RFC 822 dot-string alone and
+//	Local() (8-bit clean unless told otherwise, like quote_822_local())
+//	leaves a local part that is an RFC 822 dot-string alone and
 //	otherwise turns it into a quoted string (a source route prefix
 //	"@a,@b:" is kept as is). Unquote() removes the quoting again,
 //	leaving the text after the last unquoted "@" untouched.
@@ -44,7 +45,7 @@ internal static class Quote822
     }
 
     // Local - quote_822_local_flags() appending to dst.
-    public static StringBuilder Local(StringBuilder dst, string mbox, Flags flags = Flags.None)
+    public static StringBuilder Local(StringBuilder dst, string mbox, Flags flags = Flags.EightBitClean)
     {
         var nul = mbox.IndexOf('\0', StringComparison.Ordinal);
         if (nul >= 0)
