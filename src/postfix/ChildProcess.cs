@@ -1,0 +1,85 @@
+// NAME
+//	ChildProcess - run the programs the control command depends on
+// DESCRIPTION
+//	Run() starts a program with the current (exported) environment and
+//	the standard descriptors of this process, optionally with stderr
+//	on /dev/null, and waits for it; the result is the exit status a
+//	shell would report (128 + signal after a signal). Start() does not
+//	wait (reload's background postsuper). Resolve() searches PATH.
+using System;
+using System.Collections.Generic;
+using System.IO;
+using Postfix.Util;
+
+namespace Postfix.Commands.Control;
+
+internal static class ChildProcess
+{
+    // Run - run path with argv (argv[0] included); the exit status.
+    public static int Run(string path, IReadOnlyList<string> argv, bool stderrToNull = false)
+    {
+        var pid = Start(path, argv, stderrToNull, out var errno);
+        if (pid < 0)
+        {
+            // What a shell reports when it cannot execute a program.
+            Msg.Err.Write($"{path}: {Sys.StrError(errno)}\n");
+            return errno == 2 ? 127 : 126;
+        }
+        return Wait(pid);
+    }
+
+    // Start - start path with argv; the pid, or -1 (errno in errnoOut).
+    public static int Start(string path, IReadOnlyList<string> argv, bool stderrToNull, out int errnoOut)
+    {
+        ProgramHost.FlushOut();
+        var map = new List<(int, int)>();
+        var nullFd = -1;
+        if (stderrToNull)
+        {
+            nullFd = Sys.Open("/dev/null", Sys.O_WRONLY | Sys.O_CLOEXEC, 0);
+            if (nullFd >= 0)
+            {
+                map.Add((0, 0));
+                map.Add((1, 1));
+                map.Add((nullFd, 2));
+            }
+        }
+        var pid = Sys.Spawn(path, argv, null, map, out errnoOut);
+        if (nullFd >= 0)
+            Sys.Close(nullFd);
+        return pid;
+    }
+
+    // Wait - the shell-style exit status of a child.
+    public static int Wait(int pid)
+    {
+        while (true)
+        {
+            var r = Sys.WaitPid(pid, out var status, 0);
+            if (r == pid)
+            {
+                if (Sys.WIfExited(status))
+                    return Sys.WExitStatus(status);
+                if (Sys.WIfSignaled(status))
+                    return 128 + Sys.WTermSig(status);
+                continue;
+            }
+            if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != 4)
+                return 127;
+        }
+    }
+
+    // Resolve - a command name searched in PATH (names with '/' as given).
+    public static string Resolve(string name)
+    {
+        if (name.Contains('/', StringComparison.Ordinal))
+            return name;
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? PostfixCommand.RootPath).Split(':'))
+        {
+            var candidate = (dir.Length == 0 ? "." : dir) + "/" + name;
+            if (File.Exists(candidate))
+                return candidate;
+        }
+        return name;
+    }
+}
