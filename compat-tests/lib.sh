@@ -9,6 +9,8 @@
 
 REF_SBIN=${REF_SBIN:-/usr/sbin}
 OUR_SBIN=${OUR_SBIN:-$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)/out/sbin}
+REF_LIBEXEC=${REF_LIBEXEC:-/usr/lib/postfix/sbin}
+OUR_LIBEXEC=${OUR_LIBEXEC:-$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)/out/libexec/postfix}
 COMPAT_TMP=${COMPAT_TMP:-$(mktemp -d /tmp/compat.XXXXXX)}
 PASS=${PASS:-0}
 FAIL=${FAIL:-0}
@@ -115,4 +117,13 @@ new_confdir() {
     if [ -n "${1:-}" ]; then cp "$1" "$d/main.cf"; else : >"$d/main.cf"; fi
     if [ -n "${2:-}" ]; then cp "$2" "$d/master.cf"; fi
     echo "$d"
+}
+
+# mixed_daemon_dir DIR NAME... - a daemon_directory of links to the
+# reference daemons, except the NAMEs, which link to ours.
+mixed_daemon_dir() {
+    local dir=$1 f n; shift
+    mkdir -p "$dir"
+    for f in "$REF_LIBEXEC"/*; do ln -sf "$f" "$dir/$(basename "$f")"; done
+    for n in "$@"; do ln -sf "$OUR_LIBEXEC/$n" "$dir/$n"; done
 }

@@ -46,6 +46,8 @@ public static partial class MasterMain
         if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("MAIL_VERBOSE")))
             Msg.Verbose = 1;
         var procName = Msg.Tag;
+        // The master reports to the log only (getopt's complaints aside).
+        Msg.StderrEnabled = false;
         var monitorFd = -1;
         if (Environment.GetEnvironmentVariable(MonitorEnv) is { } mfd
             && int.TryParse(mfd, NumberStyles.None, CultureInfo.InvariantCulture, out var m))
