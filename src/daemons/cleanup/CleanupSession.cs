@@ -37,7 +37,7 @@ internal sealed partial class CleanupSession
         QueueId = queueId;
         CreateTime = createTime;
         action = Envelope;
-        attr["log_origin"] = "local";
+        attr["log_message_origin"] = "local";
         dups = new DupFilter(cfg.DupFilterLimit);
     }
 

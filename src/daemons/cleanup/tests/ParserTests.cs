@@ -1,0 +1,120 @@
+// NAME
+//	ParserTests - RFC 822 tokens, quoting, header names, MIME states
+using System;
+using System.Collections.Generic;
+using System.Text;
+using Postfix.Global.Queue;
+using Shouldly;
+using Xunit;
+
+namespace Postfix.Daemons.Cleanup.Tests;
+
+public class ParserTests
+{
+    [Theory]
+    [InlineData("a@b, c@d", "a@b, c@d")]
+    [InlineData("Name <a@b>", "Name <a@b>")]
+    [InlineData("a@b c@d", "a@b, c@d")]
+    [InlineData("\"x y\"@z", "\"x y\"@z")]
+    [InlineData("group: a, b;", "group: a, b;")]
+    [InlineData("a (comment) ", "a (comment)")]
+    public void ParseAndExternalize(string input, string expected) =>
+        Tok822.Externalize(Tok822.Parse(input), Tok822.Str.Defl).ShouldBe(expected);
+
+    [Fact]
+    public void ParseFindsAddresses()
+    {
+        var tree = Tok822.Parse("Joe <joe@x>, (c) ann, grp: p@q;");
+        var addrs = Tok822.Grep(tree, Tok822.Addr);
+        addrs.Count.ShouldBe(3); // the group name is not an address
+        Tok822.Internalize(addrs[0].Head).ShouldBe("joe@x");
+        Tok822.Internalize(addrs[1].Head).ShouldBe("ann");
+    }
+
+    [Theory]
+    [InlineData("user@dom", "user@dom")]
+    [InlineData("a b@dom", "\"a b\"@dom")]
+    [InlineData("a..b", "\"a..b\"")]
+    [InlineData("", "\"\"")]
+    [InlineData("@r:x y@d", "@r:\"x y\"@d")]
+    public void QuoteLocal(string input, string expected)
+    {
+        Quote822.Local(input).ShouldBe(expected);
+        Quote822.Unquote(expected).ShouldBe(input);
+    }
+
+    [Theory]
+    [InlineData("Subject: x", 7)]
+    [InlineData("Subject : x", 7)]
+    [InlineData(" Subject: x", 0)]
+    [InlineData("No colon", 0)]
+    [InlineData("Bad Name: x", 0)]
+    public void IsHeader(string text, int len) => HeaderOpts.IsHeader(text.AsSpan()).ShouldBe(len);
+
+    [Fact]
+    public void HeaderOptsDropList()
+    {
+        var opts = new HeaderOpts("bcc, x-private");
+        opts.Find("BCC: a")!.Flags.HasFlag(HeaderFlags.Drop).ShouldBeTrue();
+        opts.Find("x-Private: a")!.Type.ShouldBe(HeaderType.Other);
+        opts.Find("Return-Path: a")!.Flags.HasFlag(HeaderFlags.Drop).ShouldBeFalse();
+    }
+
+    [Fact]
+    public void MimeClassesAndBodies()
+    {
+        var events = new List<string>();
+        var mime = new MimeState(MimeState.Options.None, new HeaderOpts(), 102400, 2048, 100,
+            (cls, info, hdr, off) => events.Add($"H{cls}:{hdr}"),
+            () => events.Add("END"),
+            (type, text, off) => events.Add($"B:{text}"),
+            (err, text) => events.Add($"E{err}"));
+        foreach (var line in new[]
+        {
+            "Content-Type: multipart/mixed;", "\tboundary=\"XX\"", "", "pre", "--XX", "Content-Type: message/rfc822", "",
+            "Subject: inner", "", "inner body", "--XX--", "epi",
+        })
+            mime.Update(RecordType.Norm, line);
+        mime.Update(RecordType.Xtra, "");
+        events.ShouldBe(new[]
+        {
+            "H1:Content-Type: multipart/mixed;\n\tboundary=\"XX\"", "END", "B:", "B:pre", "B:--XX",
+            "H2:Content-Type: message/rfc822", "B:", "H3:Subject: inner", "B:", "B:inner body", "B:--XX--", "B:epi",
+        });
+    }
+
+    [Fact]
+    public void MimeFoldedAndMissingSeparator()
+    {
+        var events = new List<string>();
+        var mime = new MimeState(MimeState.Options.None, new HeaderOpts(), 102400, 2048, 100,
+            (cls, info, hdr, off) => events.Add($"H:{hdr}"), () => events.Add("END"),
+            (type, text, off) => events.Add($"B:{text}"), (err, text) => { });
+        mime.Update(RecordType.Norm, "Subject: a");
+        mime.Update(RecordType.Norm, " b");
+        mime.Update(RecordType.Norm, "not a header");
+        events.ShouldBe(new[] { "H:Subject: a\n b", "END", "B:", "B:not a header" });
+    }
+
+    [Fact]
+    public void DsnSplit()
+    {
+        CleanupSession.DsnPrepend("5.7.1", "go away").ShouldBe("5.7.1 go away");
+        CleanupSession.DsnPrepend("5.7.1", "4.2.0 later").ShouldBe("4.2.0 later");
+        CleanupSession.DsnPrepend("5.7.1", "  5.1.1   no").ShouldBe("5.1.1 no");
+    }
+
+    [Fact]
+    public void FormatTv()
+    {
+        var sb = new StringBuilder();
+        BounceClient.FormatTv(sb, 0, 12345, 2, 2);
+        sb.ToString().ShouldBe("0.01");
+        sb.Clear();
+        BounceClient.FormatTv(sb, 12, 345678, 2, 2);
+        sb.ToString().ShouldBe("12.3");
+        sb.Clear();
+        BounceClient.FormatTv(sb, 1, 456000, 2, 2);
+        sb.ToString().ShouldBe("1.46");
+    }
+}
