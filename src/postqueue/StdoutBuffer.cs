@@ -13,6 +13,10 @@ namespace Postfix.Commands.Postqueue;
 internal sealed class StdoutBuffer
 {
     private readonly StringBuilder text = new(4096);
+    private readonly System.IO.Stream? sink;
+
+    // StdoutBuffer - sink: where Flush() writes (null: descriptor 1).
+    public StdoutBuffer(System.IO.Stream? sink = null) => this.sink = sink;
 
     public void Write(string s) => text.Append(s);
 
@@ -25,6 +29,11 @@ internal sealed class StdoutBuffer
             return 0;
         var bytes = Encoding.UTF8.GetBytes(text.ToString());
         text.Clear();
+        if (sink != null)
+        {
+            sink.Write(bytes);
+            return 0;
+        }
         return Sys.WriteAll(1, bytes) ? 0 : System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
     }
 }
