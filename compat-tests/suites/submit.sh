@@ -282,8 +282,14 @@ for sm_mode in strict never bogus; do
     SM_IN=$SM_M/crlf sm_case "eol-$sm_mode-crlf" -f a@example.com b@example.com
     SM_IN=$SM_M/mixed sm_case "eol-$sm_mode-mixed" -f a@example.com b@example.com
 done
-sm_conf "$SM_REF" "$REF_SBIN" "line_length_limit = 100" "header_size_limit = 300"
-sm_conf "$SM_OURS" "$SM_OURCMD" "line_length_limit = 100" "header_size_limit = 300"
+sm_conf "$SM_REF" "$REF_SBIN" "line_length_limit = 100"
+sm_conf "$SM_OURS" "$SM_OURCMD" "line_length_limit = 100"
+SM_IN=$SM_M/plain sm_case line-limit-too-small -f a@example.com b@example.com
+sm_conf "$SM_REF" "$REF_SBIN" "header_size_limit = 0x10"
+sm_conf "$SM_OURS" "$SM_OURCMD" "header_size_limit = 0x10"
+SM_IN=$SM_M/plain sm_case header-limit-not-a-number -f a@example.com b@example.com
+sm_conf "$SM_REF" "$REF_SBIN" "line_length_limit = 512" "header_size_limit = 300"
+sm_conf "$SM_OURS" "$SM_OURCMD" "line_length_limit = 512" "header_size_limit = 300"
 SM_IN=$SM_M/long sm_case small-line-limit -f a@example.com b@example.com
 SM_IN=$SM_M/folded sm_case small-header-limit-t -t -f a@example.com
 SM_IN=$SM_M/longhdr sm_case header-too-long-t -t -f a@example.com
@@ -473,7 +479,6 @@ for sm_r in good attrs minimal norcpt nosender time order pointer noend truncate
     pd_case "$sm_r" "$SM_R/$sm_r"
 done
 pd_case r-option "$SM_R/good" -r
-pd_case v-option "$SM_R/minimal" -r -v
 pd_case bad-option "$SM_R/good" -z
 pd_case c-option "$SM_R/good" -c "$SM_T/elsewhere"
 SM_AS="setpriv --reuid=nobody --regid=postdrop --clear-groups"

@@ -14,6 +14,7 @@ using System;
 using System.IO;
 using Postfix.Global.Attr;
 using Postfix.Global.Queue;
+using Postfix.Global.Submit;
 using Postfix.Util;
 
 namespace Postfix.Commands.Postdrop;
@@ -24,21 +25,44 @@ internal sealed class MaildropFile
     private const int ModeReady = 0x1e4;       // 0700 | 0444
     private const int Efbig = 27;
 
-    private readonly FileStream stream;
+    // The FileStream only owns the descriptor: .NET's own writes would
+    // refuse to pass RLIMIT_FSIZE instead of failing with EFBIG.
+    private readonly FileStream owner;
+    private readonly FdStream raw;
+    private readonly BufferedStream buffered;
+    private readonly RecordWriter writer;
+    private int writeErrno;
 
-    private MaildropFile(FileStream stream, string queueId, string path)
+    private MaildropFile(FileStream owner, string queueId, string path)
     {
-        this.stream = stream;
+        this.owner = owner;
+        raw = new FdStream((int)owner.SafeFileHandle.DangerousGetHandle(), owned: false);
+        buffered = new BufferedStream(raw, 4096);
+        writer = new RecordWriter(buffered);
         QueueId = queueId;
         Path = path;
-        Writer = new RecordWriter(stream);
     }
 
     public string QueueId { get; }
 
     public string Path { get; }
 
-    public RecordWriter Writer { get; }
+    // Put - one record; false (and the errno kept) on a write error.
+    public bool Put(int type, ReadOnlySpan<byte> data)
+    {
+        if (writeErrno != 0)
+            return false;
+        try
+        {
+            writer.Put(type, data);
+            return true;
+        }
+        catch (IOException)
+        {
+            writeErrno = raw.LastErrno;
+            return false;
+        }
+    }
 
     public static MaildropFile Create(MailQueue queue, bool longIds)
     {
@@ -53,29 +77,24 @@ internal sealed class MaildropFile
     // Finish - 0, or the cleanup status of a write error (errno set).
     public int Finish(string pickupService, out int errno)
     {
-        errno = 0;
-        var fd = (int)stream.SafeFileHandle.DangerousGetHandle();
-        try
+        errno = writeErrno;
+        var fd = raw.Fd;
+        if (errno == 0)
         {
-            stream.Flush();
-        }
-        catch (IOException e)
-        {
-            errno = e.HResult & 0xffff;
+            try
+            {
+                buffered.Flush();
+            }
+            catch (IOException)
+            {
+                errno = raw.LastErrno;
+            }
         }
         if (errno == 0 && Sys.Fchmod(fd, ModeReady) != 0)
             errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
         if (errno == 0 && Sys.Fsync(fd) != 0)
             errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-        try
-        {
-            stream.Dispose();
-        }
-        catch (IOException e)
-        {
-            if (errno == 0)
-                errno = e.HResult & 0xffff;
-        }
+        CloseOwner();
         if (errno != 0)
             return errno == Efbig ? CleanupStatus.Size : CleanupStatus.Write;
         MailTrigger.FlushMaildrop(null, pickupService);
@@ -83,11 +102,14 @@ internal sealed class MaildropFile
     }
 
     // Close - give up the file as it is (mail_stream_cleanup()).
-    public void Close()
+    public void Close() => CloseOwner();
+
+    // CloseOwner - close the descriptor; buffered data is dropped.
+    private void CloseOwner()
     {
         try
         {
-            stream.Dispose();
+            owner.Dispose();
         }
         catch (IOException)
         {

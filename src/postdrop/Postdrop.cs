@@ -59,10 +59,11 @@ internal static class Postdrop
         if (configDir != MailConf.DefConfigDir && ConfigDirCheck.Unsafe())
             ConfigDirCheck.Check(configDir);
         var conf = MailConf.Read(configDir);
+        var limits = SubmitParams.Load(conf);
         MailLog.Init(MailLog.Task("postdrop", conf), conf);
 
-        if (long.TryParse(conf.Eval("message_size_limit"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var sizeLimit) && sizeLimit > 0)
-            Native.LimitFileSize(sizeLimit);
+        if (limits.MessageLimit > 0)
+            Native.LimitFileSize(limits.MessageLimit);
         CleanEnvironment(conf.Eval("import_environment"));
 
         var queueDir = conf.Eval("queue_directory");
@@ -83,7 +84,7 @@ internal static class Postdrop
         interrupts.Path = file.Path;
         try
         {
-            return Receive(conf, file, uid, start, interrupts);
+            return Receive(conf, limits.LineLimit, file, uid, start, interrupts);
         }
         catch (FatalException)
         {
@@ -92,7 +93,7 @@ internal static class Postdrop
         }
     }
 
-    private static int Receive(MailConf conf, MaildropFile file, uint uid, DateTimeOffset start, InterruptCleanup interrupts)
+    private static int Receive(MailConf conf, int lineLimit, MaildropFile file, uint uid, DateTimeOffset start, InterruptCleanup interrupts)
     {
         using var stdout = new FdStream(1, owned: false);
         var client = new AttrStream(stdout, "stdout");
@@ -100,8 +101,6 @@ internal static class Postdrop
 
         using var stdin = new FdStream(0, owned: false);
         var input = new RecordInput(stdin, "stdin");
-        var lineLimit = int.TryParse(conf.Eval("line_length_limit"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var l) ? l : 2048;
-        var writer = file.Writer;
         var status = CleanupStatus.Ok;
         var reason = "";
         var fromCount = 0;
@@ -111,7 +110,7 @@ internal static class Postdrop
         var expected = 0;
 
         var usec = start.UtcTicks / 10 % 1_000_000;
-        writer.PutTime(start.ToUnixTimeSeconds(), usec);
+        file.Put(RecordType.Time, Encoding.ASCII.GetBytes(RecordWriter.FormatTime(start.ToUnixTimeSeconds(), usec)));
         for (;;)
         {
             var type = input.Next(lineLimit, out var data);
@@ -145,20 +144,12 @@ internal static class Postdrop
                 rcptCount++;
             if (type == RecordType.Attr)
             {
-                CopyAttribute(writer, uid, data);
+                if (CopyAttribute(uid, data) is { } attr && status == CleanupStatus.Ok && !writeFailed)
+                    writeFailed = !file.Put(RecordType.Attr, attr);
                 continue;
             }
             if (status == CleanupStatus.Ok && !writeFailed)
-            {
-                try
-                {
-                    writer.Put(type, data);
-                }
-                catch (System.IO.IOException)
-                {
-                    writeFailed = true;
-                }
-            }
+                writeFailed = !file.Put(type, data);
             if (status != CleanupStatus.Ok || writeFailed)
             {
                 while ((type = input.Next(lineLimit, out _)) != RecordType.End && type != RecordType.Eof)
@@ -192,21 +183,21 @@ internal static class Postdrop
     }
 
     // CopyAttribute - only the attributes a user may set.
-    private static void CopyAttribute(RecordWriter writer, uint uid, ReadOnlySpan<byte> data)
+    private static byte[]? CopyAttribute(uint uid, ReadOnlySpan<byte> data)
     {
         var text = Encoding.Latin1.GetString(RecordReader.CString(data));
         if (NameValue.Split(text, out var name, out var value) is { } err)
         {
             Msg.Warn($"uid={uid}: ignoring malformed record: {err}: {Limit(text)}");
-            return;
+            return null;
         }
         var allowed = (name == "encoding" && (value is "7bit" or "8bit" or ""))
             || name is "envelope_id" or "notify_flags" or "dsn_orig_rcpt" or "ret_flags" or "create_time" or "trace_flags"
             || (name == "rewrite_context" && (value is "local" or "remote"));
         if (allowed)
-            writer.Put(RecordType.Attr, Encoding.Latin1.GetBytes(name + "=" + value));
-        else
-            Msg.Warn($"uid={uid}: ignoring attribute record: {Limit(name)}={Limit(value)}");
+            return Encoding.Latin1.GetBytes(name + "=" + value);
+        Msg.Warn($"uid={uid}: ignoring attribute record: {Limit(name)}={Limit(value)}");
+        return null;
     }
 
     private static string Limit(string s) => Encoding.UTF8.GetString(Encoding.Latin1.GetBytes(s.Length > 200 ? s[..200] : s));

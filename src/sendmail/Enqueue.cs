@@ -25,12 +25,14 @@ internal sealed class Enqueue
 {
     private readonly MailConf conf;
     private readonly SubmitRequest request;
+    private readonly SubmitParams limits;
     private readonly uint uid = Sys.GetUid();
     private string savedSender = "";
 
-    public Enqueue(MailConf conf, SubmitRequest request)
+    public Enqueue(MailConf conf, SubmitParams limits, SubmitRequest request)
     {
         this.conf = conf;
+        this.limits = limits;
         this.request = request;
     }
 
@@ -49,8 +51,8 @@ internal sealed class Enqueue
         if (UserAcl.CheckByUid("authorized_submit_users", conf.Eval("authorized_submit_users"), uid) is { } who)
             Msg.FatalStatus(ExitCodes.NoPerm, $"User {who}({uid.ToString(CultureInfo.InvariantCulture)}) is not allowed to submit mail");
 
-        if (long.TryParse(conf.Eval("message_size_limit"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var sizeLimit) && sizeLimit > 0)
-            Native.LimitFileSize(sizeLimit);
+        if (limits.MessageLimit > 0)
+            Native.LimitFileSize(limits.MessageLimit);
 
         if (r.Sender != null)
         {
@@ -75,7 +77,7 @@ internal sealed class Enqueue
         var rcptCount = WriteCommandLineRecipients(postdrop);
 
         postdrop.Put(RecordType.Mesg, default);
-        var lineLimit = IntParam("line_length_limit", 2048);
+        var lineLimit = limits.LineLimit;
         HeaderExtractor? extractor = null;
         LineSource? input = null;
         if ((r.Flags & SendmailFlags.TraceOnlyMask) != 0)
@@ -85,7 +87,7 @@ internal sealed class Enqueue
         else
         {
             if ((r.Flags & SendmailFlags.ExtractRcpt) != 0)
-                extractor = new HeaderExtractor(postdrop, lineLimit, IntParam("header_size_limit", 102400));
+                extractor = new HeaderExtractor(postdrop, lineLimit, limits.HeaderLimit);
             var stripCr = MessageCopier.FixEolMode(conf.Eval("sendmail_fix_line_endings"));
             input = new LineSource(0);
             MessageCopier.Copy(input, postdrop, extractor, r.Flags, stripCr, lineLimit,
@@ -133,9 +135,6 @@ internal sealed class Enqueue
         Msg.FatalStatus(status, text);
         return new InvalidOperationException(text);
     }
-
-    private int IntParam(string name, int fallback) =>
-        int.TryParse(conf.Eval(name), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : fallback;
 
     private static void PutText(IRecordSink sink, int type, string text) => sink.Put(type, Encoding.Latin1.GetBytes(text));
 

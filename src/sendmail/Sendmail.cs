@@ -54,6 +54,7 @@ internal static class Sendmail
 
         SendmailArgs.PreScanConfig((string[])args.Clone(), progName);
         var conf = MailConf.Read();
+        var limits = SubmitParams.Load(conf);
         ImportEnvironment(conf.Eval("import_environment"));
         MailLog.Init(MailLog.Task("sendmail", conf), conf);
 
@@ -80,7 +81,7 @@ internal static class Sendmail
                     Replace(commandDir, ["postqueue", "-i", a.IdToFlush]);
                 }
                 a.Request.Recipients = a.Operands;
-                new Enqueue(conf, a.Request).Run();
+                new Enqueue(conf, limits, a.Request).Run();
                 return 0;
             case SendmailMode.MailQ:
                 NoOperands(a, "display queue mode requires no recipient");
