@@ -23,7 +23,8 @@ internal static class Finder
         {
             if (!StatPath(root, followLinks, out var st))
             {
-                Msg.Err.Write($"find: '{root}': {Sys.LastError()}\n");
+                var why = Sys.LastError();
+                Msg.Err.Write($"find: '{root}': {why}\n");
                 continue;
             }
             Visit(root, st, followLinks, prune, new List<(ulong, ulong, string)>(), found);
@@ -60,7 +61,8 @@ internal static class Finder
         {
             if (d == null)
             {
-                Msg.Err.Write($"find: '{path}': {Sys.LastError()}\n");
+                var why = Sys.LastError();
+                Msg.Err.Write($"find: '{path}': {why}\n");
                 return;
             }
             string? name;

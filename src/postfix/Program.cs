@@ -4,14 +4,29 @@
 //	postfix [-Dv] [-c config_dir] command
 // DESCRIPTION
 //	Entry point; see PostfixCommand (option handling and the exported
-//	environment) and ControlCommands (the commands themselves).
-// SEE ALSO
-//	man/man1/postfix.1
+//	environment) and ControlCommands (the commands themselves). Stdout
+//	and stderr are plain descriptor streams: .NET's console streams
+//	would switch a terminal into keypad mode.
+using System.IO;
+using System.Text;
+using Microsoft.Win32.SafeHandles;
 using Postfix.Util;
 
 namespace Postfix.Commands.Control;
 
 internal static class Program
 {
-    private static int Main(string[] args) => ProgramHost.Run("postfix", args, PostfixCommand.Run);
+    private static int Main(string[] args)
+    {
+        Msg.Err = Writer(2, true);
+        ProgramHost.Out = Writer(1, false);
+        return ProgramHost.Run("postfix", args, PostfixCommand.Run);
+    }
+
+    private static StreamWriter Writer(int fd, bool autoFlush) =>
+        new(new FileStream(new SafeFileHandle(fd, false), FileAccess.Write, 1), new UTF8Encoding(false), 4096)
+        {
+            AutoFlush = autoFlush,
+            NewLine = "\n",
+        };
 }
