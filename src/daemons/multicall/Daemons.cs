@@ -19,6 +19,7 @@ public static class Daemons
         ["pickup"] = Pickup.Pickup.Run,
         ["postlogd"] = Postlogd.Postlogd.Run,
         ["showq"] = Showq.Showq.Run,
+        ["trivial-rewrite"] = TrivialRewrite.TrivialRewrite.Run,
     };
 
     public static int Main(string[] args)

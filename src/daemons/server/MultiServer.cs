@@ -27,6 +27,7 @@ public static class MultiServer
         {
             using (var conn = ServerHost.StandAloneConnection())
             {
+                host.Options.PostAccept?.Invoke(ctx, conn);
                 while (!conn.Disconnected)
                 {
                     service(ctx, conn);
@@ -83,6 +84,7 @@ public static class MultiServer
                     clients[conn.Fd] = conn;
                     if (Msg.Verbose > 0)
                         Msg.Info($"connection established fd {conn.Fd}");
+                    host.Options.PostAccept?.Invoke(ctx, conn);
                     continue;
                 }
                 if (!clients.TryGetValue(fd, out var client))

@@ -108,6 +108,10 @@ public sealed class ServerOptions
     // PreAccept - before a client is accepted (e.g. check table changes).
     public Action<ServerContext>? PreAccept { get; set; }
 
+    // PostAccept - right after a client connects (multi server): e.g. the
+    // protocol announcement some services send first.
+    public Action<ServerContext, ClientConnection>? PostAccept { get; set; }
+
     // OnExit - before the process exits normally.
     public Action<ServerContext>? OnExit { get; set; }
 

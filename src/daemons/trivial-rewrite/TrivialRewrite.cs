@@ -1,0 +1,115 @@
+// NAME
+//	TrivialRewrite - trivial-rewrite(8): the address rewriting service
+// POSTFIX
+//	src/trivial-rewrite/trivial-rewrite.c
+// DESCRIPTION
+//	A multi-client server. Each new client first gets the protocol
+//	announcement (protocol=trivial_rewrite_protocol). Each request
+//	names its kind: "rewrite" (rule, address) is answered with flags
+//	and the rewritten address. The address resolving requests
+//	("resolve", "verify") belong to the routing work and are answered
+//	with a warning and a disconnect, as the reference does for any
+//	request it does not know. A table that changed on disk makes the
+//	process exit before it takes the next client, so that the master
+//	starts a fresh one.
+using System;
+using Postfix.Global.Attr;
+using Postfix.Global.Dict;
+using Postfix.Server;
+using Postfix.Util;
+
+namespace Postfix.Daemons.TrivialRewrite;
+
+public static class TrivialRewrite
+{
+    private static readonly AttrSpec[] CommandSpec = [AttrSpec.Str(MailProto.AttrReq)];
+    private static readonly AttrSpec[] RewriteSpec = [AttrSpec.Str(MailProto.AttrRule), AttrSpec.Str(MailProto.AttrAddr)];
+
+    private static AddressRewrite? rewrite;
+
+    public static int Run(string[] args) => MultiServer.Run(args, Service, new ServerOptions
+    {
+        PreInit = ctx => rewrite = new AddressRewrite(ctx.Conf),
+        PreAccept = _ =>
+        {
+            if (DictOpen.ChangedName() is { } table)
+            {
+                Msg.Info($"table {table} has changed -- restarting");
+                Environment.Exit(0);
+            }
+        },
+        PostAccept = (_, conn) =>
+        {
+            var s = Channel(conn);
+            s.Send(w => w.Str(MailProto.AttrProto, MailProto.ProtoTrivial));
+        },
+    });
+
+    private static AttrStream Channel(ClientConnection conn)
+    {
+        if (conn.State is not AttrStream s)
+        {
+            s = new AttrStream(conn.Stream, "rewrite socket");
+            conn.State = s;
+        }
+        return s;
+    }
+
+    private static void Service(ServerContext ctx, ClientConnection conn)
+    {
+        if (ctx.Args.Length > 0)
+            Msg.Fatal($"unexpected command-line argument: {ctx.Args[0]}");
+        var s = Channel(conn);
+        do
+        {
+            var values = new AttrValue[2];
+            var status = -1;
+            if (s.Receive(CommandSpec, values, AttrFlags.Strict | AttrFlags.More) == 1)
+            {
+                var command = values[0].Str;
+                if (command == MailProto.ReqRewrite)
+                    status = RewriteProto(s);
+                else
+                    Msg.Warn($"bad command {Msg.Printable(command.Length > 30 ? command[..30] : command)}");
+            }
+            if (status < 0)
+            {
+                conn.Disconnect();
+                return;
+            }
+        }
+        while (s.Buffered > 0);
+    }
+
+    private static int RewriteProto(AttrStream s)
+    {
+        var values = new AttrValue[2];
+        if (s.Receive(RewriteSpec, values, AttrFlags.Strict) != 2)
+            return -1;
+        var rule = values[0].Str;
+        var address = values[1].Str;
+        string? result;
+        if (address.Length == 0)
+        {
+            Msg.Warn("rewrite_addr: null address");
+            result = address;
+        }
+        else
+        {
+            result = rewrite!.Rewrite(rule, address);
+            if (result == null)
+            {
+                Msg.Warn($"unknown context: {rule}");
+                return -1;
+            }
+        }
+        if (Msg.Verbose > 0)
+            Msg.Info($"`{rule}' `{address}' -> `{result}'");
+        if (!s.Send(w => w.Int(MailProto.AttrFlags, 0).Str(MailProto.AttrAddr, result)))
+        {
+            Msg.Warn($"write rewrite reply: {Sys.StrError(s.LastErrno)}");
+            return -1;
+        }
+        return 0;
+    }
+}
