@@ -50,7 +50,7 @@ TR_ADDRS=(joe joe@host 'joe@host.' 'joe@host.sub' 'joe@[127.0.0.1]' '@a:x@b' '@a
 
 tr_probe() {
     local n=$1 ctx=$2
-    MAIL_CONFIG=$TR_T/$n/conf "$TR_PROBE" rewrite "$ctx" "${TR_ADDRS[@]}" 2>&1
+    MAIL_CONFIG=$TR_T/$n/conf "$TR_PROBE" rewrite "$ctx" "${TR_ADDRS[@]}" 2>&1 | sed "s#$TR_T/$n#INST#g"
 }
 
 tr_case() {
@@ -58,7 +58,7 @@ tr_case() {
     local n x
     for n in ref ours; do
         tr_instance "$n" $([ "$n" = ours ] && echo trivial-rewrite)
-        for x in "$@"; do echo "$x" >>"$TR_T/$n/conf/main.cf"; done
+        for x in "$@"; do "$REF_SBIN/postconf" -c "$TR_T/$n/conf" -e "$x"; done
         find "$TR_T/$n/conf" -type f -exec touch -d '1 minute ago' {} +
         "$REF_SBIN/postfix" -c "$TR_T/$n/conf" start >/dev/null 2>&1
     done
@@ -70,6 +70,7 @@ tr_case() {
 }
 
 tr_stop() {
+    local n
     for n in ref ours; do "$REF_SBIN/postfix" -c "$TR_T/$n/conf" stop >/dev/null 2>&1; done
     return 0
 }
@@ -91,20 +92,20 @@ else
     tr_stop
     tr_case no-append "append_at_myorigin = no" "append_dot_mydomain = no" "mydomain = example" "myorigin = \$mydomain"
     # Real mail through the reference cleanup, with our trivial-rewrite.
-    for n in ref ours; do
+    for tr_n in ref ours; do
         printf 'From: joe\nTo: bob, "x y"@host, a!b\nSubject: rw\n\nbody\n' \
-            | "$REF_SBIN/sendmail" -C "$TR_T/$n/conf" -f joe@host bob@host 'c!d'
+            | "$REF_SBIN/sendmail" -C "$TR_T/$tr_n/conf" -f joe@host bob@host 'c!d'
     done
     sleep 2
-    for n in ref ours; do
-        f=$(find "$TR_T/$n/q/incoming" -type f | head -1)
+    for tr_n in ref ours; do
+        f=$(find "$TR_T/$tr_n/q/incoming" -type f | head -1)
         if [ -n "$f" ]; then
-            "$REF_SBIN/postcat" -c "$TR_T/$n/conf" -q "$(basename "$f")" 2>&1 | sed -E -e 's/[0-9A-F]{10,12}/QID/g' \
+            "$REF_SBIN/postcat" -c "$TR_T/$tr_n/conf" -q "$(basename "$f")" 2>&1 | sed -E -e 's/[0-9A-F]{10,12}/QID/g' \
                 -e '/^\*\*\* ENVELOPE RECORDS/d' -e 's/^(message_arrival_time|create_time): .*/\1: T/' \
                 -e 's/^Received: .*/Received: X/' -e 's/^\t(by|id|for) .*/\t\1 X/' -e 's/^\t[A-Z][a-z][a-z], .*/\tDATE/' \
-                -e 's/^Date: .*/Date: X/' -e 's/^Message-Id: .*/Message-Id: X/' -e 's/^named_attribute: log_ident=.*/log_ident/' >"$TR_T/$n.mail"
+                -e 's/^Date: .*/Date: X/' -e 's/^Message-Id: .*/Message-Id: X/' -e 's/^named_attribute: log_ident=.*/log_ident/' >"$TR_T/$tr_n.mail"
         else
-            echo "no queue file" >"$TR_T/$n.mail"
+            echo "no queue file" >"$TR_T/$tr_n.mail"
         fi
     done
     compare_files trivial-rewrite-cleanup-mail "$TR_T/ref.mail" "$TR_T/ours.mail"
