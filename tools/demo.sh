@@ -44,3 +44,7 @@ if [ -x "$sbin/postalias" ]; then
     "$sbin/postalias" -c "$work" lmdb:"$work/aliases"
     "$sbin/postalias" -c "$work" -q postmaster lmdb:"$work/aliases"
 fi
+
+# A running instance of our programs: submission into the queue.
+echo
+sh "$top/tools/demo-instance.sh"
