@@ -97,6 +97,12 @@ sm_run() {
     echo $? >"$out/status"
     after=$(ls "$SM_Q/maildrop" | sort)
     f=$(comm -13 <(echo "$before") <(echo "$after") | head -1)
+    # After a failed submission postdrop may still be removing its file.
+    local i=0
+    while [ -n "$f" ] && [ "$(stat -c %a "$SM_Q/maildrop/$f" 2>/dev/null)" != 744 ] && [ $i -lt 20 ]; do
+        sleep 0.05; i=$((i + 1))
+        [ -e "$SM_Q/maildrop/$f" ] || f=
+    done
     if [ -n "$f" ]; then
         sm_strip "$SM_Q/maildrop/$f" >"$out/file"
         stat -c '%a %U %G' "$SM_Q/maildrop/$f" >"$out/mode"

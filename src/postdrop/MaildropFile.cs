@@ -101,10 +101,24 @@ internal sealed class MaildropFile
         return CleanupStatus.Ok;
     }
 
-    // Close - give up the file as it is (mail_stream_cleanup()).
-    public void Close() => CloseOwner();
+    // Close - give up the file as it is, written so far (mail_stream_cleanup()).
+    public void Close()
+    {
+        if (writeErrno == 0)
+        {
+            try
+            {
+                buffered.Flush();
+            }
+            catch (IOException)
+            {
+                Msg.Warn("mail_stream_cleanup: close error");
+            }
+        }
+        CloseOwner();
+    }
 
-    // CloseOwner - close the descriptor; buffered data is dropped.
+    // CloseOwner - close the descriptor.
     private void CloseOwner()
     {
         try
