@@ -83,6 +83,16 @@ internal sealed class ControlContext
 
     public void Warn(string text) => Msg.Warn(text);
 
+    // InfoBeforeSignal - a message that must reach postlogd before the
+    // master (and with it postlogd) is signalled: the reference's script
+    // spends a few milliseconds between the two; so do we.
+    public void InfoBeforeSignal(string text)
+    {
+        Msg.Info(text);
+        if (Conf.Eval("maillog_file").Length > 0)
+            System.Threading.Thread.Sleep(20);
+    }
+
     public void Fatal(string text) => Msg.Fatal(text);
 
     public void FatalNoExit(string text)

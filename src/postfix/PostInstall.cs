@@ -43,9 +43,6 @@ internal sealed partial class PostInstall
     private readonly ControlContext ctx;
     private readonly Dictionary<string, string> vars = new(StringComparer.Ordinal);
     private readonly string self;
-
-    // Self - the installer's name in its messages.
-    public string Self => self;
     private bool create, setPerms, upgradePerms, upgradeConf, firstInstallReminder;
     private string obsolete = "";
     private MailConf? conf;
@@ -150,7 +147,7 @@ internal sealed partial class PostInstall
             return failed;
         if (create && CreateAndSetPermissions(updateShared, configDir) is { } status)
             return status;
-        if (upgradeConf && new UpgradeConfig(ctx, this, configDir).Run(obsolete) is { } upStatus)
+        if (upgradeConf && new UpgradeConfig(configDir, V("command_directory") + "/postconf", self).Run(obsolete) is { } upStatus)
             return upStatus;
         if (firstInstallReminder)
             FirstInstallReminder(configDir);

@@ -5,11 +5,9 @@
 // DESCRIPTION
 //	Entry point; see PostfixCommand (option handling and the exported
 //	environment) and ControlCommands (the commands themselves). Stdout
-//	and stderr are plain descriptor streams: .NET's console streams
-//	would switch a terminal into keypad mode.
+//	and stderr are plain descriptor streams (FdStream).
 using System.IO;
 using System.Text;
-using Microsoft.Win32.SafeHandles;
 using Postfix.Util;
 
 namespace Postfix.Commands.Control;
@@ -24,7 +22,7 @@ internal static class Program
     }
 
     private static StreamWriter Writer(int fd, bool autoFlush) =>
-        new(new FileStream(new SafeFileHandle(fd, false), FileAccess.Write, 1), new UTF8Encoding(false), 4096)
+        new(new FdStream(fd), new UTF8Encoding(false), 4096)
         {
             AutoFlush = autoFlush,
             NewLine = "\n",

@@ -60,19 +60,21 @@ internal sealed class UpgradeConfig
         ("^#*tlsproxy.*tlsproxy", "tlsproxy unix-domain service", "#tlsproxy  unix  -       -       n       -       0       tlsproxy"),
     };
 
-    private readonly PostInstall installer;
     private readonly string configDir;
     private readonly string masterCf;
+    private readonly string installerName;
 
-    public UpgradeConfig(ControlContext ctx, PostInstall installer, string configDir)
+    // UpgradeConfig - for configDir, editing main.cf with postconf (a
+    // path) and naming itself installerName in shell-style errors.
+    public UpgradeConfig(string configDir, string postconf, string installerName)
     {
-        _ = ctx;
-        this.installer = installer;
         this.configDir = configDir;
         masterCf = configDir + "/master.cf";
+        Postconf = postconf;
+        this.installerName = installerName;
     }
 
-    private string Postconf => (installer.Var("command_directory") ?? "") + "/postconf";
+    private string Postconf { get; }
 
     private static void Say(string text) => ProgramHost.Out.Write(text + "\n");
 
@@ -182,7 +184,7 @@ internal sealed class UpgradeConfig
         catch (IOException e)
         {
             ProgramHost.FlushOut();
-            Msg.Err.Write($"{installer.Self}: 1: cannot create {masterCf}: {Sys.StrError(Sys.ErrnoOf(e))}\n");
+            Msg.Err.Write($"{installerName}: 1: cannot create {masterCf}: {Sys.StrError(Sys.ErrnoOf(e))}\n");
             return 1;
         }
         return null;

@@ -1,0 +1,4 @@
+// postfix tests swap the static Msg and stdout writers: no parallel runs.
+using Xunit;
+
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
