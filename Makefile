@@ -39,6 +39,10 @@ commands: deps-dotnet
 	    $(DOTNET) publish src/$$c/$$c.csproj -c Release -r $(RID) -o $(OUT)/obj-publish/$$c --nologo -v quiet -clp:ErrorsOnly || exit 1; \
 	    cp -f $(OUT)/obj-publish/$$c/$$c $(OUT)/sbin/$$c || exit 1; \
 	done
+	@# As installed: postdrop and postqueue set-gid postdrop (when we can).
+	@if [ "$$(id -u)" = 0 ] && getent group postdrop >/dev/null; then \
+	    for c in $(SETGID); do [ -f $(OUT)/sbin/$$c ] && chgrp postdrop $(OUT)/sbin/$$c && chmod 2755 $(OUT)/sbin/$$c; done; \
+	fi; true
 
 daemons: deps-dotnet
 	@mkdir -p $(OUT)/libexec/postfix
