@@ -10,6 +10,7 @@ DOTNET      ?= dotnet
 OUT         ?= out
 DESTDIR     ?=
 SBINDIR     ?= /usr/sbin
+BINDIR      ?= /usr/bin
 DAEMONDIR   ?= /usr/lib/postfix/sbin
 MANDIR      ?= /usr/share/man
 RID         ?= linux-x64
@@ -64,6 +65,12 @@ install: build
 	    case " $(SETGID) " in *" $$c "*) install -m 2555 -g postdrop $(OUT)/sbin/$$c $(DESTDIR)$(SBINDIR)/$$c;; \
 	    *) install -m 755 $(OUT)/sbin/$$c $(DESTDIR)$(SBINDIR)/$$c;; esac; \
 	done
+	@# mailq and newaliases are sendmail under other names (as Debian links them).
+	@if [ -f $(OUT)/sbin/sendmail ]; then \
+	    install -d $(DESTDIR)$(BINDIR); \
+	    ln -sf $(SBINDIR)/sendmail $(DESTDIR)$(BINDIR)/mailq; \
+	    ln -sf $(SBINDIR)/sendmail $(DESTDIR)$(BINDIR)/newaliases; \
+	fi
 	@if [ -n "$(DAEMONS)" ]; then \
 	    install -m 755 $(OUT)/libexec/postfix/postfix-daemons $(DESTDIR)$(DAEMONDIR)/postfix-daemons; \
 	    for d in $(DAEMONS); do ln -sf postfix-daemons $(DESTDIR)$(DAEMONDIR)/$$d; done; \
