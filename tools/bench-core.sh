@@ -43,6 +43,9 @@ inet_interfaces = loopback-only
 inet_protocols = ipv4
 myhostname = bench.example.com
 mydestination =
+# No queue manager hands out mail flow tokens here: without this, cleanup
+# would pause a second per message on both sides.
+in_flow_delay = 0
 EOF
     cat >"$d/conf/master.cf" <<'EOF'
 pickup    unix  n       -       n       60      1       pickup

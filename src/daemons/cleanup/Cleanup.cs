@@ -26,6 +26,7 @@ public static class Cleanup
         SingleServer.Run(args, Serve, new ServerOptions
         {
             Unlimited = true,
+            InFlowDelay = true,
             PreInit = PreJail,
             PostInit = PostJail,
             PreAccept = PreAccept,

@@ -112,6 +112,8 @@ internal sealed class CleanupService
             {
                 file.MoveTo(MailQueue.Hold);
                 session.QueueName = MailQueue.Hold;
+                // Mail that skips the incoming queue gives its flow token back.
+                Postfix.Server.MailFlow.Put(1);
             }
             session.Errs = file.Finish(queueDirectory);
         }

@@ -80,6 +80,8 @@ public static class MultiServer
                         host.UnlockSelect();
                     if (socket == null)
                         continue;
+                    if (host.Options.InFlowDelay)
+                        MailFlow.Delay(ctx);
                     var conn = new ClientConnection(socket);
                     clients[conn.Fd] = conn;
                     if (Msg.Verbose > 0)

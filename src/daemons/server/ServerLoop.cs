@@ -122,6 +122,7 @@ internal static partial class ServerLoop
     // programs this daemon runs.
     public static void CloseOnExecAll(ServerHost host)
     {
+        MailFlow.Enabled = Sys.FdIsOpen(MasterChannel.FlowReadFd) && Sys.FdIsOpen(MasterChannel.FlowWriteFd);
         foreach (var fd in host.ListenFds())
             Sys.CloseOnExec(fd, true);
         Sys.CloseOnExec(MasterChannel.StatusFd, true);

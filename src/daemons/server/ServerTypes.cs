@@ -124,6 +124,10 @@ public sealed class ServerOptions
     // Privileged - the service must run with root privileges.
     public bool Privileged { get; set; }
 
+    // InFlowDelay - take a mail flow token before each client, or pause
+    // $in_flow_delay seconds when there is none (mail receiving servers).
+    public bool InFlowDelay { get; set; }
+
     // NoUseLimit - ignore max_use (the process lives until idle or stopped).
     public bool NoUseLimit { get; set; }
 

@@ -68,6 +68,8 @@ public static class SingleServer
                     Msg.Info("connection established");
                 if (!host.Notify(false))
                     return host.Exit();
+                if (host.Options.InFlowDelay)
+                    MailFlow.Delay(ctx);
                 using (var conn = new ClientConnection(socket))
                     service(ctx, conn);
                 if (!host.Notify(true))

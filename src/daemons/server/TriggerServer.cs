@@ -88,6 +88,8 @@ public static class TriggerServer
     {
         if (!host.Notify(false))
             Environment.Exit(host.Exit());
+        if (host.Options.InFlowDelay)
+            MailFlow.Delay(host.Context);
         var n = read();
         if (n >= 0)
             service(host.Context, buf.AsMemory(0, n));
