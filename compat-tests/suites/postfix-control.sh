@@ -68,7 +68,7 @@ pf_stop() {
     if [ "$(pf_running)" = yes ]; then
         "$PF_REF" -c "$PF_C" stop >/dev/null 2>&1
     fi
-    rm -f "$PF_Q/quick-start"
+    rm -f "$PF_Q/quick-start" "$PF_T"/maillog.*
     # A case may have edited main.cf (set-permissions name=value).
     pf_main "$PF_C" "compatibility_level = 3.6"
 }
@@ -112,12 +112,13 @@ pf_side() {
     if [ -n "${PF_SETTLE:-}" ]; then sleep "$PF_SETTLE"; elif [ "$(pf_running)" = yes ]; then sleep 0.3; fi
     # A master that takes a moment to exit makes the reference wait a
     # second, or not: PF_NOWAIT drops those lines (pfx stop force tests them).
-    sed -E 's/^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} //; s/\[[0-9]+\]:/[PID]:/; s/PID: [0-9]+/PID: N/' "$PF_LOG" |
+    cat "$PF_LOG" 2>/dev/null | sed -E 's/^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} //; s/\[[0-9]+\]:/[PID]:/; s/PID: [0-9]+/PID: N/' |
         if [ -n "${PF_NOWAIT:-}" ]; then grep -v 'waiting for the Postfix mail system to terminate'; else cat; fi >"$out/maillog"
     {
         echo "running: $(pf_running)"
         [ -f "$PF_Q/pid/master.pid" ] && echo "pid file" || echo "no pid file"
         [ -f "$PF_Q/quick-start" ] && echo "quick-start"
+        [ -n "${PF_LS:-}" ] && ls "$PF_T" | grep maillog | sed -E 's/[0-9]{8}-[0-9]{6}/STAMP/'
         [ -n "${PF_SLEEPER:-}" ] && { grep -qs '^State:.*[RS]' "/proc/$PF_SLEEPER/status" && echo "sleeper alive" || echo "sleeper gone"; }
     } >"$out/state"
     [ -n "${PF_TREE:-}" ] && pf_tree >"$out/tree"
@@ -155,6 +156,11 @@ pf_case() {
 # States a case starts from.
 pf_s_stopped() { pf_stop; }
 pf_s_running() { pf_start; }
+pf_s_bad_compressor() {
+    pf_stop
+    echo "maillog_file_compressor = /bin/false" >>"$PF_C/main.cf"
+    touch -d '1 minute ago' "$PF_C/main.cf"
+}
 pf_s_quick() { pf_stop; touch "$PF_Q/quick-start"; }
 pf_s_stubborn() {
     pf_stop
@@ -163,8 +169,7 @@ pf_s_stubborn() {
     printf '#!/bin/sh\ncase "$1" in -t) exit 1;; esac\nexit 0\n' >"$PF_T/fake/master"
     chmod 755 "$PF_T/fake/master"
     pf_main "$PF_T/fakeconf" "compatibility_level = 3.6" "daemon_directory = $PF_T/fake"
-    setsid sh -c 'trap "" TERM; exec sleep 30' </dev/null >/dev/null 2>&1 &
-    PF_SLEEPER=$!
+    PF_SLEEPER=$(setsid sh -c 'trap "" TERM; exec sleep 30' </dev/null >/dev/null 2>&1 & echo $!)
     sleep 0.1
     printf '%32d\n' "$PF_SLEEPER" >"$PF_Q/pid/master.pid"
 }
@@ -236,6 +241,13 @@ else
     pf_case "pfx missing config" pf_s_stopped -c "$PF_T/nonexistent" status
     pf_case "pfx old compat level" pf_s_stopped -c "$PF_T/oldcompat" status
     MAIL_CONFIG=$PF_C pf_case "pfx MAIL_CONFIG" pf_s_stopped status
+    # What children see: the exported parameters and the filtered environment.
+    PF_SORT=stdout FOO=bar LANG=de_DE TZ=UTC pf_case "pfx environment" pf_s_stopped -c "$PF_C" /usr/bin/env
+    pf_case "pfx run a command" pf_s_stopped -c "$PF_C" /bin/sh -c 'echo hello; exit 3'
+    pf_case "pfx run a missing command" pf_s_stopped -c "$PF_C" /nonexistent/cmd
+    pf_case "pfx tls without script" pf_s_stopped -c "$PF_C" tls all-default-client
+    pf_case "pfx post-install usage" pf_s_stopped -c "$PF_C" post-install bogus
+    pf_case "pfx post-install nothing" pf_s_stopped -c "$PF_C" post-install mail_owner=postfix
 
     # Life cycle.
     pf_case "pfx start" pf_s_stopped -c "$PF_C" start
@@ -283,6 +295,9 @@ else
     PF_FILES="$PF_T/up/master.cf" \
         pf_case "pfx check no postlog" pf_s_old_conf -c "$PF_T/up" check
     pf_case "pfx logrotate args" pf_s_stopped -c "$PF_C" logrotate now
+    PF_LS=1 pf_case "pfx logrotate" pf_s_stopped -c "$PF_C" logrotate
+    PF_LS=1 pf_case "pfx logrotate running" pf_s_running -c "$PF_C" logrotate
+    PF_LS=1 pf_case "pfx logrotate bad compressor" pf_s_bad_compressor -c "$PF_C" logrotate
 
     # Stderr on a terminal.
     PF_TTY=1 pf_case "pfx tty status" pf_s_stopped -c "$PF_C" status

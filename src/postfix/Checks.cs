@@ -44,7 +44,7 @@ internal static class Checks
             return false;
         }
         var postsuper = ctx.CommandDirectory + "/postsuper";
-        return ChildProcess.Run(postsuper, ["postsuper"]) == 0;
+        return ChildProcess.Run(postsuper, ["postsuper"], line: 287) == 0;
     }
 
     // MasterCfHas - whether master.cf defines service/type (postconf -M).

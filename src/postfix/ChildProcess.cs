@@ -15,17 +15,42 @@ namespace Postfix.Commands.Control;
 
 internal static class ChildProcess
 {
+    // Script - the script name and line a failed start is reported
+    // with, as dash reports it ("script: line: path: not found").
+    public static string ScriptName { get; set; } = "sh";
+
     // Run - run path with argv (argv[0] included); the exit status.
-    public static int Run(string path, IReadOnlyList<string> argv, bool stderrToNull = false)
+    public static int Run(string path, IReadOnlyList<string> argv, bool stderrToNull = false, int line = 1)
     {
         var pid = Start(path, argv, stderrToNull, out var errno);
         if (pid < 0)
         {
-            // What a shell reports when it cannot execute a program.
-            Msg.Err.Write($"{path}: {Sys.StrError(errno)}\n");
+            var why = errno == 2 ? "not found" : Sys.StrError(errno);
+            Msg.Err.Write($"{ScriptName}: {line}: {path}: {why}\n");
             return errno == 2 ? 127 : 126;
         }
         return Wait(pid);
+    }
+
+    // Capture - run path with stdout and stderr into a pipe; the exit
+    // status and what it wrote (as `...` would see it, trailing newlines gone).
+    public static (int Status, string Output) Capture(string path, IReadOnlyList<string> argv)
+    {
+        ProgramHost.FlushOut();
+        if (!Sys.Pipe(out var readFd, out var writeFd))
+            return (126, "");
+        var pid = Sys.Spawn(path, argv, null, [(0, 0), (writeFd, 1), (writeFd, 2)], out var errno);
+        Sys.Close(writeFd);
+        var output = new System.IO.MemoryStream();
+        var buf = new byte[4096];
+        nint n;
+        while ((n = Sys.Read(readFd, buf)) > 0)
+            output.Write(buf, 0, (int)n);
+        Sys.Close(readFd);
+        var text = System.Text.Encoding.UTF8.GetString(output.ToArray()).TrimEnd('\n');
+        if (pid < 0)
+            return (errno == 2 ? 127 : 126, $"{ScriptName}: 1: {path}: {(errno == 2 ? "not found" : Sys.StrError(errno))}");
+        return (Wait(pid), text);
     }
 
     // Start - start path with argv; the pid, or -1 (errno in errnoOut).

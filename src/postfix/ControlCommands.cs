@@ -30,6 +30,7 @@ internal static class ControlCommands
         // A parent that goes away must not take the command with it.
         using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => c.Cancel = true);
         ctx.StartLogging();
+        ChildProcess.ScriptName = ctx.ScriptName;
         ctx.Preamble();
         var command = args.Length > 0 ? args[0] : "";
         switch (command)
@@ -57,7 +58,7 @@ internal static class ControlCommands
                 return Reload(ctx);
             case "flush":
                 ctx.ChangeDirectory(ctx.QueueDirectory, 231, "queue");
-                return ChildProcess.Run(ctx.CommandDirectory + "/postqueue", ["postqueue", "-f"]);
+                return ChildProcess.Run(ctx.CommandDirectory + "/postqueue", ["postqueue", "-f"], line: 235);
             case "check":
                 if (!Checks.CheckFatal(ctx))
                     return ExitAfterFatal();
@@ -90,13 +91,13 @@ internal static class ControlCommands
                     var script = ctx.DaemonDirectory + "/postfix-tls-script";
                     var argv = new List<string> { script };
                     argv.AddRange(args[1..]);
-                    return ChildProcess.Run(script, argv);
+                    return ChildProcess.Run(script, argv, line: 408);
                 }
             case "logrotate":
                 return Logrotate.Run(ctx, args);
             default:
                 if (command.StartsWith('/'))
-                    return ChildProcess.Run(command, args);
+                    return ChildProcess.Run(command, args, line: 413);
                 ctx.Fatal($"unknown command: '{command}'. {Usage}");
                 return 1;
         }
@@ -187,7 +188,7 @@ internal static class ControlCommands
         ctx.Info("starting the Postfix mail system");
         if (!foreground)
         {
-            if (ChildProcess.Run(ctx.Master, [ctx.Master, "-w"]) != 0)
+            if (ChildProcess.Run(ctx.Master, [ctx.Master, "-w"], line: 146) != 0)
                 ctx.Fatal("mail system startup failed");
             return 0;
         }
@@ -199,7 +200,7 @@ internal static class ControlCommands
             Msg.Err.Write($"{ctx.ScriptName}: exec: {ctx.Master}: {Sys.LastError()}\n");
             ctx.Fatal("cannot start-fg the master daemon");
         }
-        return ChildProcess.Run(ctx.Master, [ctx.Master, "-s"]);
+        return ChildProcess.Run(ctx.Master, [ctx.Master, "-s"], line: 161);
     }
 
     private static int Stop(ControlContext ctx)
@@ -250,7 +251,7 @@ internal static class ControlCommands
         RequireRunning(ctx);
         ctx.Info("refreshing the Postfix mail system");
         var postsuper = ctx.CommandDirectory + "/postsuper";
-        var status = ChildProcess.Run(postsuper, ["postsuper", "active"]);
+        var status = ChildProcess.Run(postsuper, ["postsuper", "active"], line: 224);
         if (status != 0)
             return 1;
         Signal(ctx, SIGHUP);

@@ -122,6 +122,9 @@ internal sealed class ControlContext
             ChangeDirectory(ShlibDirectory, 74, "shared-library");
         ChangeDirectory(MetaDirectory, 79, "meta");
         ChangeDirectory(QueueDirectory, 83, "queue");
+        // The shell's cd leaves these in the children's environment.
+        Environment.SetEnvironmentVariable("OLDPWD", MetaDirectory);
+        Environment.SetEnvironmentVariable("PWD", QueueDirectory);
         (Instances, CheckSharedFiles) = InstancesOf(ConfigDirectory);
     }
 

@@ -57,8 +57,7 @@ internal static class Logrotate
                 return $"{ctx.ScriptName}: 1: kill: {Sys.LastError()}";
         }
         Thread.Sleep(1000);
-        var path = ChildProcess.Resolve(compressor);
-        var status = ChildProcess.Run(path, [compressor, rotated]);
-        return status == 0 ? null : $"{compressor}: exit status {status}";
+        var (status, output) = ChildProcess.Capture(ChildProcess.Resolve(compressor), [compressor, rotated]);
+        return status == 0 ? null : output;
     }
 }
