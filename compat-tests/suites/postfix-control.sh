@@ -93,7 +93,23 @@ pf_side() {
     # Late lines of the setup (a master going down) stay out of the log.
     [ "$(pf_running)" = yes ] && sleep 0.2
     : >"$PF_LOG"
-    if [ -n "${PF_TTY:-}" ]; then
+    if [ -n "${PF_FG:-}" ]; then
+        # start-fg: wait for the master to come up, stop it, collect.
+        local prog=$PF_REF i fg
+        [ "$side" = ours ] && prog=$PF_OURS
+        mkdir -p "$out"
+        (cd "$COMPAT_TMP" && exec "$prog" "$@") </dev/null >"$out/stdout" 2>"$out/stderr" &
+        fg=$!
+        for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+            [ "$(pf_running)" = yes ] && break
+            sleep 0.25
+        done
+        echo "running in the foreground: $(pf_running)" >>"$out/stdout"
+        sleep 0.3
+        "$PF_REF" -c "$PF_C" stop >/dev/null 2>&1
+        wait "$fg"
+        echo $? >"$out/status"
+    elif [ -n "${PF_TTY:-}" ]; then
         local prog=$PF_REF
         [ "$side" = ours ] && prog=$PF_OURS
         mkdir -p "$out"
@@ -161,6 +177,11 @@ pf_s_bad_compressor() {
     echo "maillog_file_compressor = /bin/false" >>"$PF_C/main.cf"
     touch -d '1 minute ago' "$PF_C/main.cf"
 }
+pf_s_bad_master_cf() {
+    pf_stop
+    echo "bogus     unix  -       -       nx      -       -       bogus" >>"$PF_C/master.cf"
+}
+pf_s_no_master_cf() { pf_stop; rm -f "$PF_C/master.cf"; }
 pf_s_quick() { pf_stop; touch "$PF_Q/quick-start"; }
 pf_s_stubborn() {
     pf_stop
@@ -253,7 +274,13 @@ else
     pf_case "pfx start" pf_s_stopped -c "$PF_C" start
     pf_case "pfx start -D" pf_s_stopped -D -c "$PF_C" start
     pf_case "pfx start running" pf_s_running -c "$PF_C" start
+    PF_FG=1 pf_case "pfx start-fg" pf_s_stopped -c "$PF_C" start-fg
+    pf_case "pfx start-fg running" pf_s_running -c "$PF_C" start-fg
     pf_case "pfx start quick" pf_s_quick -c "$PF_C" start
+    pf_case "pfx start bad master.cf" pf_s_bad_master_cf -c "$PF_C" start
+    pf_case "pfx check no master.cf" pf_s_no_master_cf -c "$PF_C" check
+    pf_case "pfx start no master.cf" pf_s_no_master_cf -c "$PF_C" start
+    pf_case "pfx status bad master.cf" pf_s_bad_master_cf -c "$PF_C" status
     pf_case "pfx status running" pf_s_running -c "$PF_C" status
     pf_case "pfx reload" pf_s_running -c "$PF_C" reload
     pf_case "pfx reload stopped" pf_s_stopped -c "$PF_C" reload

@@ -25,8 +25,12 @@ internal static class Checks
         "saved", "incoming", "active", "defer", "deferred", "bounce", "hold", "trace", "corrupt", "public", "private", "flush",
     };
 
-    public static bool CheckFatal(ControlContext ctx)
+    // CheckFatal - subScript: run the way "check" and "start" run it, as
+    // a second control script (whose own start-up queries postconf).
+    public static bool CheckFatal(ControlContext ctx, bool subScript = false)
     {
+        if (subScript)
+            ctx.PostconfRuns();
         if (PostInstall.Run(ctx, ["create-missing"]) != 0)
         {
             ctx.FatalNoExit("unable to create missing queue directories");
@@ -36,6 +40,11 @@ internal static class Checks
         if (!File.Exists(masterCf))
         {
             ctx.FatalNoExit($"no {masterCf} file found");
+            return false;
+        }
+        if (!ctx.PostconfRuns())
+        {
+            ctx.FatalNoExit($"cannot execute {ctx.CommandDirectory}/postconf!");
             return false;
         }
         if (ctx.Conf.Eval("maillog_file").Length > 0 && !MasterCfHas(masterCf, "postlog", "unix-dgram"))
@@ -48,38 +57,12 @@ internal static class Checks
     }
 
     // MasterCfHas - whether master.cf defines service/type (postconf -M).
-    public static bool MasterCfHas(string path, string service, string type)
-    {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-        var entries = new List<List<string>>();
-        foreach (var line in text.Split('\n'))
-        {
-            if (line.TrimStart().Length == 0 || line.TrimStart().StartsWith('#'))
-                continue;
-            var fields = line.Split([' ', '\t', '\r'], StringSplitOptions.RemoveEmptyEntries);
-            if (char.IsWhiteSpace(line[0]) && entries.Count > 0)
-                entries[^1].AddRange(fields);
-            else
-                entries.Add(new List<string>(fields));
-        }
-        foreach (var e in entries)
-        {
-            if (e.Count >= 8 && e[0] == service && e[1] == type)
-                return true;
-        }
-        return false;
-    }
+    public static bool MasterCfHas(string path, string service, string type) => MasterCf.Read(path).Has(service, type);
 
-    public static void CheckWarn(ControlContext ctx)
+    public static void CheckWarn(ControlContext ctx, bool subScript = false)
     {
+        if (subScript)
+            ctx.PostconfRuns();
         var q = ctx.QueueDirectory;
         foreach (var f in Finder.Walk([q + "/.", q + "/pid"], prune: true))
         {

@@ -29,7 +29,11 @@ internal static class ChildProcess
             Msg.Err.Write($"{ScriptName}: {line}: {path}: {why}\n");
             return errno == 2 ? 127 : 126;
         }
-        return Wait(pid);
+        var status = Wait(pid, out var coreDumped);
+        // A shell names the signal that ended a foreground command.
+        if (status > 128 && status - 128 is not (2 or 13))
+            Msg.Err.Write(Native.StrSignal(status - 128) + (coreDumped ? " (core dumped)" : "") + "\n");
+        return status;
     }
 
     // Capture - run path with stdout and stderr into a pipe; the exit
@@ -76,13 +80,17 @@ internal static class ChildProcess
     }
 
     // Wait - the shell-style exit status of a child.
-    public static int Wait(int pid)
+    public static int Wait(int pid) => Wait(pid, out _);
+
+    public static int Wait(int pid, out bool coreDumped)
     {
+        coreDumped = false;
         while (true)
         {
             var r = Sys.WaitPid(pid, out var status, 0);
             if (r == pid)
             {
+                coreDumped = (status & 0x80) != 0;
                 if (Sys.WIfExited(status))
                     return Sys.WExitStatus(status);
                 if (Sys.WIfSignaled(status))

@@ -60,9 +60,9 @@ internal static class ControlCommands
                 ctx.ChangeDirectory(ctx.QueueDirectory, 231, "queue");
                 return ChildProcess.Run(ctx.CommandDirectory + "/postqueue", ["postqueue", "-f"], line: 235);
             case "check":
-                if (!Checks.CheckFatal(ctx))
+                if (!Checks.CheckFatal(ctx, subScript: true))
                     return ExitAfterFatal();
-                Checks.CheckWarn(ctx);
+                Checks.CheckWarn(ctx, subScript: true);
                 return 0;
             case "status":
                 if (!MasterRunning(ctx))
@@ -181,9 +181,9 @@ internal static class ControlCommands
         }
         else
         {
-            if (!Checks.CheckFatal(ctx))
+            if (!Checks.CheckFatal(ctx, subScript: true))
                 ctx.Fatal("Postfix integrity check failed!");
-            Checks.CheckWarn(ctx);
+            Checks.CheckWarn(ctx, subScript: true);
         }
         ctx.Info("starting the Postfix mail system");
         if (!foreground)
@@ -225,9 +225,10 @@ internal static class ControlCommands
 
     private static int QuickStop(ControlContext ctx)
     {
-        // "stop" as a sub-step whose status does not matter.
+        // "stop" as a sub-step (a second script) whose status does not matter.
         try
         {
+            ctx.PostconfRuns();
             Stop(ctx);
         }
         catch (FatalException)

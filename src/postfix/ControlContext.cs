@@ -122,10 +122,33 @@ internal sealed class ControlContext
             ChangeDirectory(ShlibDirectory, 74, "shared-library");
         ChangeDirectory(MetaDirectory, 79, "meta");
         ChangeDirectory(QueueDirectory, 83, "queue");
+        if (!PostconfRuns())
+            Fatal($"cannot execute {CommandDirectory}/postconf!");
         // The shell's cd leaves these in the children's environment.
         Environment.SetEnvironmentVariable("OLDPWD", MetaDirectory);
         Environment.SetEnvironmentVariable("PWD", QueueDirectory);
         (Instances, CheckSharedFiles) = InstancesOf(ConfigDirectory);
+    }
+
+    // PostconfRuns - what one reference "postconf" query of this
+    // instance would add: a warning per run about a missing master.cf,
+    // or a fatal error (false) about a malformed one.
+    public bool PostconfRuns(int runs = 1)
+    {
+        var path = ConfigDirectory + "/master.cf";
+        var cf = MasterCf.Read(path);
+        var postconf = CommandDirectory + "/postconf";
+        if (cf.OpenError != null)
+        {
+            for (var i = 0; i < runs; i++)
+                Msg.Err.Write($"{postconf}: warning: open {path}: {cf.OpenError}\n");
+            return true;
+        }
+        if (cf.Error == null)
+            return true;
+        Msg.Err.Write($"{postconf}: fatal: {cf.Error}\n");
+        System.Threading.Thread.Sleep(1000);
+        return false;
     }
 
     // ScriptName - the name the shell would use in its own diagnostics.

@@ -23,7 +23,7 @@ internal static class Logrotate
         var values = new Dictionary<string, string>();
         foreach (var name in new[] { "maillog_file", "maillog_file_compressor", "maillog_file_rotate_suffix" })
         {
-            var value = ctx.Conf.Eval(name);
+            var value = ctx.PostconfRuns() ? ctx.Conf.Eval(name) : "";
             if (value.Length == 0)
                 ctx.Fatal($"empty '{name}' parameter value - logfile rotation failed");
             values[name] = value;

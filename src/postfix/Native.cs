@@ -1,7 +1,7 @@
 // NAME
 //	Native - the few libc calls only postfix(1) needs
 // DESCRIPTION
-//	mkdir(2), lchown(2), access(2), execve(2) (the environment is passed
+//	mkdir(2), lchown(2), access(2), execve(2), strsignal(3) (the environment is passed
 //	explicitly: .NET does not update environ when a variable is set)
 //	and strftime(3) on the local time.
 using System;
@@ -37,6 +37,12 @@ internal static partial class Native
 
     [LibraryImport("libc", EntryPoint = "strftime")]
     private static unsafe partial nuint StrFTime(byte* buf, nuint max, byte* format, byte* tm);
+
+    [LibraryImport("libc", EntryPoint = "strsignal")]
+    private static partial nint StrSignalRaw(int sig);
+
+    // StrSignal - the description of a signal ("Terminated").
+    public static string StrSignal(int sig) => Marshal.PtrToStringUTF8(StrSignalRaw(sig)) ?? $"Signal {sig}";
 
     // Exec - execve(path, argv, current environment); returns only on error.
     public static unsafe void Exec(string path, IReadOnlyList<string> argv)

@@ -110,6 +110,8 @@ internal sealed partial class PostInstall
             Error($"Re-run this command as {self} command_directory=/some/where.");
             return 1;
         }
+        if (!ctx.PostconfRuns())
+            return 1;
         if (V("config_directory").Length == 0)
             vars["config_directory"] = MailConf.DefConfigDir;
         var configDir = V("config_directory");
@@ -147,7 +149,7 @@ internal sealed partial class PostInstall
             return failed;
         if (create && CreateAndSetPermissions(updateShared, configDir) is { } status)
             return status;
-        if (upgradeConf && new UpgradeConfig(configDir, V("command_directory") + "/postconf", self).Run(obsolete) is { } upStatus)
+        if (upgradeConf && new UpgradeConfig(configDir, V("command_directory") + "/postconf", self, ctx.PostconfRuns).Run(obsolete) is { } upStatus)
             return upStatus;
         if (firstInstallReminder)
             FirstInstallReminder(configDir);
@@ -165,6 +167,11 @@ internal sealed partial class PostInstall
     private int? UpdateMainCf()
     {
         var configDir = V("config_directory");
+        // postconf -dhx mail_version, then one postconf -h per parameter.
+        if (!ctx.PostconfRuns())
+            return 1;
+        if (!ctx.PostconfRuns(MostParameters.Length))
+            return 1;
         var current = MailConf.Read(configDir);
         var mailVersion = current.Eval("mail_version");
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -263,6 +270,7 @@ internal sealed partial class PostInstall
 
     private void FirstInstallReminder(string configDir)
     {
+        ctx.PostconfRuns(2);
         var c = conf ?? MailConf.Read(configDir);
         var aliases = MapNamePrefix().Replace(c.Eval("alias_database"), "", 1);
         var text = "\n    Warning: you still need to edit myorigin/mydestination/mynetworks\n"

@@ -66,8 +66,9 @@ internal sealed class UpgradeConfig
 
     // UpgradeConfig - for configDir, editing main.cf with postconf (a
     // path) and naming itself installerName in shell-style errors.
-    public UpgradeConfig(string configDir, string postconf, string installerName)
+    public UpgradeConfig(string configDir, string postconf, string installerName, Func<int, bool>? postconfRuns = null)
     {
+        this.postconfRuns = postconfRuns ?? (_ => true);
         this.configDir = configDir;
         masterCf = configDir + "/master.cf";
         Postconf = postconf;
@@ -75,6 +76,9 @@ internal sealed class UpgradeConfig
     }
 
     private string Postconf { get; }
+
+    // postconfRuns - the side effects of a reference postconf query.
+    private readonly Func<int, bool> postconfRuns;
 
     private static void Say(string text) => ProgramHost.Out.Write(text + "\n");
 
@@ -126,7 +130,11 @@ internal sealed class UpgradeConfig
                 + $"    {obsolete}\n\n");
         }
         var conf = MailConf.Read(configDir);
-        if (ParamCatalog.Default("inet_protocols") != "ipv4" && conf.LookupRaw("inet_protocols") == null)
+        postconfRuns(1);
+        var defaultIpv4 = ParamCatalog.Default("inet_protocols") == "ipv4";
+        if (!defaultIpv4)
+            postconfRuns(1);
+        if (!defaultIpv4 && conf.LookupRaw("inet_protocols") == null)
         {
             Fmt.Write($"    COMPATIBILITY: editing {configDir}/main.cf, setting\n"
                 + "    inet_protocols=ipv4.  Specify inet_protocols explicitly if you\n"
@@ -214,6 +222,7 @@ internal sealed class UpgradeConfig
 
     private int? FixHashQueueNames()
     {
+        postconfRuns(1);
         var found = MailConf.Read(configDir).Eval("hash_queue_names");
         var missing = "";
         if (!found.Contains("defer", StringComparison.Ordinal))

@@ -62,11 +62,12 @@ public sealed class ControlTests : IDisposable
     {
         var path = Path.Combine(dir, "master.cf");
         File.WriteAllText(path, "# postlog unix-dgram n - n - 1 postlogd\n"
-            + "smtp inet n - n\n"
+            + "smtp inet n - n 100? - smtpd\n"
             + "postlog   unix-dgram n  -       n\n   -       1       postlogd\n");
         Checks.MasterCfHas(path, "postlog", "unix-dgram").ShouldBeTrue();
-        Checks.MasterCfHas(path, "smtp", "inet").ShouldBeFalse(); // too few fields
         Checks.MasterCfHas(path, "postlog", "unix").ShouldBeFalse();
+        File.AppendAllText(path, "bad unix - - nx - - bad\n");
+        Checks.MasterCfHas(path, "postlog", "unix-dgram").ShouldBeFalse(); // postconf -M dies
         Checks.MasterCfHas(Path.Combine(dir, "none"), "postlog", "unix-dgram").ShouldBeFalse();
     }
 
