@@ -42,6 +42,7 @@ mydomain = example.com
 mydestination =
 enable_long_queue_ids = yes
 hopcount_limit = 5
+in_flow_delay = 0
 message_size_limit = 300000
 undisclosed_recipients_header = To: undisclosed-recipients:;
 header_checks = regexp:$CL_T/header_checks
@@ -131,16 +132,18 @@ fi
 # cl_norm - queue IDs, times and PIDs made comparable (postcat output or log).
 cl_norm() {
     sed -E -e 's/[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]{10}z[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]+/QID/g' \
-        -e 's/create_time=[0-9]+/create_time=T/; s/^(message_arrival_time|named_attribute: create_time): .*/\1: T/' \
+        -e 's/create_time=[0-9]+/create_time=T/; s/^create_time: .*/create_time: T/' \
         -e 's/^[A-Z][a-z]{2} [ 0-9]{2} [0-9:]{8} [^ ]+ //; s/\[[0-9]+\]:/:/' \
+        -e 's/, delay=[0-9.]+, delays=[0-9.\/]+,/, delay=D, delays=D,/' \
         -e 's#'"$CL_T"'/[a-z]+/#T/#g'
 }
 
-# cl_bounce_norm - a bounce notice's own dates (made at different times).
+# cl_bounce_norm - a bounce notice's own dates (made at different times,
+# so its arrival time record and offsets may differ in length too).
 cl_bounce_norm() {
     sed -E -e 's/^(regular_text: )?(Date|Arrival-Date): .*/\1\2: D/' \
-        -e 's/^(message_arrival_time): .*/\1: T/' -e 's/QID\.[0-9]+\//QID.T\//g' \
-        -e 's/^(time|arrival_time): .*/\1: T/'
+        -e 's/^(message_arrival_time): .*/\1: T/' -e 's/^(message_size): .*/\1: S/' -e 's/QID\.[0-9]+\//QID.T\//g' \
+        -e 's/^(time|arrival_time): .*/\1: T/' -e 's/^([[:space:]]+id QID;) .*/\1 D/'
 }
 
 # cl_snapshot INSTANCE OUT - the instance's queue files, printed and
@@ -177,8 +180,9 @@ cl_case() {
         cp -p "$CL_T/stage/q/maildrop/$f" "$d/q/maildrop/$f"
         MAIL_CONFIG=$d/conf "$REF_SBIN/postkick" public pickup W 2>/dev/null
     done
-    for n in $(seq 1 100); do
-        [ -z "$(ls "$CL_T/ref/q/maildrop" "$CL_T/ourc/q/maildrop" "$CL_T/ourp/q/maildrop")" ] && break
+    for n in $(seq 1 50); do
+        [ -z "$(find "$CL_T/ref/q/maildrop" "$CL_T/ourc/q/maildrop" "$CL_T/ourp/q/maildrop" -type f)" ] && break
+        [ -n "${CL_DEBUG:-}" ] && for i in ref ourc ourp; do [ -n "$(ls "$CL_T/$i/q/maildrop")" ] && echo "$n waiting for $i"; done
         sleep 0.1
     done
     sleep 0.3
