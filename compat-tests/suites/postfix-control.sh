@@ -10,6 +10,8 @@
 # reference postfix-script, which only the reference postfix runs); the
 # master is the reference's on both sides. Stderr as a terminal is tested
 # through script(1). Needs root and the postfix user; skipped otherwise.
+# PF_DAEMONS=DIR takes the daemons from DIR instead (a directory whose
+# "master" is our multi-call binary runs the same cases with our master).
 
 PF_T=$COMPAT_TMP/pfx
 PF_C=$PF_T/conf
@@ -56,7 +58,14 @@ pf_setup() {
     # Only the instance's own directories: set-permissions must not touch
     # the installed system.
     grep -E '^\$(queue_directory|data_directory|config_directory)' /etc/postfix/postfix-files >"$PF_T/meta/postfix-files"
-    echo '$config_directory/obsolete-thing:f:root:-:644:o' >>"$PF_T/meta/postfix-files"
+    {
+        echo '$config_directory/obsolete-thing:f:root:-:644:o'
+        echo '$daemon_directory/nqmgr:h:$daemon_directory/qmgr'
+        echo '$config_directory/absent-unless-default:f:root:-:644:1'
+    } >>"$PF_T/meta/postfix-files"
+    # Packages add their own entries in postfix-files.d.
+    mkdir -p "$PF_T/meta/postfix-files.d"
+    echo '$queue_directory/extra:d:$mail_owner:$setgid_group:750:uc' >"$PF_T/meta/postfix-files.d/extra.files"
     pf_main "$PF_C" "compatibility_level = 3.6"
     pf_main "$PF_T/oldcompat"
     "$PF_REF" -c "$PF_C" check >/dev/null 2>&1
@@ -199,7 +208,7 @@ pf_s_stubborn() {
 # damaged message, a stale system file copy, a writable data directory.
 pf_s_broken() {
     pf_stop
-    rm -rf "$PF_Q/deferred" "$PF_Q/pid" "$PF_Q/bin" "$PF_Q/etc"
+    rm -rf "$PF_Q/deferred" "$PF_Q/pid" "$PF_Q/bin" "$PF_Q/etc" "$PF_Q/extra"
     chmod 777 "$PF_Q/active"
     chown root "$PF_Q/hold"
     chmod 755 "$PF_Q/maildrop"
