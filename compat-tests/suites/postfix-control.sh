@@ -68,6 +68,12 @@ pf_setup() {
     echo '$queue_directory/extra:d:$mail_owner:$setgid_group:750:uc' >"$PF_T/meta/postfix-files.d/extra.files"
     pf_main "$PF_C" "compatibility_level = 3.6"
     pf_main "$PF_T/oldcompat"
+    pf_main "$PF_T/noqueue" "compatibility_level = 3.6" "queue_directory = $PF_T/no-such-queue"
+    # The reference postfix needs its script; only the master is missing.
+    mkdir -p "$PF_T/nomaster-libexec"
+    ln -sf "$PF_DAEMONS/postfix-script" "$PF_T/nomaster-libexec/postfix-script"
+    pf_main "$PF_T/nomaster" "compatibility_level = 3.6" "daemon_directory = $PF_T/nomaster-libexec"
+    pf_main "$PF_T/nometa" "compatibility_level = 3.6" "meta_directory = $PF_T/no-such-meta"
     "$PF_REF" -c "$PF_C" check >/dev/null 2>&1
 }
 
@@ -270,6 +276,10 @@ else
     pf_case "pfx bad option" pf_s_stopped -x -c "$PF_C" status
     pf_case "pfx missing config" pf_s_stopped -c "$PF_T/nonexistent" status
     pf_case "pfx old compat level" pf_s_stopped -c "$PF_T/oldcompat" status
+    pf_case "pfx default config" pf_s_stopped status
+    pf_case "pfx missing queue" pf_s_stopped -c "$PF_T/noqueue" status
+    pf_case "pfx missing master" pf_s_stopped -c "$PF_T/nomaster" status
+    pf_case "pfx missing meta" pf_s_stopped -c "$PF_T/nometa" start
     MAIL_CONFIG=$PF_C pf_case "pfx MAIL_CONFIG" pf_s_stopped status
     # What children see: the exported parameters and the filtered environment.
     PF_SORT=stdout FOO=bar LANG=de_DE TZ=UTC pf_case "pfx environment" pf_s_stopped -c "$PF_C" /usr/bin/env
