@@ -135,6 +135,7 @@ cl_norm() {
         -e 's/create_time=[0-9]+/create_time=T/; s/^create_time: .*/create_time: T/' \
         -e 's/^[A-Z][a-z]{2} [ 0-9]{2} [0-9:]{8} [^ ]+ //; s/\[[0-9]+\]:/:/' \
         -e 's/, delay=[0-9.]+, delays=[0-9.\/]+,/, delay=D, delays=D,/' \
+        -e 's/message dated [0-9]+ seconds into/message dated N seconds into/' \
         -e 's#'"$CL_T"'/[a-z]+/#T/#g'
 }
 
@@ -162,10 +163,10 @@ CL_MSGS=$CL_T/msgs
 mkdir -p "$CL_MSGS"
 CL_N=0
 
-# cl_case NAME PROG SENDMAIL-ARGS... < MESSAGE - submit once (stage), copy
-# the maildrop file into the three instances, kick their pickup, compare.
+# cl_case NAME SENDMAIL-ARGS... < MESSAGE - submit once (stage instance,
+# no master: the maildrop file stays), then run it through the three.
 cl_case() {
-    local name=$1 f i n ok=1 d; shift
+    local name=$1 f; shift
     case "$name" in *"${CASE_FILTER:-}"*) ;; *) cat >/dev/null; return 0;; esac
     rm -f "$CL_T"/stage/q/maildrop/*
     MAIL_CONFIG=$CL_T/stage/conf "$REF_SBIN/sendmail" "$@" 2>/dev/null
@@ -173,11 +174,29 @@ cl_case() {
     if [ -z "$f" ]; then
         echo "FAIL cleanup-$name (no maildrop file from the reference sendmail)"; record "cleanup-$name" 0; return
     fi
+    cl_run "$name" "$CL_T/stage/q/maildrop/$f"
+}
+
+# cl_file NAME FILE MODE OWNER [TOUCH-DATE] - a hand-made maildrop file.
+cl_file() {
+    local name=$1 src=$2 mode=$3 owner=$4 when=${5:-} f=$CL_T/stage/q/maildrop/4jWmHANDAAz1abc
+    case "$name" in *"${CASE_FILTER:-}"*) ;; *) return 0;; esac
+    rm -f "$CL_T"/stage/q/maildrop/*
+    cp "$src" "$f" && chmod "$mode" "$f" && chown "$owner" "$f"
+    [ -n "$when" ] && touch -d "$when" "$f"
+    cl_run "$name" "$f"
+}
+
+# cl_run NAME MAILDROP-FILE - copy the file into the three instances, kick
+# their pickup, wait until the maildrop directories are empty, compare.
+cl_run() {
+    local name=$1 src=$2 f i n ok=1 d
+    f=$(basename "$src")
     for i in ref ourc ourp; do
         d=$CL_T/$i
         find "$d/q/incoming" "$d/q/hold" -type f -delete 2>/dev/null
         wc -l <"$d/maillog" >"$d/logpos" 2>/dev/null || echo 0 >"$d/logpos"
-        cp -p "$CL_T/stage/q/maildrop/$f" "$d/q/maildrop/$f"
+        cp -p "$src" "$d/q/maildrop/$f"
         MAIL_CONFIG=$d/conf "$REF_SBIN/postkick" public pickup W 2>/dev/null
     done
     for n in $(seq 1 50); do
@@ -213,7 +232,7 @@ cl_case() {
         ok=0
     fi
     # The test must see something: a queue file or a logged decision.
-    if [ ! -s "$CL_T/ref/snap" ] && [ ! -s "$CL_T/ref/log.cleanup" ]; then
+    if [ ! -s "$CL_T/ref/snap" ] && [ ! -s "$CL_T/ref/log.cleanup" ] && [ ! -s "$CL_T/ref/log.pickup" ]; then
         echo "FAIL cleanup-$name (the reference produced nothing to compare)"; ok=0
     fi
     record "cleanup-$name" $ok
@@ -326,6 +345,90 @@ EOF
         printf 'Subject: body %s\n\nfirst line\nbody-%s this line\nlast line\n' "$cl_a" "$cl_a" >"$M/bc-$cl_a"
         cl_case "body-$cl_a" -f a@example.com b@example.com <"$M/bc-$cl_a"
     done
+
+    # Hand-made maildrop files: what pickup accepts, drops or refuses.
+    H=$CL_T/hand
+    mkdir -p "$H"
+    cl_rec() {
+        local type=$1 tmp len
+        tmp=$(mktemp "$H/rec.XXXXXX")
+        printf -- "$2" >"$tmp"
+        len=$(stat -c %s "$tmp")
+        printf '%s' "$type"
+        while [ "$len" -ge 128 ]; do printf "\\$(printf '%03o' $(( (len & 127) | 128 )))"; len=$((len >> 7)); done
+        printf "\\$(printf '%03o' "$len")"
+        cat "$tmp"; rm -f "$tmp"
+    }
+    cl_body() { cl_rec M ''; cl_rec N 'Subject: hand made'; cl_rec N ''; cl_rec N 'body'; cl_rec X ''; cl_rec E ''; }
+    { cl_rec T '1700000000 123456'; cl_rec A 'rewrite_context=local'; cl_rec S 'a@example.com'; cl_rec R 'b@example.com'; cl_body; } >"$H/good"
+    { cl_rec A 'rewrite_context=local'; cl_rec S 'a@example.com'; cl_rec R 'b@example.com'; cl_body; } >"$H/notime"
+    { cl_rec T '1700000000 0'; cl_rec R 'b@example.com'; cl_body; } >"$H/nosender"
+    { cl_rec T '1700000000 0'; cl_rec S 'a@example.com'; cl_rec N 'text in the envelope'; cl_body; } >"$H/badrecord"
+    { cl_rec T '1700000000 0'; cl_rec S 'a@example.com'; cl_rec R 'b@example.com'; cl_rec M ''; cl_rec N 'Subject: x'; } >"$H/truncated"
+    {
+        cl_rec T '1700000000 0'; cl_rec L 'smtp:[127.0.0.1]:10025'; cl_rec '>' 'redirect@example.com'
+        cl_rec S 'a@example.com'; cl_rec R 'b@example.com'; cl_rec M ''; cl_rec N 'Subject: requeued'; cl_rec N ''; cl_rec N 'b'
+        cl_rec X ''; cl_rec r 'rr@example.com'; cl_rec e 'et@example.com'; cl_rec A 'action=x'; cl_rec A 'notify_flags=2'
+        cl_rec R 'extracted@example.com'; cl_rec E ''
+    } >"$H/postsuper"
+    {
+        cl_rec T '1700000000 0'; cl_rec S 'a@example.com'; cl_rec R 'b@example.com'; cl_rec M ''
+        cl_rec L 'Subject: a long '; cl_rec L 'header in '; cl_rec N 'pieces'; cl_rec N ''
+        cl_rec L 'body '; cl_rec L 'in pieces'; cl_rec N ''; cl_rec L 'unterminated at the end'; cl_rec X ''; cl_rec E ''
+    } >"$H/cont"
+    {
+        cl_rec T '1700000000 0'; cl_rec S 'a@example.com'; cl_rec A 'notify_flags=99'; cl_rec A 'dsn_orig_rcpt=rfc822;x@example.com'
+        cl_rec R 'b@example.com'; cl_rec O 'orig1@example.com'; cl_rec O 'orig2@example.com'; cl_rec R 'c@example.com'
+        cl_rec V '+='; cl_rec A 'trace_flags=junk'; cl_body
+    } >"$H/oddenvelope"
+    { cl_rec T '1700000000 0'; cl_rec S ''; cl_rec V '+='; cl_rec R 'b@example.com'; cl_body; } >"$H/verpnull"
+    { cl_rec T '1700000000 0'; cl_rec S 'a@example.com'; cl_rec R 'b@example.com'; cl_rec M ''; cl_rec N 'Subject: no received'; cl_rec N ''; cl_rec N 'b'; cl_rec X ''; cl_rec E ''; } >"$H/plainbody"
+    cl_file md-good "$H/good" 744 root
+    cl_file md-notime "$H/notime" 744 root '2024-01-02 03:04:05'
+    cl_file md-old "$H/notime" 744 root '3 days ago'
+    cl_file md-future "$H/notime" 744 root 'tomorrow'
+    cl_file md-nosender "$H/nosender" 744 root
+    cl_file md-badrecord "$H/badrecord" 744 root
+    cl_file md-truncated "$H/truncated" 744 root
+    cl_file md-notready "$H/good" 644 root
+    cl_file md-requeued "$H/postsuper" 700 postfix
+    cl_file md-requeued-readable "$H/postsuper" 744 postfix
+    cl_file md-cont "$H/cont" 744 root
+    cl_file md-oddenvelope "$H/oddenvelope" 744 root
+    cl_file md-verpnull "$H/verpnull" 744 root
+    cl_file md-nobody "$H/plainbody" 744 nobody
+    cl_file md-unreadable "$H/good" 700 root
+
+    # A second configuration for the same three instances.
+    for cl_i in ref ourc ourp; do
+        cat >>"$CL_T/$cl_i/conf/main.cf" <<'EOF'
+always_bcc = bcc@example.com
+delay_warning_time = 4h
+header_from_format = obsolete
+message_reject_characters = ~
+message_strip_characters = \177
+strict_7bit_headers = yes
+strict_8bitmime_body = yes
+strict_mime_encoding_domain = yes
+enable_original_recipient = no
+content_filter = smtp:[127.0.0.1]:10026
+EOF
+        find "$CL_T/$cl_i/conf" -type f -exec touch -d '1 minute ago' {} +
+        "$REF_SBIN/postfix" -c "$CL_T/$cl_i/conf" reload >/dev/null 2>&1
+    done
+    sleep 1
+    cl_case conf2-plain -f a@example.com -F 'Alice (A) User' b@example.com <"$M/missing"
+    cl_case conf2-duplicates -f a@example.com b@example.com b@example.com B@EXAMPLE.COM <"$M/plain"
+    cl_case conf2-8bit -f a@example.com b@example.com <"$M/8bit"
+    printf 'Subject: tilde\n\na ~ here\n' >"$M/tilde"
+    cl_case conf2-reject-char -f a@example.com b@example.com <"$M/tilde"
+    printf 'Subject: del\x7f char\n\nbody\x7f\n' >"$M/del"
+    cl_case conf2-strip-char -f a@example.com b@example.com <"$M/del"
+    printf 'Subject: bad domain\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=x\nContent-Transfer-Encoding: base64\n\n--x\n\nb\n--x--\n' >"$M/baddomain"
+    cl_case conf2-encoding-domain -f a@example.com b@example.com <"$M/baddomain"
+    cl_case conf2-nullsender -f '' b@example.com <"$M/missing"
+    cl_file conf2-md-good "$H/good" 744 root
+
     cl_stop
     eval "$cl_old_trap"
     echo "cleanup: $CL_N messages compared"

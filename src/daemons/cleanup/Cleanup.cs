@@ -71,8 +71,9 @@ public static class Cleanup
         {
             service!.Serve(conn.Stream, "unknown_stream");
         }
-        catch (FatalException)
+        catch (Exception)
         {
+            // A fatal error (or a bug): never leave a half-written file.
             CleanupService.Current?.Remove();
             throw;
         }

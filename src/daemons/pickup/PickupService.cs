@@ -114,16 +114,29 @@ internal sealed class PickupService
     // PickupFile - pickup_file().
     private int PickupFile(Info info)
     {
+        // safe_open(): an existing file with exactly one link.
         byte[] data;
+        string? why = null;
+        var errno = 0;
         try
         {
             data = File.ReadAllBytes(info.Path);
+            if (info.St.Links != 1)
+            {
+                why = $"file has {info.St.Links} hard links";
+                errno = 1; // EPERM
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            var errno = Sys.ErrnoOf(e);
+            data = [];
+            errno = Sys.ErrnoOf(e);
+            why = "cannot open file: " + Sys.StrError(errno);
+        }
+        if (why != null)
+        {
             if (errno != 2)
-                Msg.Warn($"open input file {info.Path}: {Sys.StrError(errno)}");
+                Msg.Warn($"open input file {info.Path}: {why}");
             if (errno == 13)
                 Msg.Warn($"if this file was created by Postfix < 1.1, then you may have to chmod a+r {cfg.QueueDirectory}/{info.Path}");
             return errno == 13 ? KeepFile : RemoveFile;

@@ -105,6 +105,14 @@ public class ParserTests
     }
 
     [Fact]
+    public void RawText()
+    {
+        Raw.Text("r\u00e9sum\u00e9").ShouldBe("r?sum?");
+        Raw.Text(Raw.FromBytes(Encoding.UTF8.GetBytes("caf\u00e9"))).ShouldBe("caf\u00e9");
+        Raw.FromText("caf\u00e9").Length.ShouldBe(5);
+    }
+
+    [Fact]
     public void FormatTv()
     {
         var sb = new StringBuilder();
