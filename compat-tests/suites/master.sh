@@ -14,13 +14,14 @@ mkdir -p "$MS_T"
 chmod 711 "$COMPAT_TMP"
 chmod 755 "$MS_T"
 
-# ms_instance NAME DAEMONS... - config, queue and a mixed daemon_directory.
+# ms_instance NAME PORT DAEMONS... - config, queue and a mixed daemon_directory.
 ms_instance() {
-    local n=$1; shift
+    local n=$1 port=$2; shift 2
     local d=$MS_T/$n
     mkdir -p "$d/conf" "$d/q" "$d/data"
     chown postfix "$d/data"
     mixed_daemon_dir "$d/libexec" "$@"
+    set -- "$n" "$port"
     cat >"$d/conf/main.cf" <<EOF
 queue_directory = $d/q
 data_directory = $d/data
@@ -34,8 +35,13 @@ myhostname = ms.example.com
 mydomain = example.com
 mydestination =
 EOF
-    cat >"$d/conf/master.cf" <<'EOF'
-pickup    unix  n       -       n       60      1       pickup
+    # pickup on a fifo (the master writes its wakeups there), smtpd on a
+    # loopback TCP port: every endpoint type the master opens.
+    cat >"$d/conf/master.cf" <<EOF
+127.0.0.1:$2 inet n     -       n       -       2       smtpd
+proxymap  unix  -       -       n       -       -       proxymap
+anvil     unix  -       -       n       -       1       anvil
+pickup    fifo  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
 showq     unix  n       -       n       -       -       showq
@@ -60,7 +66,7 @@ ms_norm() {
         -e 's/<[0-9]{14}\.QID@/<STAMP.QID@/' \
         -e 's/delay=[0-9.]+, delays=[0-9.\/]+/delay=D, delays=D/' \
         -e 's/PID: [0-9]+/PID: N/' \
-        -e "s#$MS_T/(ref|ours)#INST#g"
+        -e "s#$MS_T/(ref|ours)#INST#g" -e 's/ESMTP Postfix .*/ESMTP Postfix/' -e 's/client=localhost\[127.0.0.1\]:?[0-9]*/client=C/'
 }
 
 # ms_queue NAME - postqueue -p of an instance, normalized.
@@ -104,8 +110,8 @@ ms_master_err() {
 if [ "$(id -u)" != 0 ] || ! id postfix >/dev/null 2>&1 || [ ! -x "$OUR_LIBEXEC/master" ]; then
     echo "master: skipped: needs root, the postfix user and our daemons ($OUR_LIBEXEC)"
 else
-    ms_instance ref
-    ms_instance ours master postlogd
+    ms_instance ref 10025
+    ms_instance ours 10026 master postlogd
     ms_stop() {
         for ms_n in ref ours; do "$REF_SBIN/postfix" -c "$MS_T/$ms_n/conf" stop >/dev/null 2>&1; done
     }
@@ -120,6 +126,8 @@ else
     ms_same running-test '$MS_T/$I/libexec/master -t -c $MS_T/$I/conf'
     ms_same pid-file 'wc -c <$MS_T/$I/q/pid/master.pid; kill -0 $(cat $MS_T/$I/q/pid/master.pid) && echo alive; wc -c <$MS_T/$I/data/master.lock'
     ms_same status '$REF_SBIN/postfix -c $MS_T/$I/conf status'
+    ms_port() { [ "$I" = ref ] && echo 10025 || echo 10026; }
+    ms_same inet-banner 'timeout 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$(ms_port); head -c 16 <&3; echo; printf \"QUIT\\r\\n\" >&3"'
     for ms_n in ref ours; do
         for i in 1 2 3; do
             printf 'Subject: m%s\n\nbody %s\n' $i $i | "$REF_SBIN/sendmail" -C "$MS_T/$ms_n/conf" -f "s$i@example.com" "r$i@example.net"
