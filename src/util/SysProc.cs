@@ -351,6 +351,55 @@ public static partial class Sys
         return (byte*)h.AddrOfPinnedObject();
     }
 
+    // TryReadFile - the whole file, or null with errno (no exceptions: a
+    // queue scan meets many files that vanished or never existed).
+    public static byte[]? TryReadFile(string path, out int errno)
+    {
+        byte[] buf = new byte[4096];
+        if (!TryReadFile(path, ref buf, out var length, out errno))
+            return null;
+        return length == buf.Length ? buf : buf.AsSpan(0, length).ToArray();
+    }
+
+    // TryReadFile - read into buf (grown when needed); the length read.
+    public static bool TryReadFile(string path, ref byte[] buf, out int length, out int errno)
+    {
+        length = 0;
+        var fd = Open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
+        if (fd < 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            return false;
+        }
+        try
+        {
+            var len = 0;
+            while (true)
+            {
+                if (len == buf.Length)
+                    Array.Resize(ref buf, buf.Length * 2);
+                var n = Read(fd, buf.AsSpan(len));
+                if (n < 0)
+                {
+                    errno = Marshal.GetLastPInvokeError();
+                    if (errno == EINTR)
+                        continue;
+                    return false;
+                }
+                if (n == 0)
+                    break;
+                len += (int)n;
+            }
+            errno = 0;
+            length = len;
+            return true;
+        }
+        finally
+        {
+            Close(fd);
+        }
+    }
+
     // CurrentEnvironment - "NAME=value" for every environment variable.
     public static List<string> CurrentEnvironment()
     {

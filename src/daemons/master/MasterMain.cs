@@ -342,7 +342,10 @@ public static partial class MasterMain
         }
         var env = Sys.CurrentEnvironment();
         env.Add($"{MonitorEnv}=3");
-        var pid = Sys.Spawn("/proc/self/exe", argv, env, [(w, 3)], out var errno);
+        // Start the program by the name it was started under, so that the
+        // daemon's process name stays "master" (not "exe").
+        var self = argv[0].Contains('/', StringComparison.Ordinal) ? argv[0] : "/proc/self/exe";
+        var pid = Sys.Spawn(self, argv, env, [(w, 3)], out var errno);
         if (pid < 0)
             Msg.Fatal($"fork: {Sys.StrError(errno)}");
         Sys.Close(w);

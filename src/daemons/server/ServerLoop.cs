@@ -31,6 +31,7 @@ internal static partial class ServerLoop
     public static WaitResult Wait(List<int> fds, bool watchMaster, long idleDeadlineMs, int loopDelaySec, List<int> ready)
     {
         ready.Clear();
+        TrimWhenIdle();
         var now = Environment.TickCount64;
         var timeout = -1L;
         var isLoop = false;
@@ -66,6 +67,23 @@ internal static partial class ServerLoop
                 ready.Add(fds[i]);
         }
         return WaitResult.Ready;
+    }
+
+    // Bytes a daemon may allocate between two trims.
+    private const long TrimThreshold = 4 << 20;
+    private static long allocatedAtTrim;
+
+    // TrimWhenIdle - a daemon about to wait for work gives back the heap
+    // that its last requests grew, so that idle processes stay small (the
+    // reference's idle daemons are a few hundred kilobytes of private
+    // memory each).
+    private static void TrimWhenIdle()
+    {
+        var allocated = GC.GetTotalAllocatedBytes();
+        if (allocated - allocatedAtTrim < TrimThreshold)
+            return;
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        allocatedAtTrim = GC.GetTotalAllocatedBytes();
     }
 
     [LibraryImport("libc", EntryPoint = "accept4", SetLastError = true)]

@@ -77,19 +77,15 @@ public sealed class ShowqService
                 savedId = id;
                 if (MailOpenOk.Check(queue, name, id, out var st, out var path))
                 {
-                    byte[]? data = null;
-                    try
+                    if (!Sys.TryReadFile(path, ref fileBuffer, out var length, out var errno))
                     {
-                        data = File.ReadAllBytes(path);
-                    }
-                    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                    {
-                        var errno = Sys.ErrnoOf(e);
                         if (errno != Sys.ENOENT)
                             Msg.Warn($"open {name} {id}: {Sys.StrError(errno)}");
                     }
-                    if (data != null && !clientError)
-                        Report(name, id, data, path, st.Size, st.MTime, st.Mode);
+                    else if (!clientError)
+                    {
+                        Report(name, id, fileBuffer.AsSpan(0, length), path, st.Size, st.MTime, st.Mode);
+                    }
                 }
                 Flush();
             }
@@ -100,7 +96,10 @@ public sealed class ShowqService
     }
 
     // Report - showq_report(): one message, from its queue file records.
-    private void Report(string queueName, string id, byte[] data, string path, long size, long mtime, uint mode)
+    // One read buffer for every queue file of a listing.
+    private byte[] fileBuffer = new byte[8192];
+
+    private void Report(string queueName, string id, ReadOnlySpan<byte> data, string path, long size, long mtime, uint mode)
     {
         var reader = new RecordReader(data, path);
         long arrivalTime = 0;
@@ -111,6 +110,12 @@ public sealed class ShowqService
         int type;
         while (!clientError && (type = reader.Read(out var rec)) > 0)
         {
+            if (type is not (RecordType.Time or RecordType.Size or RecordType.From or RecordType.Rcpt) && Msg.Verbose == 0)
+            {
+                if (type == RecordType.Mesg && msgSizeOk)
+                    reader.Seek(reader.Position + msgSize);
+                continue;
+            }
             var start = Latin1(RecordReader.CString(rec));
             if (Msg.Verbose > 0)
                 Msg.Info($"record {(char)type} {BounceLogReader.Printable(start)}");
@@ -179,15 +184,9 @@ public sealed class ShowqService
     private HashSet<string>? Reasons(string id)
     {
         var path = queue.Path(MailQueue.Defer, id);
-        byte[] data;
-        try
-        {
-            data = File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
+        var data = Sys.TryReadFile(path, out _);
+        if (data == null)
             return null;
-        }
         var filter = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entry in new BounceLogReader(data, path, defer: true).Entries())
         {
