@@ -14,6 +14,7 @@
 using System;
 using System.Globalization;
 using System.Text;
+using Postfix.Global.Address;
 using Postfix.Global.Config;
 using Postfix.Global.Queue;
 using Postfix.Global.Submit;

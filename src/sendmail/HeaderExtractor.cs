@@ -15,6 +15,7 @@
 using System;
 using System.Collections.Generic;
 using System.Text;
+using Postfix.Global.Address;
 using Postfix.Global.Queue;
 
 namespace Postfix.Commands.Sendmail;

@@ -364,6 +364,18 @@ public sealed class Tok822
         return NonOperator(tp) && NonOperator(next);
     }
 
+    // Addresses - the internal form of each top-level address of text.
+    public static List<string> Addresses(string text)
+    {
+        var list = new List<string>();
+        for (var tp = Parse(text); tp != null; tp = tp.Next)
+        {
+            if (tp.Type == Addr)
+                list.Add(Internalize(tp.Head));
+        }
+        return list;
+    }
+
     // Internalize - tok822_internalize().
     public static StringBuilder Internalize(StringBuilder vp, Tok822? tree, Str flags)
     {

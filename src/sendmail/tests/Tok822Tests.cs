@@ -1,3 +1,4 @@
+using Postfix.Global.Address;
 using Shouldly;
 using Xunit;
 
