@@ -127,5 +127,14 @@ else
     co_both after-pickup-kill 'co_wait $S 1; $(co_sbin $S)/postqueue -c $CO_T/$S/conf -p | co_norm_queue'
     co_both stop '$(co_sbin $S)/postfix -c $CO_T/$S/conf stop; sleep 1; $(co_sbin $S)/postfix -c $CO_T/$S/conf status'
     co_both maillog 'co_norm_log $CO_T/$S/maillog | LC_ALL=C sort'
+    # The same daemons in a chroot jail (master.cf chroot column y).
+    for co_s in ref ours; do
+        sed -i -E 's/^(pickup|cleanup|rewrite|showq)( +[a-z-]+ +[-yn] +[-yn] +)n /\1\2y /' "$CO_T/$co_s/conf/master.cf"
+        touch -d '1 minute ago' "$CO_T/$co_s/conf/master.cf"
+        "$(co_sbin $co_s)/postfix" -c "$CO_T/$co_s/conf" start >/dev/null 2>&1
+        printf 'Subject: jailed\n\nbody\n' | "$(co_sbin $co_s)/sendmail" -C "$CO_T/$co_s/conf" -f j@example.com j2@example.net
+    done
+    co_both chroot 'grep -c " y " $CO_T/$S/conf/master.cf; co_wait $S 2; $(co_sbin $S)/postqueue -c $CO_T/$S/conf -p | co_norm_queue | LC_ALL=C sort'
+    co_stop
     trap 'rm -rf "$COMPAT_TMP"' EXIT
 fi
