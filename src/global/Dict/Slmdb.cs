@@ -13,7 +13,10 @@
 //	and the call is retried, as slmdb_recover() does. Postfix restarts
 //	a failed bulk transaction by re-reading the source file; here the
 //	writes of the current bulk transaction are kept in a replay log and
-//	re-applied silently, so that warnings are not repeated.
+//	re-applied silently, so that warnings are not repeated. The log is
+//	an unlinked temporary file: it lives in the page cache, not in the
+//	process heap, so that a build takes no more memory than LMDB's own
+//	dirty pages (as the reference's does).
 using System;
 using System.Threading;
 using static Postfix.Global.Dict.LmdbNative;
@@ -43,8 +46,8 @@ internal sealed unsafe class Slmdb : IDisposable
     private int bulkRetries;
 
     // Replay log of the bulk transaction: (key, value, flags) records.
-    private byte[] log = Array.Empty<byte>();
-    private int logLength;
+    private System.IO.FileStream? log;
+    private byte[] replayBuffer = Array.Empty<byte>();
 
     public int Fd { get; private set; } = -1;
 
@@ -178,20 +181,26 @@ internal sealed unsafe class Slmdb : IDisposable
             return status;
         if ((status = Prepare()) != 0)
             return status;
-        var pos = 0;
-        while (pos < logLength)
+        if (log == null)
+            return 0;
+        log.Flush();
+        log.Position = 0;
+        Span<byte> head = stackalloc byte[12];
+        while (log.Position < log.Length)
         {
-            var klen = BitConverter.ToInt32(log, pos);
-            var vlen = BitConverter.ToInt32(log, pos + 4);
-            var flags = BitConverter.ToUInt32(log, pos + 8);
-            pos += 12;
-            fixed (byte* p = &log[pos])
+            log.ReadExactly(head);
+            var klen = BitConverter.ToInt32(head);
+            var vlen = BitConverter.ToInt32(head[4..]);
+            var flags = BitConverter.ToUInt32(head[8..]);
+            if (replayBuffer.Length < klen + vlen)
+                replayBuffer = new byte[Math.Max(klen + vlen, 4096)];
+            log.ReadExactly(replayBuffer, 0, klen + vlen);
+            fixed (byte* p = replayBuffer)
             {
                 var k = new MdbVal { Size = (nuint)klen, Data = p };
                 var v = new MdbVal { Size = (nuint)vlen, Data = p + klen };
                 status = LmdbNative.Put(txn, dbi, &k, &v, flags);
             }
-            pos += klen + vlen;
             if (status != 0 && status != MDB_KEYEXIST)
             {
                 TxnAbort(txn);
@@ -200,22 +209,29 @@ internal sealed unsafe class Slmdb : IDisposable
                 return Recover(status, ref retries) ? 0 : status;
             }
         }
+        log.Seek(0, System.IO.SeekOrigin.End);
         return 0;
     }
 
     private void LogPut(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, uint flags)
     {
-        var need = logLength + 12 + key.Length + value.Length;
-        if (need > log.Length)
-            Array.Resize(ref log, Math.Max(need, Math.Max(4096, log.Length * 2)));
-        BitConverter.TryWriteBytes(log.AsSpan(logLength), key.Length);
-        BitConverter.TryWriteBytes(log.AsSpan(logLength + 4), value.Length);
-        BitConverter.TryWriteBytes(log.AsSpan(logLength + 8), flags);
-        logLength += 12;
-        key.CopyTo(log.AsSpan(logLength));
-        logLength += key.Length;
-        value.CopyTo(log.AsSpan(logLength));
-        logLength += value.Length;
+        log ??= NewLog();
+        Span<byte> head = stackalloc byte[12];
+        BitConverter.TryWriteBytes(head, key.Length);
+        BitConverter.TryWriteBytes(head[4..], value.Length);
+        BitConverter.TryWriteBytes(head[8..], flags);
+        log.Write(head);
+        log.Write(key);
+        log.Write(value);
+    }
+
+    // NewLog - an anonymous temporary file (unlinked at once).
+    private static System.IO.FileStream NewLog()
+    {
+        var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"slmdb-replay.{Environment.ProcessId}.{Guid.NewGuid():N}");
+        var f = new System.IO.FileStream(path, System.IO.FileMode.CreateNew, System.IO.FileAccess.ReadWrite, System.IO.FileShare.None, 1 << 16);
+        System.IO.File.Delete(path);
+        return f;
     }
 
     // Get - look up key; the value is copied out (null when not found).
@@ -472,8 +488,8 @@ internal sealed unsafe class Slmdb : IDisposable
             if (!Recover(status, ref retries))
                 return status;
         }
-        log = Array.Empty<byte>();
-        logLength = 0;
+        log?.Dispose();
+        log = null;
         if (sync && (status = EnvSync(env, 1)) != 0)
             return status;
         return status;
@@ -481,6 +497,8 @@ internal sealed unsafe class Slmdb : IDisposable
 
     public void Dispose()
     {
+        log?.Dispose();
+        log = null;
         CloseCursor();
         if (readTxn != 0)
         {
