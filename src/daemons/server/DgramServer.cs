@@ -34,15 +34,14 @@ public static class DgramServer
         while (host.UseLimit == 0 || useCount < host.UseLimit)
         {
             var delay = host.Options.Loop?.Invoke(ctx) ?? -1;
-            switch (ServerLoop.Wait(fds, true, idleDeadline, delay, ready))
+            var result = ServerLoop.Wait(fds, true, idleDeadline, delay, ready);
+            if (result == ServerLoop.WaitResult.LoopTimer)
             {
-                case ServerLoop.WaitResult.IdleTimeout:
-                case ServerLoop.WaitResult.MasterGone:
-                    return host.Exit();
-                case ServerLoop.WaitResult.LoopTimer:
-                    host.Options.Timer?.Invoke(ctx);
-                    continue;
+                host.Options.Timer?.Invoke(ctx);
+                continue;
             }
+            if (result != ServerLoop.WaitResult.Ready)
+                return host.Stop(result);
             foreach (var fd in ready)
             {
                 Sys.NonBlocking(fd, true);

@@ -36,9 +36,7 @@ public static class MultiServer
             }
             return host.Exit();
         }
-        if (!string.Equals(ctx.Transport, "unix", StringComparison.OrdinalIgnoreCase)
-            && !string.Equals(ctx.Transport, "inet", StringComparison.OrdinalIgnoreCase))
-            Msg.Fatal($"unsupported transport type: {ctx.Transport}");
+        host.RequireTransport("unix", "inet");
         ServerLoop.CloseOnExecAll(host);
         var listen = new HashSet<int>(host.ListenFds());
         var clients = new Dictionary<int, ClientConnection>();
@@ -56,20 +54,14 @@ public static class MultiServer
             if (host.UseLimit == 0 || useCount < host.UseLimit)
                 fds.AddRange(listen);
             fds.AddRange(clients.Keys);
-            switch (ServerLoop.Wait(fds, true, clients.Count == 0 ? idleDeadline : 0, delay, ready))
+            var result = ServerLoop.Wait(fds, true, clients.Count == 0 ? idleDeadline : 0, delay, ready);
+            if (result == ServerLoop.WaitResult.LoopTimer)
             {
-                case ServerLoop.WaitResult.IdleTimeout:
-                    if (Msg.Verbose > 0)
-                        Msg.Info("idle timeout -- exiting");
-                    return host.Exit();
-                case ServerLoop.WaitResult.MasterGone:
-                    if (Msg.Verbose > 0)
-                        Msg.Info("master disconnect -- exiting");
-                    return host.Exit();
-                case ServerLoop.WaitResult.LoopTimer:
-                    host.Options.Timer?.Invoke(ctx);
-                    continue;
+                host.Options.Timer?.Invoke(ctx);
+                continue;
             }
+            if (result != ServerLoop.WaitResult.Ready)
+                return host.Stop(result);
             foreach (var fd in ready)
             {
                 if (listen.Contains(fd))

@@ -232,6 +232,25 @@ internal sealed class ServerHost
     // Notify - tell the master this process is busy or idle.
     public bool Notify(bool available) => MasterChannel.Notify(Environment.ProcessId, Generation, available);
 
+    // RequireTransport - the master.cf types this kind of server serves.
+    internal void RequireTransport(params string[] types)
+    {
+        foreach (var t in types)
+        {
+            if (string.Equals(Context.Transport, t, StringComparison.OrdinalIgnoreCase))
+                return;
+        }
+        Msg.Fatal($"unsupported transport type: {Context.Transport}");
+    }
+
+    // Stop - leave after an idle timeout or when the master went away.
+    internal int Stop(ServerLoop.WaitResult why)
+    {
+        if (Msg.Verbose > 0)
+            Msg.Info(why == ServerLoop.WaitResult.IdleTimeout ? "idle timeout -- exiting" : "master disconnect -- exiting");
+        return Exit();
+    }
+
     // Exit - run the exit call-back and leave.
     public int Exit()
     {

@@ -31,9 +31,7 @@ public static class SingleServer
             }
             return host.Exit();
         }
-        if (!string.Equals(ctx.Transport, "unix", StringComparison.OrdinalIgnoreCase)
-            && !string.Equals(ctx.Transport, "inet", StringComparison.OrdinalIgnoreCase))
-            Msg.Fatal($"unsupported transport type: {ctx.Transport}");
+        host.RequireTransport("unix", "inet");
         ServerLoop.CloseOnExecAll(host);
         var fds = new List<int>(host.ListenFds());
         var ready = new List<int>();
@@ -43,20 +41,14 @@ public static class SingleServer
         {
             host.LockSelect();
             var delay = host.Options.Loop?.Invoke(ctx) ?? -1;
-            switch (ServerLoop.Wait(fds, true, idleDeadline, delay, ready))
+            var result = ServerLoop.Wait(fds, true, idleDeadline, delay, ready);
+            if (result == ServerLoop.WaitResult.LoopTimer)
             {
-                case ServerLoop.WaitResult.IdleTimeout:
-                    if (Msg.Verbose > 0)
-                        Msg.Info("idle timeout -- exiting");
-                    return host.Exit();
-                case ServerLoop.WaitResult.MasterGone:
-                    if (Msg.Verbose > 0)
-                        Msg.Info("master disconnect -- exiting");
-                    return host.Exit();
-                case ServerLoop.WaitResult.LoopTimer:
-                    host.Options.Timer?.Invoke(ctx);
-                    continue;
+                host.Options.Timer?.Invoke(ctx);
+                continue;
             }
+            if (result != ServerLoop.WaitResult.Ready)
+                return host.Stop(result);
             foreach (var fd in ready)
             {
                 host.Options.PreAccept?.Invoke(ctx);

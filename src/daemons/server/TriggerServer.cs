@@ -45,20 +45,14 @@ public static class TriggerServer
         {
             host.LockSelect();
             var delay = host.Options.Loop?.Invoke(ctx) ?? -1;
-            switch (ServerLoop.Wait(fds, true, idleDeadline, delay, ready))
+            var result = ServerLoop.Wait(fds, true, idleDeadline, delay, ready);
+            if (result == ServerLoop.WaitResult.LoopTimer)
             {
-                case ServerLoop.WaitResult.IdleTimeout:
-                    if (Msg.Verbose > 0)
-                        Msg.Info("idle timeout -- exiting");
-                    return host.Exit();
-                case ServerLoop.WaitResult.MasterGone:
-                    if (Msg.Verbose > 0)
-                        Msg.Info("master disconnect -- exiting");
-                    return host.Exit();
-                case ServerLoop.WaitResult.LoopTimer:
-                    host.Options.Timer?.Invoke(ctx);
-                    continue;
+                host.Options.Timer?.Invoke(ctx);
+                continue;
             }
+            if (result != ServerLoop.WaitResult.Ready)
+                return host.Stop(result);
             foreach (var fd in ready)
             {
                 host.UnlockSelect();
