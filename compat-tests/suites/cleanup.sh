@@ -346,6 +346,16 @@ EOF
         cl_case "body-$cl_a" -f a@example.com b@example.com <"$M/bc-$cl_a"
     done
 
+    # cl_reconf SETTING... - change main.cf of the three, restart them.
+    cl_reconf() {
+        cl_stop
+        for cl_i in ref ourc ourp; do
+            "$REF_SBIN/postconf" -c "$CL_T/$cl_i/conf" -e "$@"
+            find "$CL_T/$cl_i/conf" -type f -exec touch -d '1 minute ago' {} +
+            "$REF_SBIN/postfix" -c "$CL_T/$cl_i/conf" start >/dev/null 2>&1
+        done
+    }
+
     # Hand-made maildrop files: what pickup accepts, drops or refuses.
     H=$CL_T/hand
     mkdir -p "$H"
@@ -400,22 +410,10 @@ EOF
     cl_file md-unreadable "$H/good" 700 root
 
     # A second configuration for the same three instances.
-    for cl_i in ref ourc ourp; do
-        cat >>"$CL_T/$cl_i/conf/main.cf" <<'EOF'
-always_bcc = bcc@example.com
-delay_warning_time = 4h
-header_from_format = obsolete
-message_reject_characters = ~
-message_strip_characters = \177
-strict_7bit_headers = yes
-strict_8bitmime_body = yes
-strict_mime_encoding_domain = yes
-enable_original_recipient = no
-content_filter = smtp:[127.0.0.1]:10026
-EOF
-        find "$CL_T/$cl_i/conf" -type f -exec touch -d '1 minute ago' {} +
-        "$REF_SBIN/postfix" -c "$CL_T/$cl_i/conf" reload >/dev/null 2>&1
-    done
+    cl_reconf 'always_bcc = bcc@example.com' 'delay_warning_time = 4h' 'header_from_format = obsolete' \
+        'message_reject_characters = ~' 'message_strip_characters = \177' 'strict_7bit_headers = yes' \
+        'strict_8bitmime_body = yes' 'strict_mime_encoding_domain = yes' 'enable_original_recipient = no' \
+        'content_filter = smtp:[127.0.0.1]:10026'
     sleep 1
     cl_case conf2-plain -f a@example.com -F 'Alice (A) User' b@example.com <"$M/missing"
     cl_case conf2-duplicates -f a@example.com b@example.com b@example.com B@EXAMPLE.COM <"$M/plain"
@@ -428,6 +426,24 @@ EOF
     cl_case conf2-encoding-domain -f a@example.com b@example.com <"$M/baddomain"
     cl_case conf2-nullsender -f '' b@example.com <"$M/missing"
     cl_file conf2-md-good "$H/good" 744 root
+
+    # A third configuration: address mapping tables.
+    cl_reconf 'always_bcc =' 'content_filter =' 'header_from_format = standard' 'enable_original_recipient = yes' \
+        'recipient_delimiter = +' \
+        'canonical_maps = inline:{ alice@example.com=ally@example.net, carol@example.com=@example.org, {loop1@example.com=loop2@example.com}, {loop2@example.com=loop1@example.com} }' \
+        'sender_canonical_maps = inline:{ a@example.com=sender@example.org }' \
+        'recipient_canonical_maps = inline:{ dave@example.com=david@example.org }' \
+        'virtual_alias_maps = inline:{ {list@example.com = m1@example.net, m2@example.net, list@example.com}, {fwd@example.com = bob@example.com}, {self@example.com = self@example.com} }' \
+        'recipient_bcc_maps = inline:{ bob@example.com=watch@example.net }' \
+        'sender_bcc_maps = inline:{ sender@example.org=sent@example.net }'
+    sleep 1
+    printf 'From: alice\nTo: carol, dave@example.com, list@example.com\nCc: "Name" <loop1@example.com>\nSubject: maps\n\nbody\n' >"$M/maps"
+    cl_case conf3-canonical -f a@example.com alice carol dave@example.com <"$M/maps"
+    cl_case conf3-extension -f alice+tag@example.com carol+x@example.com dave+y@example.com <"$M/maps"
+    cl_case conf3-virtual -f b@example.com list@example.com fwd@example.com self@example.com <"$M/maps"
+    cl_case conf3-virtual-dsn -f b@example.com -N success,failure list@example.com <"$M/maps"
+    cl_case conf3-bcc -f a@example.com bob@example.com <"$M/maps"
+    cl_case conf3-loop -f b@example.com loop1@example.com <"$M/maps"
 
     cl_stop
     eval "$cl_old_trap"

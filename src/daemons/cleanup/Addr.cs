@@ -10,10 +10,10 @@
 //	sender. Recipients get a DSN original recipient ("rfc822;addr")
 //	when the client sent none, and duplicates (same DSN information,
 //	original and final recipient) are written once.
-//	EXTENSION POINT: canonical_maps, sender/recipient_canonical_maps,
-//	masquerade_domains, virtual_alias_maps and sender/recipient_bcc_maps
-//	are applied here by the reference (CLEANUP_FLAG_MAP_OK,
-//	CLEANUP_FLAG_BCC_OK); this implementation does not apply them yet.
+//	With CLEANUP_FLAG_MAP_OK the canonical tables apply (AddrMap.cs),
+//	recipients expand through virtual_alias_maps, and with
+//	CLEANUP_FLAG_BCC_OK sender/recipient_bcc_maps add recipients.
+//	EXTENSION POINT: masquerade_domains is not applied yet.
 using System;
 using System.Text;
 using Postfix.Global.Queue;
@@ -49,6 +49,8 @@ internal sealed partial class CleanupSession
             if (string.Equals(clean, daemon, StringComparison.OrdinalIgnoreCase))
                 clean = "";
         }
+        CanonInternal(ref clean, AddressMaps.EnvFrom, cfg.AddressMaps?.SendCanon, cfg.AddressMaps?.SendCanonFlags ?? 0);
+        // EXTENSION POINT: masquerade_domains (envelope sender) goes here.
         if (cfg.SmtpUtf8Enable && clean.Length > 0 && !Raw.IsAscii(clean) && ValidUtf8(clean))
         {
             SmtpUtf8 |= SmtpUtf8Sender;
@@ -57,12 +59,14 @@ internal sealed partial class CleanupSession
         }
         Out(RecordType.From, clean);
         Sender = clean;
+        BccLookup(cfg.AddressMaps?.SendBcc, clean);
     }
 
     // AddrRecipient - cleanup_addr_recipient().
     private void AddrRecipient(string buf)
     {
         var clean = RewriteInternal("local", buf.Length > 0 ? buf : cfg.EmptyAddr);
+        CanonInternal(ref clean, AddressMaps.EnvRcpt, cfg.AddressMaps?.RcptCanon, cfg.AddressMaps?.RcptCanonFlags ?? 0);
         if (cfg.SmtpUtf8Enable && clean.Length > 0 && !Raw.IsAscii(clean) && ValidUtf8(clean)
             && (Flags & CleanupFlags.AutoUtf8) != 0)
             SmtpUtf8 |= SmtpUtf8Requested;
@@ -70,22 +74,42 @@ internal sealed partial class CleanupSession
             dsnOrcpt = (!Raw.IsAscii(clean) && (SmtpUtf8 & SmtpUtf8Requested) != 0 ? "utf-8" : "rfc822") + ";" + clean;
         OutRecipient(dsnOrcpt, dsnNotify, origRcpt ?? clean, clean);
         Recip = clean;
+        BccLookup(cfg.AddressMaps?.RcptBcc, clean);
     }
 
     // AddrBcc - cleanup_addr_bcc(): a locally supplied BCC recipient.
     private void AddrBcc(string bcc)
     {
         var clean = RewriteInternal("local", bcc);
+        CanonInternal(ref clean, AddressMaps.EnvRcpt, cfg.AddressMaps?.RcptCanon, cfg.AddressMaps?.RcptCanonFlags ?? 0);
         if (cfg.SmtpUtf8Enable && clean.Length > 0 && !Raw.IsAscii(clean) && ValidUtf8(clean)
             && (Flags & CleanupFlags.AutoUtf8) != 0)
             SmtpUtf8 |= SmtpUtf8Requested;
         OutRecipient(null, DsnNotifyNever, clean, clean);
     }
 
-    // OutRecipient - cleanup_out_recipient() without virtual aliasing.
+    // OutRecipient - cleanup_out_recipient(): with virtual_alias_maps
+    // (and address mapping allowed) each address of the expansion.
     private void OutRecipient(string? orcptDsn, int notify, string orcpt, string recip)
     {
         orcptDsn ??= "";
+        var virt = cfg.AddressMaps?.VirtAlias;
+        if ((Flags & CleanupFlags.MapOk) == 0 || virt == null)
+        {
+            OutOneRecipient(orcptDsn, notify, orcpt, recip);
+            return;
+        }
+        var list = Map1N(recip, virt, (cfg.AddressMaps!.ExtPropMask & AddressMaps.PropVirtual) != 0);
+        // EXTENSION POINT: the reference also writes an "alias expanded"
+        // trace record for NOTIFY=SUCCESS and answers verify(8) probes here.
+        if ((notify & DsnNotifySuccess) != 0 && (list.Count > 1 || !string.Equals(recip, list[0], StringComparison.Ordinal)))
+            notify = notify == DsnNotifySuccess ? DsnNotifyNever : notify & ~DsnNotifySuccess;
+        foreach (var r in list)
+            OutOneRecipient(orcptDsn, notify, orcpt, r);
+    }
+
+    private void OutOneRecipient(string orcptDsn, int notify, string orcpt, string recip)
+    {
         var key = cfg.EnableOrigRcpt
             ? orcptDsn + "\n" + notify.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n" + orcpt + "\n" + recip
             : recip;

@@ -54,13 +54,12 @@ internal sealed class CleanupConfig
     public HeaderOpts HeaderOpts = new();
     public MailQueue Queue = new();
     public Maps? HeaderChecks, MimeHeaderChecks, NestedHeaderChecks, BodyChecks;
+    public AddressMaps? AddressMaps;
 
     // Parameters whose tables are not implemented in this cleanup yet.
     public static readonly string[] UnsupportedMaps =
     [
-        "canonical_maps", "sender_canonical_maps", "recipient_canonical_maps", "virtual_alias_maps",
-        "masquerade_domains", "sender_bcc_maps", "recipient_bcc_maps", "non_smtpd_milters",
-        "milter_header_checks",
+        "masquerade_domains", "non_smtpd_milters", "milter_header_checks",
     ];
 
     public static CleanupConfig FromConf(MailConf conf, Func<string, string, Maps>? openMaps = null)
@@ -118,6 +117,7 @@ internal sealed class CleanupConfig
             c.NestedHeaderChecks = openMaps("nested_header_checks", c.NestedHeaderChecksNames);
         if (body.Length > 0)
             c.BodyChecks = openMaps("body_checks", body);
+        c.AddressMaps = AddressMaps.FromConf(conf, (title, names, flags) => Maps.Create(title, names, flags));
         var reject = conf.Eval("message_reject_characters");
         if (reject.Length > 0)
             c.RejectChars = Unescape(reject);

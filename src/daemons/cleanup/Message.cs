@@ -211,10 +211,15 @@ internal sealed partial class CleanupSession
     {
         var tree = Tok822.Parse(header[(info.Name.Length + 1)..], cfg.TokenLimit);
         var rewritten = false;
+        var isSender = (info.Flags & HeaderFlags.Sender) != 0;
         foreach (var addr in Tok822.Grep(tree, Tok822.Addr))
+        {
             rewritten |= RewriteTree(hdrRewriteContext!, addr);
-        // EXTENSION POINT: header canonical mapping and masquerading
-        // (CLEANUP_FLAG_MAP_OK) would be applied to each address here.
+            rewritten |= isSender
+                ? CanonTree(addr, AddressMaps.HdrFrom, cfg.AddressMaps?.SendCanon, cfg.AddressMaps?.SendCanonFlags ?? 0)
+                : CanonTree(addr, AddressMaps.HdrRcpt, cfg.AddressMaps?.RcptCanon, cfg.AddressMaps?.RcptCanonFlags ?? 0);
+            // EXTENSION POINT: masquerade_domains (header classes) goes here.
+        }
         if (rewritten)
         {
             var sb = new StringBuilder(header, 0, info.Name.Length, header.Length + 16);
