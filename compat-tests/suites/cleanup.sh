@@ -435,7 +435,9 @@ EOF
         'recipient_canonical_maps = inline:{ dave@example.com=david@example.org }' \
         'virtual_alias_maps = inline:{ {list@example.com = m1@example.net, m2@example.net, list@example.com}, {fwd@example.com = bob@example.com}, {self@example.com = self@example.com} }' \
         'recipient_bcc_maps = inline:{ bob@example.com=watch@example.net }' \
-        'sender_bcc_maps = inline:{ sender@example.org=sent@example.net }'
+        'sender_bcc_maps = inline:{ sender@example.org=sent@example.net }' \
+        'masquerade_domains = !keep.example.com, example.com' 'masquerade_exceptions = root' \
+        'masquerade_classes = envelope_sender, envelope_recipient, header_sender, header_recipient'
     sleep 1
     printf 'From: alice\nTo: carol, dave@example.com, list@example.com\nCc: "Name" <loop1@example.com>\nSubject: maps\n\nbody\n' >"$M/maps"
     cl_case conf3-canonical -f a@example.com alice carol dave@example.com <"$M/maps"
@@ -444,6 +446,8 @@ EOF
     cl_case conf3-virtual-dsn -f b@example.com -N success,failure list@example.com <"$M/maps"
     cl_case conf3-bcc -f a@example.com bob@example.com <"$M/maps"
     cl_case conf3-loop -f b@example.com loop1@example.com <"$M/maps"
+    printf 'From: x@host.example.com\nTo: y@a.keep.example.com, root@h.example.com, z@example.com.evil\nSubject: masq\n\nbody\n' >"$M/masq"
+    cl_case conf3-masquerade -f u@host.sub.example.com v@mail.example.com w@b.keep.example.com root@x.example.com <"$M/masq"
 
     cl_stop
     eval "$cl_old_trap"

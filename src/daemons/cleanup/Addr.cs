@@ -13,7 +13,7 @@
 //	With CLEANUP_FLAG_MAP_OK the canonical tables apply (AddrMap.cs),
 //	recipients expand through virtual_alias_maps, and with
 //	CLEANUP_FLAG_BCC_OK sender/recipient_bcc_maps add recipients.
-//	EXTENSION POINT: masquerade_domains is not applied yet.
+//	masquerade_domains applies to the classes in masquerade_classes.
 using System;
 using System.Text;
 using Postfix.Global.Queue;
@@ -50,7 +50,7 @@ internal sealed partial class CleanupSession
                 clean = "";
         }
         CanonInternal(ref clean, AddressMaps.EnvFrom, cfg.AddressMaps?.SendCanon, cfg.AddressMaps?.SendCanonFlags ?? 0);
-        // EXTENSION POINT: masquerade_domains (envelope sender) goes here.
+        MasqInternal(ref clean, AddressMaps.EnvFrom);
         if (cfg.SmtpUtf8Enable && clean.Length > 0 && !Raw.IsAscii(clean) && ValidUtf8(clean))
         {
             SmtpUtf8 |= SmtpUtf8Sender;
@@ -67,6 +67,7 @@ internal sealed partial class CleanupSession
     {
         var clean = RewriteInternal("local", buf.Length > 0 ? buf : cfg.EmptyAddr);
         CanonInternal(ref clean, AddressMaps.EnvRcpt, cfg.AddressMaps?.RcptCanon, cfg.AddressMaps?.RcptCanonFlags ?? 0);
+        MasqInternal(ref clean, AddressMaps.EnvRcpt);
         if (cfg.SmtpUtf8Enable && clean.Length > 0 && !Raw.IsAscii(clean) && ValidUtf8(clean)
             && (Flags & CleanupFlags.AutoUtf8) != 0)
             SmtpUtf8 |= SmtpUtf8Requested;
@@ -82,6 +83,7 @@ internal sealed partial class CleanupSession
     {
         var clean = RewriteInternal("local", bcc);
         CanonInternal(ref clean, AddressMaps.EnvRcpt, cfg.AddressMaps?.RcptCanon, cfg.AddressMaps?.RcptCanonFlags ?? 0);
+        MasqInternal(ref clean, AddressMaps.EnvRcpt);
         if (cfg.SmtpUtf8Enable && clean.Length > 0 && !Raw.IsAscii(clean) && ValidUtf8(clean)
             && (Flags & CleanupFlags.AutoUtf8) != 0)
             SmtpUtf8 |= SmtpUtf8Requested;

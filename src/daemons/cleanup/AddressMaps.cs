@@ -4,7 +4,7 @@
 //	src/cleanup/cleanup_init.c (pre-jail table set-up),
 //	src/global/ext_prop.c, src/global/resolve_local.c (simplified)
 // DESCRIPTION
-//	The tables cleanup applies to addresses when the client allows
+//	The tables (and masquerade_domains) cleanup applies to addresses when the client allows
 //	address mapping (CLEANUP_FLAG_MAP_OK) or automatic BCC recipients
 //	(CLEANUP_FLAG_BCC_OK), with the address classes each canonical
 //	table covers (canonical_classes etc.) and whether an unmatched
@@ -29,6 +29,9 @@ internal sealed class AddressMaps
     public int ExtPropMask = PropCanonical | PropVirtual;
     public int VirtRecurLimit = 1000, VirtExpanLimit = 1000, VirtAddrLenLimit = 1000;
     public AccessFindOptions Options = new();
+    public List<string> MasqDomains = new();
+    public HashSet<string> MasqExceptions = new(StringComparer.OrdinalIgnoreCase);
+    public int MasqFlags;
 
     public static AddressMaps FromConf(MailConf conf, Func<string, string, DictFlags, Maps> open)
     {
@@ -54,6 +57,12 @@ internal sealed class AddressMaps
             VirtExpanLimit = int.Parse(conf.Eval("virtual_alias_expansion_limit"), System.Globalization.CultureInfo.InvariantCulture),
             VirtAddrLenLimit = int.Parse(conf.Eval("virtual_alias_address_length_limit"), System.Globalization.CultureInfo.InvariantCulture),
         };
+        foreach (var d in conf.Eval("masquerade_domains").Split([',', ' ', '\t', '\r', '\n'], StringSplitOptions.RemoveEmptyEntries))
+            m.MasqDomains.Add(d);
+        foreach (var x in conf.Eval("masquerade_exceptions").Split([',', ' ', '\t', '\r', '\n'], StringSplitOptions.RemoveEmptyEntries))
+            m.MasqExceptions.Add(x);
+        if (m.MasqDomains.Count > 0)
+            m.MasqFlags = Classes(conf, "masquerade_classes", EnvFrom | EnvRcpt | HdrFrom | HdrRcpt);
         var local = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var d in conf.Eval("mydestination").Split([',', ' ', '\t', '\r', '\n'], StringSplitOptions.RemoveEmptyEntries))
             if (!d.Contains(':', StringComparison.Ordinal))

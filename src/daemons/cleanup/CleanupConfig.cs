@@ -59,7 +59,7 @@ internal sealed class CleanupConfig
     // Parameters whose tables are not implemented in this cleanup yet.
     public static readonly string[] UnsupportedMaps =
     [
-        "masquerade_domains", "non_smtpd_milters", "milter_header_checks",
+        "non_smtpd_milters", "milter_header_checks",
     ];
 
     public static CleanupConfig FromConf(MailConf conf, Func<string, string, Maps>? openMaps = null)

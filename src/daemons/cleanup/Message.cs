@@ -218,7 +218,7 @@ internal sealed partial class CleanupSession
             rewritten |= isSender
                 ? CanonTree(addr, AddressMaps.HdrFrom, cfg.AddressMaps?.SendCanon, cfg.AddressMaps?.SendCanonFlags ?? 0)
                 : CanonTree(addr, AddressMaps.HdrRcpt, cfg.AddressMaps?.RcptCanon, cfg.AddressMaps?.RcptCanonFlags ?? 0);
-            // EXTENSION POINT: masquerade_domains (header classes) goes here.
+            rewritten |= MasqTree(addr, isSender ? AddressMaps.HdrFrom : AddressMaps.HdrRcpt);
         }
         if (rewritten)
         {

@@ -68,3 +68,25 @@ public class MapTests
         recs.ShouldContain(('R', "watch@example.net"));
     }
 }
+
+public class MasqueradeTests
+{
+    [Fact]
+    public void StripsSubdomainsExceptExcluded()
+    {
+        var m = new AddressMaps
+        {
+            MasqDomains = ["!keep.example.com", "example.com"],
+            MasqFlags = AddressMaps.EnvFrom | AddressMaps.EnvRcpt | AddressMaps.HdrFrom | AddressMaps.HdrRcpt,
+        };
+        m.MasqExceptions.Add("root");
+        var cfg = new CleanupConfig { MessageLimit = 0, AddressMaps = m };
+        var h = new Harness(cfg).Envelope("u@host.example.com", "v@a.keep.example.com", "root@x.example.com")
+            .Lines("Received: 1", "To: w@deep.sub.example.com", "", "b").End();
+        var recs = h.Records();
+        recs.ShouldContain(('S', "u@example.com"));
+        recs.ShouldContain(('R', "v@a.keep.example.com"));
+        recs.ShouldContain(('R', "root@x.example.com"));
+        h.Content().ShouldContain("To: w@example.com");
+    }
+}
