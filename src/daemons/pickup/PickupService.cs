@@ -260,7 +260,7 @@ internal sealed class PickupService
                 break;
             if (type == RecordType.From)
             {
-                info.Sender ??= System.Text.Encoding.UTF8.GetString(rec);
+                info.Sender ??= Cleanup.Raw.Text(Cleanup.Raw.FromBytes(rec));
                 if (!timeSeen)
                     w.Put(RecordType.Time, mtime.ToString(CultureInfo.InvariantCulture));
             }
