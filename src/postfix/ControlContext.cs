@@ -84,13 +84,12 @@ internal sealed class ControlContext
     public void Warn(string text) => Msg.Warn(text);
 
     // InfoBeforeSignal - a message that must reach postlogd before the
-    // master (and with it postlogd) is signalled: the reference's script
-    // spends a few milliseconds between the two; so do we.
+    // master (and with it postlogd) is signalled: wait until postlogd has
+    // read it (the reference's script gets that time from the shell).
     public void InfoBeforeSignal(string text)
     {
         Msg.Info(text);
-        if (Conf.Eval("maillog_file").Length > 0)
-            System.Threading.Thread.Sleep(20);
+        Postfix.Global.Log.MailLog.WaitDelivered(500);
     }
 
     public void Fatal(string text) => Msg.Fatal(text);

@@ -77,7 +77,7 @@ public sealed class SyslogClient
     internal static string Month(int month) => CultureInfo.InvariantCulture.DateTimeFormat.GetAbbreviatedMonthName(month);
 }
 
-public sealed class PostlogClient
+public sealed partial class PostlogClient
 {
     // Postfix limits one logged record to this many bytes of text.
     public const int MaxText = 2000;
@@ -162,5 +162,23 @@ public sealed class PostlogClient
     {
         socket?.Dispose();
         socket = null;
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    private static partial int Ioctl(nint fd, ulong request, out int value);
+
+    private const ulong SiocOutq = 0x5411;
+
+    // WaitDelivered - wait (at most timeoutMs) until postlogd has read
+    // every line sent: a datagram counts against its sender until the
+    // receiver takes it. For lines that must be written before the
+    // caller stops the mail system, postlogd included.
+    public void WaitDelivered(int timeoutMs)
+    {
+        if (socket == null)
+            return;
+        var deadline = Environment.TickCount64 + timeoutMs;
+        while (Ioctl(socket.Handle, SiocOutq, out var queued) == 0 && queued > 0 && Environment.TickCount64 < deadline)
+            System.Threading.Thread.Sleep(1);
     }
 }

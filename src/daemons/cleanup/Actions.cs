@@ -9,6 +9,7 @@
 //	to keep (the same string object), a replacement, or null to drop it.
 //	DELAY is compiled out of the reference and is treated like any
 //	unknown action here as well.
+using Postfix.Global.Address;
 using System;
 using System.Collections.Generic;
 using System.Text;

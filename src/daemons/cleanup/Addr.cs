@@ -14,6 +14,7 @@
 //	recipients expand through virtual_alias_maps, and with
 //	CLEANUP_FLAG_BCC_OK sender/recipient_bcc_maps add recipients.
 //	masquerade_domains applies to the classes in masquerade_classes.
+using Postfix.Global.Address;
 using System;
 using System.Text;
 using Postfix.Global.Queue;

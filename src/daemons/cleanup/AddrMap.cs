@@ -9,6 +9,7 @@
 //	virtual_alias_maps into a list of addresses (recursively, with the
 //	virtual_alias_* safety limits). Crunch() turns a table result into
 //	canonical addresses, re-inserting an unmatched extension.
+using Postfix.Global.Address;
 using System;
 using System.Collections.Generic;
 using Postfix.Global.Dict;

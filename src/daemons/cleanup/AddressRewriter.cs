@@ -8,6 +8,7 @@
 //	TrivialRewriter asks the rewrite service (private/rewrite) through
 //	RewriteClient; tests substitute their own rules. Addresses are
 //	raw strings (one char per byte) on both sides.
+using Postfix.Global.Address;
 using Postfix.Global.Attr;
 
 namespace Postfix.Daemons.Cleanup;

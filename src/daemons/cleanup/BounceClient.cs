@@ -11,6 +11,7 @@
 //	delay=..., delays=..., dsn=..., status=bounced (reason)". It then
 //	asks the bounce service to send the notice to the sender. With
 //	soft_bounce nothing is bounced and the message stays with the client.
+using Postfix.Global.Address;
 using System;
 using System.Globalization;
 using System.IO;

@@ -11,6 +11,7 @@
 //	the file ready with fsync before the success reply, bounces when the
 //	client asked cleanup to do so, and removes the file after any error
 //	or discard. The client gets "status=N, reason=TEXT".
+using Postfix.Global.Address;
 using System;
 using System.IO;
 using Postfix.Global.Attr;

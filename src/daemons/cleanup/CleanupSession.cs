@@ -11,6 +11,7 @@
 //	CLEANUP_STAT_WRITE, or CLEANUP_STAT_SIZE when the queue file would
 //	grow beyond message_size_limit (the reference gets EFBIG from its
 //	file size resource limit). Final() updates the size record in place.
+using Postfix.Global.Address;
 using System;
 using System.Collections.Generic;
 using System.IO;

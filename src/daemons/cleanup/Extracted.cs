@@ -9,6 +9,7 @@
 //	checks found: a FILTER and REDIRECT action and the 8bit encoding
 //	attribute. At the E record it adds always_bcc and BCC action
 //	recipients and ends the queue file.
+using Postfix.Global.Address;
 using Postfix.Global.Queue;
 using Postfix.Util;
 

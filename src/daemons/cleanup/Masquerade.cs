@@ -9,6 +9,7 @@
 //	decides; a "!" in front means "leave this one alone".
 //	masquerade_exceptions lists local parts that are never changed
 //	(plain names; lookup tables there are not consulted).
+using Postfix.Global.Address;
 using System;
 using System.Collections.Generic;
 

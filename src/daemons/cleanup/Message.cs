@@ -14,6 +14,7 @@
 //	headers are added, with Resent- names when the message had Resent-
 //	headers. Body records go through body_checks up to
 //	body_checks_size_limit. The X record ends the content.
+using Postfix.Global.Address;
 using System;
 using System.Collections.Generic;
 using System.Text;

@@ -14,6 +14,7 @@
 //	mime_nesting_limit, 8-bit text where 7-bit is declared and bad
 //	encoding domains are reported once each when asked for.
 //	8-bit to 7-bit conversion is not done here (cleanup never asks).
+using Postfix.Global.Address;
 using System;
 using System.Collections.Generic;
 using System.Text;

@@ -34,7 +34,7 @@ public static partial class MasterMain
 
     private static volatile int gotSigHup;
     private static volatile int gotSigChld;
-    private static volatile int gotSigDeath;
+    private static int dying;
     private static int sigPipeRead = -1;
     private static int sigPipeWrite = -1;
 
@@ -229,8 +229,6 @@ public static partial class MasterMain
                         runtime.ListenEvent(serv);
                 }
             }
-            if (gotSigDeath != 0)
-                SigDeath(gotSigDeath);
             if (gotSigHup != 0)
             {
                 gotSigHup = 0;
@@ -378,9 +376,11 @@ public static partial class MasterMain
             Registrations.Add(PosixSignalRegistration.Create(sig, ctx =>
             {
                 ctx.Cancel = true;
-                if (gotSigDeath == 0)
-                    gotSigDeath = ctx.Signal switch { PosixSignal.SIGINT => Sys.SIGINT, PosixSignal.SIGQUIT => Sys.SIGQUIT, _ => Sys.SIGTERM };
-                Wake();
+                // Die at once, from the handler's thread, as the reference
+                // does from its signal handler: "postfix stop" checks the
+                // lock right after the signal.
+                if (Interlocked.Exchange(ref dying, 1) == 0)
+                    SigDeath(ctx.Signal switch { PosixSignal.SIGINT => Sys.SIGINT, PosixSignal.SIGQUIT => Sys.SIGQUIT, _ => Sys.SIGTERM });
             }));
         }
         Registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>

@@ -13,6 +13,7 @@
 //	status. The maildrop file is removed when cleanup accepted it or
 //	when it is malformed; it is kept for a later try after a temporary
 //	cleanup failure. Scanning repeats until a pass removes nothing.
+using Postfix.Global.Address;
 using System;
 using System.Globalization;
 using System.IO;
@@ -260,7 +261,7 @@ internal sealed class PickupService
                 break;
             if (type == RecordType.From)
             {
-                info.Sender ??= Cleanup.Raw.Text(Cleanup.Raw.FromBytes(rec));
+                info.Sender ??= Postfix.Global.Address.Raw.Text(Postfix.Global.Address.Raw.FromBytes(rec));
                 if (!timeSeen)
                     w.Put(RecordType.Time, mtime.ToString(CultureInfo.InvariantCulture));
             }
@@ -300,5 +301,5 @@ internal sealed class PickupService
     }
 
     // Quote822 - quote_822_local() for the log (external form).
-    internal static string Quote822(string addr) => addr.Length == 0 ? addr : Cleanup.Quote822.Local(addr);
+    internal static string Quote822(string addr) => addr.Length == 0 ? addr : Postfix.Global.Address.Quote822.Local(addr);
 }

@@ -26,8 +26,12 @@ public static class Raw
         return true;
     }
 
+    // Invalid UTF-8 shows as '?', as in the reference's log lines.
+    private static readonly Encoding Utf8 =
+        Encoding.GetEncoding("utf-8", EncoderFallback.ReplacementFallback, new DecoderReplacementFallback("?"));
+
     // Text - raw bytes decoded as UTF-8.
-    public static string Text(string raw) => IsAscii(raw) ? raw : Encoding.UTF8.GetString(ToBytes(raw));
+    public static string Text(string raw) => IsAscii(raw) ? raw : Utf8.GetString(ToBytes(raw));
 
     // FromText - a .NET string as raw UTF-8 bytes.
     public static string FromText(string text) => IsAscii(text) ? text : FromBytes(Encoding.UTF8.GetBytes(text));

@@ -136,6 +136,14 @@ public static class MailLog
         Sys.Close(fd);
     }
 
+    // WaitDelivered - wait until postlogd has read what was logged (at
+    // most timeoutMs); nothing to wait for with syslog.
+    public static void WaitDelivered(int timeoutMs)
+    {
+        if (postlog is { Enabled: true })
+            postlog.WaitDelivered(timeoutMs);
+    }
+
     // FallbackOnly - never use the postlog socket; hand every formatted
     // line to writer (postlogd logs about itself straight into the file).
     public static void FallbackOnly(Action<string> writer)

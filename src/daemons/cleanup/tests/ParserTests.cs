@@ -1,5 +1,6 @@
 // NAME
 //	ParserTests - RFC 822 tokens, quoting, header names, MIME states
+using Postfix.Global.Address;
 using System;
 using System.Collections.Generic;
 using System.Text;
