@@ -53,19 +53,21 @@ flush     unix  n       -       n       1000?   0       flush
 postlog   unix-dgram n  -       n       -       1       postlogd
 error     unix  -       -       n       -       -       error
 retry     unix  -       -       n       -       -       error
+crash     unix  -       -       n       -       -       error -Z
 EOF
     find "$d/conf" -type f -exec touch -d '1 minute ago' {} +
 }
 
 # ms_norm FILE - maillog lines made comparable.
 ms_norm() {
-    grep -v 'symlink leaves directory' "$1" | sed -E \
+    # "waiting for ... to terminate" comes or not by timing, on either side.
+    grep -v -e 'symlink leaves directory' -e 'waiting for the Postfix mail system to terminate' "$1" | sed -E \
         -e 's/^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} /TIME /' \
         -e 's/\[[0-9]+\]/[PID]/g' \
         -e 's/\b[0-9A-F]{10,12}\b/QID/g' \
         -e 's/<[0-9]{14}\.QID@/<STAMP.QID@/' \
         -e 's/delay=[0-9.]+, delays=[0-9.\/]+/delay=D, delays=D/' \
-        -e 's/PID: [0-9]+/PID: N/' \
+        -e 's/PID: [0-9]+/PID: N/' -e 's/ pid [0-9]+ / pid N /' \
         -e "s#$MS_T/(ref|ours)#INST#g" -e 's/ESMTP Postfix .*/ESMTP Postfix/' -e 's/client=localhost\[127.0.0.1\]:?[0-9]*/client=C/'
 }
 
@@ -134,6 +136,8 @@ else
         done
     done
     ms_same delivered 'ms_wait $I 3 && sleep 1 && ms_queue $I | sort'
+    # A daemon that dies before it serves anyone throttles its service.
+    ms_same throttle 'cd $MS_T/$I/q && python3 -c "import socket; s = socket.socket(socket.AF_UNIX); s.connect(\"private/crash\"); s.settimeout(3); print(len(s.recv(10)))"; sleep 1; grep -c "bad command startup -- throttling" $MS_T/$I/maillog'
     ms_same double-start '$REF_SBIN/postfix -c $MS_T/$I/conf start'
     for ms_n in ref ours; do
         echo "extra     unix  -       -       n       -       -       error" >>"$MS_T/$ms_n/conf/master.cf"
