@@ -61,7 +61,9 @@ co_norm_queue() {
 }
 
 co_norm_postcat() {
+    # The content offset in message_size depends on the queue ID's length.
     sed -E -e 's/\b[0-9A-F]{10,12}\b/QID/g' -e 's/^(message_arrival_time|create_time): .*/\1: T/' \
+        -e 's/^(message_size: +[0-9]+) +[0-9]+/\1 OFFSET/' \
         -e 's/^(Received: from|Date:|Message-Id:) .*/\1 X/' -e 's/^\t(by|id|for|\(envelope) .*/\t\1 X/' \
         -e 's/^\t[A-Z][a-z][a-z], .*/\tDATE/' -e 's/^named_attribute: log_ident=.*/log_ident/' \
         -e "s#$CO_T/(ref|ours)#INST#g"
