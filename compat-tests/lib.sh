@@ -16,12 +16,19 @@ PASS=${PASS:-0}
 FAIL=${FAIL:-0}
 FAILED_NAMES=${FAILED_NAMES:-}
 
-# normalize FILE - host- and run-dependent text made comparable.
+# normalize FILE - host- and run-dependent text made comparable. The pids
+# of both sides of the case are replaced in either side's output, so that
+# a pid that happens to equal a number in the output (say 1000) is
+# replaced the same way on both sides.
 normalize() {
-    local pid=
+    local pid= other= sides
+    sides=$(dirname "$(dirname "$1")")
     [ -f "$(dirname "$1")/pid" ] && pid=$(cat "$(dirname "$1")/pid")
+    [ -f "$sides/ref/pid" ] && [ "$sides/ref" != "$(dirname "$1")" ] && other=$(cat "$sides/ref/pid")
+    [ -f "$sides/ours/pid" ] && [ "$sides/ours" != "$(dirname "$1")" ] && other=$(cat "$sides/ours/pid")
     sed -e 's/^process_id = [0-9]*$/process_id = PID/' \
         -e "${pid:+s/\\b$pid\\b/PID/g}" \
+        -e "${other:+s/\\b$other\\b/PID/g}" \
         -e "s#$REF_SBIN/##g; s#$OUR_SBIN/##g" \
         -e "s#$COMPAT_TMP#TMP#g" "$1"
 }
