@@ -73,56 +73,8 @@ public static class AccessAddress
         return s[i - 1] != '.';
     }
 
-    // Unquote - unquote_822_local(): remove quotes and backslashes from
-    // the local part; text after the last unquoted '@' stays as it is.
-    public static string Unquote(string mbox)
-    {
-        var sb = new StringBuilder(mbox.Length);
-        var start = 0;
-        if (mbox.Length > 0 && mbox[0] == '@')
-        {
-            var colon = mbox.IndexOf(':', StringComparison.Ordinal);
-            if (colon >= 0)
-            {
-                start = colon + 1;
-                sb.Append(mbox, 0, start);
-            }
-        }
-        var inQuote = false;
-        var bareAtDst = -1;
-        var bareAtSrc = -1;
-        for (var i = start; i < mbox.Length; i++)
-        {
-            var c = mbox[i];
-            if (c == '"')
-            {
-                inQuote = !inQuote;
-                continue;
-            }
-            if (c == '@')
-            {
-                if (!inQuote)
-                {
-                    bareAtDst = sb.Length;
-                    bareAtSrc = i;
-                }
-            }
-            else if (c == '\\')
-            {
-                if (i + 1 >= mbox.Length)
-                    continue;
-                i++;
-                c = mbox[i];
-            }
-            sb.Append(c);
-        }
-        if (bareAtDst >= 0)
-        {
-            sb.Length = bareAtDst;
-            sb.Append(mbox, bareAtSrc, mbox.Length - bareAtSrc);
-        }
-        return sb.ToString();
-    }
+    // Unquote - unquote_822_local(), shared with the address parser.
+    public static string Unquote(string mbox) => Postfix.Global.Address.Quote822.Unquote(mbox);
 
     // SplitLocalpart - split_addr_internal(): index of the delimiter in
     // localpart, or -1 when the local part must not be split.
