@@ -14,12 +14,24 @@ public static class Daemons
 {
     private static readonly Dictionary<string, Func<string[], int>> Table = new(StringComparer.Ordinal)
     {
+        ["bounce"] = Bounce.Bounce.Run,
         ["cleanup"] = Cleanup.Cleanup.Run,
+        ["discard"] = Discard.Discard.Run,
+        ["error"] = Error.Error.Run,
+        ["flush"] = Flush.Flush.Run,
+        ["lmtp"] = Smtp.Smtp.Run,
+        ["local"] = Local.Local.Run,
         ["master"] = Master.MasterMain.Run,
         ["pickup"] = Pickup.Pickup.Run,
+        ["pipe"] = Pipe.Pipe.Run,
         ["postlogd"] = Postlogd.Postlogd.Run,
+        ["qmgr"] = Qmgr.Qmgr.Run,
         ["showq"] = Showq.Showq.Run,
+        ["smtp"] = Smtp.Smtp.Run,
+        ["spawn"] = Spawn.Spawn.Run,
         ["trivial-rewrite"] = TrivialRewrite.TrivialRewrite.Run,
+        ["verify"] = Verify.Verify.Run,
+        ["virtual"] = Virtual.Virtual.Run,
     };
 
     public static int Main(string[] args)
