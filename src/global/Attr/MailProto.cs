@@ -28,6 +28,9 @@ public static class MailProto
     public const string ServiceAnvil = "anvil";
     public const string ServiceScache = "scache";
     public const string ServiceTlsmgr = "tlsmgr";
+    public const string ServiceError = "error";
+    public const string ServiceRetry = "retry";
+    public const string ServiceDiscard = "discard";
 
     // Trigger requests (one byte each).
     public const byte TriggerReqWakeup = (byte)'W';
@@ -72,6 +75,31 @@ public static class MailProto
     public const string AttrOrigRcpt = "original_recipient";
     public const string AttrDsnOrcpt = "dsn_orig_rcpt";
     public const string AttrDsnNotify = "notify_flags";
+    public const string AttrRcptCount = "recipient_count";
+    public const string AttrOrcpt = "original_recipient";
+    public const string AttrVerpDelims = "verp_delimiters";
+    public const string AttrSite = "site";
+    public const string AttrAddrStatus = "recipient_status";
+    public const string AttrEncoding = "encoding";
+    public const string AttrSmtpUtf8 = "smtputf8";
+    public const string AttrDsnStatus = "status";
+    public const string AttrDsnDtype = "diag_type";
+    public const string AttrDsnDtext = "diag_text";
+    public const string AttrDsnMtype = "mta_type";
+    public const string AttrDsnMname = "mta_mname";
+    public const string AttrDsnAction = "action";
+    public const string AttrDsnEnvid = "envelope_id";
+    public const string AttrDsnRet = "ret_flags";
+    public const string AttrLogClientName = "log_client_name";
+    public const string AttrLogClientAddr = "log_client_address";
+    public const string AttrLogClientPort = "log_client_port";
+    public const string AttrLogHeloName = "log_helo_name";
+    public const string AttrLogProtoName = "log_protocol_name";
+    public const string AttrSaslMethod = "sasl_method";
+    public const string AttrSaslUsername = "sasl_username";
+    public const string AttrSaslSender = "sasl_sender";
+    public const string AttrLogIdent = "log_ident";
+    public const string AttrRwrContext = "rewrite_context";
 
     // Rewrite contexts (trivial-rewrite "rule").
     public const string RewriteLocal = "local";
