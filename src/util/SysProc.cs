@@ -279,16 +279,106 @@ public static partial class Sys
     [LibraryImport("libc", EntryPoint = "posix_spawn")]
     private static unsafe partial int PosixSpawn(out int pid, byte* path, byte* fileActions, byte* attr, byte** argv, byte** envp);
 
+    [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_addchdir_np", StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int FileActionsAddChdir(byte* fa, string path);
+
+    [LibraryImport("libc", EntryPoint = "setresuid", SetLastError = true)]
+    private static partial int SetResUid(uint ruid, uint euid, uint suid);
+
+    [LibraryImport("libc", EntryPoint = "setresgid", SetLastError = true)]
+    private static partial int SetResGid(uint rgid, uint egid, uint sgid);
+
+    [LibraryImport("libc", EntryPoint = "getgroups", SetLastError = true)]
+    private static unsafe partial int GetGroupsRaw(int size, uint* list);
+
+    private const short PosixSpawnResetIds = 0x01;
     private const short PosixSpawnSetSigDef = 0x04;
     private const short PosixSpawnSetSigMask = 0x08;
+    private const short PosixSpawnSetSid = 0x80;
+    private const uint KeepId = uint.MaxValue;
+
+    // SpawnOptions - what else the child gets: its own session (so that
+    // a process group kill reaches its offspring), a working directory,
+    // and, for a caller whose real or saved user ID is root, a user and
+    // group (one supplementary group, as set_ugid() gives). The child
+    // switches identity before exec; the caller's IDs are restored.
+    public sealed class SpawnOptions
+    {
+        public bool NewSession { get; init; }
+
+        public string? Directory { get; init; }
+
+        public uint? Uid { get; init; }
+
+        public uint? Gid { get; init; }
+    }
+
+    private static unsafe uint[] GetGroups()
+    {
+        var n = GetGroupsRaw(0, null);
+        if (n <= 0)
+            return [];
+        var list = new uint[n];
+        fixed (uint* p = list)
+            n = GetGroupsRaw(n, p);
+        return n < 0 ? [] : list[..n];
+    }
+
+    private static unsafe int SetGroupList(uint[] list)
+    {
+        fixed (uint* p = list)
+            return SetGroupsRaw((nuint)list.Length, p);
+    }
+
+    // Spawn - as below, with the extra child settings of options.
+    public static int Spawn(string path, IReadOnlyList<string> argv, IReadOnlyList<string>? envp,
+        IReadOnlyList<(int From, int To)> fdMap, SpawnOptions options, out int errno)
+    {
+        if (options.Uid is not { } uid)
+            return SpawnCore(path, argv, envp, fdMap, options, out errno);
+        var gid = options.Gid ?? GetEgid();
+        uint ruid = GetUid(), euid = GetEuid(), rgid = GetGid(), egid = GetEgid();
+        var groups = GetGroups();
+        // The real IDs become the child's; POSIX_SPAWN_RESETIDS makes them
+        // effective in the child, and exec makes them the saved IDs too.
+        if ((euid != 0 && SetEuid(0) != 0) || SetGroups(gid) != 0
+            || SetResGid(gid, KeepId, KeepId) != 0 || SetResUid(uid, KeepId, KeepId) != 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            RestoreIds(ruid, euid, rgid, egid, groups);
+            return -1;
+        }
+        try
+        {
+            return SpawnCore(path, argv, envp, fdMap, options, out errno);
+        }
+        finally
+        {
+            RestoreIds(ruid, euid, rgid, egid, groups);
+        }
+    }
+
+    private static void RestoreIds(uint ruid, uint euid, uint rgid, uint egid, uint[] groups)
+    {
+        SetEuid(0);
+        SetResUid(ruid, KeepId, KeepId);
+        SetResGid(rgid, KeepId, KeepId);
+        SetGroupList(groups);
+        SetEgid(egid);
+        if (euid != 0)
+            SetEuid(euid);
+    }
 
     // Spawn - start path with argv and envp; fdMap[i] = (from, to) puts
     // descriptor "from" of this process at "to" in the child (every other
     // descriptor keeps its close-on-exec setting). Signals return to their
     // defaults and the signal mask is cleared in the child. Returns the
     // pid, or -1 with the error number in errno.
-    public static unsafe int Spawn(string path, IReadOnlyList<string> argv, IReadOnlyList<string>? envp,
-        IReadOnlyList<(int From, int To)> fdMap, out int errno)
+    public static int Spawn(string path, IReadOnlyList<string> argv, IReadOnlyList<string>? envp,
+        IReadOnlyList<(int From, int To)> fdMap, out int errno) => SpawnCore(path, argv, envp, fdMap, null, out errno);
+
+    private static unsafe int SpawnCore(string path, IReadOnlyList<string> argv, IReadOnlyList<string>? envp,
+        IReadOnlyList<(int From, int To)> fdMap, SpawnOptions? options, out int errno)
     {
         var fa = stackalloc byte[128];
         var attr = stackalloc byte[512];
@@ -314,7 +404,14 @@ public static partial class Sys
             for (var i = 0; i < 128; i++)
                 sigset[i] = 0;
             SpawnAttrSetSigMask(attr, sigset);
-            SpawnAttrSetFlags(attr, PosixSpawnSetSigDef | PosixSpawnSetSigMask);
+            var spawnFlags = PosixSpawnSetSigDef | PosixSpawnSetSigMask;
+            if (options?.NewSession == true)
+                spawnFlags |= PosixSpawnSetSid;
+            if (options?.Uid != null)
+                spawnFlags |= PosixSpawnResetIds;
+            SpawnAttrSetFlags(attr, (short)spawnFlags);
+            if (options?.Directory is { } dir)
+                FileActionsAddChdir(fa, dir);
 
             var cpath = Pin(path, handles);
             var cargv = stackalloc byte*[argv.Count + 1];
