@@ -193,6 +193,10 @@ internal sealed class ServerHost
         _ = DateTime.Now;
         ChrootUid(rootDir ? queueDir : null, dropUser ? conf.Eval("mail_owner") : null);
         Options.PostInit?.Invoke(Context);
+        // Post-init may change the limits, as the reference's daemons do
+        // (qmgr turns off the idle and use limits).
+        IdleLimit = ConfInt(conf, "max_idle");
+        UseLimit = ConfInt(conf, "max_use");
         if (Options.NoUseLimit)
             UseLimit = 0;
     }
