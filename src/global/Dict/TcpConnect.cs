@@ -71,7 +71,7 @@ public static class TcpConnect
         {
             try
             {
-                addresses = Dns.GetHostAddresses(host);
+                addresses = System.Net.Dns.GetHostAddresses(host);
             }
             catch (SocketException)
             {
