@@ -4,11 +4,11 @@
 # blocks service start-up), its lmdb/pcre plug-ins and documentation,
 # liblmdb0 (our LMDB tables), libpcre2-8-0 (pcre: tables), libsqlite3-0
 # and libpq5 (sqlite:, pgsql:), PostgreSQL (a scratch server for the pgsql:
-# tests, never started as a service), python3 (loopback test servers).
+# tests, never started as a service), python3 (loopback test servers), dnsmasq-base (a loopback DNS server for the DNS and smtp tests).
 # Quick when everything is there already.
 set -eu
 need=
-for p in postfix postfix-lmdb postfix-pcre postfix-doc liblmdb0 libpcre2-8-0 libsqlite3-0 libpq5 postgresql man-db strace; do
+for p in postfix postfix-lmdb postfix-pcre postfix-doc liblmdb0 libpcre2-8-0 libsqlite3-0 libpq5 postgresql man-db strace dnsmasq-base; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need="$need $p"
 done
 command -v python3 >/dev/null 2>&1 || need="$need python3"
