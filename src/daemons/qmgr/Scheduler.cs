@@ -1,0 +1,1005 @@
+// NAME
+//	Scheduler - the queue manager's state machine
+// POSTFIX
+//	src/qmgr/qmgr.c (qmgr_loop, qmgr_trigger_event), qmgr_scan.c,
+//	qmgr_active.c, qmgr_message.c (resolve and assign), qmgr_transport.c,
+//	qmgr_queue.c, qmgr_entry.c, qmgr_deliver.c, qmgr_defer.c, qmgr_error.c,
+//	qmgr_move.c, qmgr_enable.c
+// DESCRIPTION
+//	One thread owns all queue manager state. It alternates between the
+//	incoming and deferred queue scans (one message per turn, while the
+//	active queue has room), moves each message into the active queue,
+//	resolves its recipients and groups them per transport and next-hop
+//	destination, and starts deliveries within the concurrency windows.
+//	Each delivery runs on its own worker thread (a blocking conversation
+//	with one delivery agent); its outcome is posted back and handled
+//	here, as the reference's event handlers handle the agent's reply.
+//	Triggers from the fifo, timers (deferred queue runs, the end of a
+//	destination's or transport's dead time) and delivery outcomes are
+//	all events in one queue.
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Threading;
+using Postfix.Global.Attr;
+using Postfix.Global.Queue;
+using Postfix.Util;
+
+namespace Postfix.Daemons.Qmgr;
+
+internal sealed class DeliveryWork
+{
+    public int Flags;
+    public string QueueName = "";
+    public string QueueId = "";
+    public long DataOffset;
+    public long ContLength;
+    public string Nexthop = "";
+    public string Encoding = "";
+    public int SmtpUtf8;
+    public string Sender = "";
+    public string DsnEnvid = "";
+    public int DsnRet;
+    public long ArrivalSec, ArrivalUsec, ActiveSec, ActiveUsec;
+    public string ClientName = "", ClientAddr = "", ClientPort = "", ClientProto = "", ClientHelo = "";
+    public string SaslMethod = "", SaslUsername = "", SaslSender = "", LogIdent = "", RewriteContext = "";
+    public List<QueuedRecipient> Recipients = new();
+}
+
+internal sealed class Transport
+{
+    public required string Name;
+    public required int DestConcurrencyLimit;
+    public required int InitConcurrency;
+    public required int RecipientLimit;
+    public required Feedback Positive;
+    public required Feedback Negative;
+    public required double FailCohortLimit;
+    public readonly Dictionary<string, DestQueue> Queues = new(StringComparer.Ordinal);
+    public readonly List<DestQueue> Order = new();
+    public int Next;
+    public int Busy;
+    public (string Status, string Reason)? DeadReason;
+    public long DeadUntilMs;
+    public bool Dead => DeadReason != null;
+}
+
+internal sealed class DestQueue
+{
+    public required Transport Transport;
+    public required string Name;
+    public required string Nexthop;
+    public required DestinationWindow Window;
+    public int Busy;
+    public readonly LinkedList<Entry> Todo = new();
+    public (string Status, string Reason)? DeadReason;
+    public long DeadUntilMs;
+}
+
+internal sealed class Entry
+{
+    public required QueuedMessage Message;
+    public required DestQueue Queue;
+    public readonly List<QueuedRecipient> Recipients = new();
+}
+
+internal sealed class Scheduler
+{
+    // Scan flags (qmgr.h).
+    public const int ScanStart = 1 << 0;
+    public const int ScanAll = 1 << 1;
+    public const int FlushOnce = 1 << 2;
+    public const int FlushDfxp = 1 << 3;
+    public const int FlushEach = 1 << 4;
+    public const int ForceExpire = 1 << 5;
+
+    private const int StatDefer = 1;
+
+    private const string ServiceRetry = "retry";
+    private const string ServiceError = "error";
+
+    private readonly QmgrConfig config;
+    private readonly MailQueue mailQueue;
+    private readonly QueueScan incoming;
+    private readonly QueueScan deferred;
+    private readonly Queue<Action> events = new();
+    private readonly List<(long Due, object Key, Action Run)> timers = new();
+    private readonly Dictionary<string, Transport> transports = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, QueuedMessage> active = new(StringComparer.Ordinal);
+    private ResolveClient? resolver;
+    private RewriteClient? rewriter;
+    private int firstScan;
+    private Thread? thread;
+
+    public Scheduler(QmgrConfig config, MailQueue mailQueue)
+    {
+        this.config = config;
+        this.mailQueue = mailQueue;
+        incoming = new QueueScan(MailQueue.Incoming);
+        deferred = new QueueScan(MailQueue.Deferred);
+    }
+
+    public int ActiveCount => active.Count;
+
+    // Start - qmgr_post_init(): left-over active mail goes back to the
+    // incoming queue, both scans begin, the deferred queue run timer starts.
+    public void Start()
+    {
+        resolver = new ResolveClient(null);
+        rewriter = new RewriteClient(null);
+        MoveQueue(MailQueue.Active, MailQueue.Incoming, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        incoming.Request(ScanStart, EnableAll);
+        DeferredRunEvent();
+        thread = new Thread(Loop) { IsBackground = true, Name = "qmgr" };
+        thread.Start();
+    }
+
+    // Post - run an action on the scheduler thread.
+    public void Post(Action action)
+    {
+        lock (events)
+        {
+            events.Enqueue(action);
+            Monitor.Pulse(events);
+        }
+    }
+
+    // Trigger - qmgr_trigger_event(): collapse the request characters.
+    public void Trigger(ReadOnlySpan<byte> request)
+    {
+        var incomingFlags = 0;
+        var deferredFlags = 0;
+        foreach (var b in request)
+        {
+            if (Msg.Verbose > 0)
+                Msg.Info($"request: {b} ({(char.IsAsciiLetterOrDigit((char)b) ? (char)b : '?')})");
+            switch (b)
+            {
+                case MailProto.TriggerReqWakeup:
+                case MailProto.QmgrReqScanIncoming:
+                    incomingFlags |= ScanStart;
+                    break;
+                case MailProto.QmgrReqScanDeferred:
+                    deferredFlags |= ScanStart;
+                    break;
+                case MailProto.QmgrReqFlushDead:
+                    incomingFlags |= FlushOnce | FlushDfxp;
+                    deferredFlags |= FlushOnce | FlushDfxp;
+                    break;
+                case MailProto.QmgrReqScanAll:
+                    incomingFlags |= ScanAll;
+                    deferredFlags |= ScanAll;
+                    break;
+                default:
+                    if (Msg.Verbose > 0)
+                        Msg.Info("request ignored");
+                    break;
+            }
+        }
+        Post(() =>
+        {
+            if (incomingFlags != 0)
+                incoming.Request(incomingFlags, EnableAll);
+            if (deferredFlags != 0)
+                deferred.Request(deferredFlags, EnableAll);
+        });
+    }
+
+    private void DeferredRunEvent()
+    {
+        deferred.Request(ScanStart, EnableAll);
+        AddTimer(config.QueueRunDelay, "deferred-run", DeferredRunEvent);
+    }
+
+    private void AddTimer(int seconds, object key, Action run)
+    {
+        timers.RemoveAll(t => ReferenceEquals(t.Key, key) || (key is string s && t.Key is string k && k == s));
+        timers.Add((Environment.TickCount64 + seconds * 1000L, key, run));
+    }
+
+    private void CancelTimer(object key) => timers.RemoveAll(t => ReferenceEquals(t.Key, key));
+
+    // Loop - qmgr_loop() plus the event loop around it.
+    private void Loop()
+    {
+        try
+        {
+            for (;;)
+            {
+                RunTimers();
+                RunEvents(0);
+                Drain();
+                if (FeedOne())
+                    continue;
+                var wait = -1L;
+                foreach (var t in timers)
+                {
+                    var left = Math.Max(0, t.Due - Environment.TickCount64);
+                    if (wait < 0 || left < wait)
+                        wait = left;
+                }
+                RunEvents(wait < 0 ? Timeout.Infinite : (int)Math.Min(wait, int.MaxValue));
+            }
+        }
+        catch (FatalException)
+        {
+            ProgramHost.FlushOut();
+            Thread.Sleep(1000);
+            Environment.Exit(1);
+        }
+        catch (Exception e)
+        {
+            Msg.Warn($"queue manager: {e.GetType().Name}: {e.Message}");
+            Thread.Sleep(1000);
+            Environment.Exit(1);
+        }
+    }
+
+    private void RunEvents(int waitMs)
+    {
+        List<Action> batch;
+        lock (events)
+        {
+            if (events.Count == 0 && waitMs != 0)
+                Monitor.Wait(events, waitMs);
+            batch = new List<Action>(events);
+            events.Clear();
+        }
+        foreach (var a in batch)
+            a();
+    }
+
+    private void RunTimers()
+    {
+        var now = Environment.TickCount64;
+        for (var i = 0; i < timers.Count;)
+        {
+            if (timers[i].Due <= now)
+            {
+                var run = timers[i].Run;
+                timers.RemoveAt(i);
+                run();
+                i = 0;
+                continue;
+            }
+            i++;
+        }
+    }
+
+    // FeedOne - one queue file from the scans (round robin between the
+    // incoming and deferred queues); false when both have nothing.
+    private bool FeedOne()
+    {
+        var scans = new[] { incoming, deferred };
+        var last = firstScan;
+        var gotPath = false;
+        for (var i = 0; active.Count < config.ActiveLimit && i < scans.Length; i++)
+        {
+            last = (i + firstScan) % scans.Length;
+            var id = scans[last].Next();
+            if (id != null)
+            {
+                gotPath = true;
+                if (Feed(scans[last], id))
+                    break;
+            }
+        }
+        if (active.Count < config.ActiveLimit)
+            firstScan = (last + 1) % scans.Length;
+        else
+            firstScan = 0;
+        return gotPath;
+    }
+
+    // Feed - qmgr_active_feed(): one queue file into the active queue.
+    private bool Feed(QueueScan scan, string queueId)
+    {
+        if (!MailOpenOk.Check(mailQueue, scan.Queue, queueId, out var st, out var path))
+            return false;
+        var nowSec = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        if ((scan.Flags & ScanAll) == 0 && st.MTime > nowSec + 1)
+        {
+            if (Msg.Verbose > 0)
+                Msg.Info($"qmgr_active_feed: skip {queueId} ({st.MTime - nowSec} seconds)");
+            return false;
+        }
+        if (!Rename(queueId, scan.Queue, MailQueue.Active, out var errno))
+        {
+            if (errno != Sys.ENOENT)
+                Msg.Fatal($"qmgr_active_feed: {queueId}: rename from {scan.Queue} to {MailQueue.Active}: {Sys.StrError(errno)}");
+            Msg.Warn($"qmgr_active_feed: {queueId}: rename from {scan.Queue} to {MailQueue.Active}: {Sys.StrError(errno)}");
+            return false;
+        }
+        var flags = scan.Flags;
+        if ((st.Mode & MailQueue.StatUnthrottle) != 0)
+            flags |= FlushEach | FlushDfxp;
+        if ((st.Mode & MailQueue.StatExpire) != 0)
+            flags |= ForceExpire;
+        var activePath = mailQueue.Path(MailQueue.Active, queueId);
+        if ((st.Mode & MailQueue.StatUnthrottle) != 0)
+            Sys.Chmod(activePath, (int)(st.Mode & 0xfff & ~MailQueue.StatUnthrottle));
+        byte[] image;
+        try
+        {
+            image = File.ReadAllBytes(activePath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            var en = Sys.ErrnoOf(e);
+            if (en != Sys.ENOENT)
+                Msg.Fatal($"open {activePath}: {Sys.StrError(en)}");
+            Msg.Warn($"open {activePath}: {Sys.StrError(en)}");
+            return false;
+        }
+        var message = QueuedMessage.Load(image, queueId, activePath, flags);
+        if (message == null)
+        {
+            Corrupt(queueId);
+            return false;
+        }
+        var now = DateTimeOffset.UtcNow;
+        message.ActiveSec = now.ToUnixTimeSeconds();
+        message.ActiveUsec = now.Millisecond * 1000L + now.Microsecond;
+        active[queueId] = message;
+        Resolve(message);
+        Assign(message);
+        if (message.RefCount == 0)
+            ActiveDone(message);
+        return true;
+    }
+
+    private bool Rename(string queueId, string from, string to, out int errno)
+    {
+        errno = 0;
+        var oldPath = mailQueue.Path(from, queueId);
+        var newPath = mailQueue.Path(to, queueId);
+        if (Sys.Rename(oldPath, newPath) == 0)
+            return true;
+        errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+        if (errno == Sys.ENOENT && File.Exists(oldPath) && MailQueue.MakeDirs(newPath) && Sys.Rename(oldPath, newPath) == 0)
+            return true;
+        if (errno == Sys.ENOENT)
+            errno = Sys.ENOENT;
+        return false;
+    }
+
+    // Corrupt - qmgr_active_corrupt().
+    private void Corrupt(string queueId)
+    {
+        active.Remove(queueId);
+        if (!Rename(queueId, MailQueue.Active, MailQueue.Corrupt, out var errno))
+        {
+            if (errno != Sys.ENOENT)
+                Msg.Fatal($"qmgr_active_corrupt: save corrupt file queue {MailQueue.Active} id {queueId}: {Sys.StrError(errno)}");
+        }
+        else
+        {
+            Msg.Warn($"saving corrupt file \"{queueId}\" from queue \"{MailQueue.Active}\" to queue \"{MailQueue.Corrupt}\"");
+        }
+    }
+
+    // MoveQueue - qmgr_move(): every file of one queue into another,
+    // time stamps set to when.
+    private void MoveQueue(string from, string to, long when)
+    {
+        if (!Directory.Exists(from))
+            return;
+        using var scan = new ScanDir(from);
+        string? id;
+        while ((id = scan.NextQueueFile()) != null)
+        {
+            if (!QueueId.IsValid(id))
+            {
+                Msg.Warn($"qmgr_move: ignored: queue {from} id {id}");
+                continue;
+            }
+            var path = mailQueue.Path(from, id);
+            if (Sys.Utime(path, when) < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Sys.ENOENT)
+                Msg.Warn($"qmgr_move: update {path} time stamps: {Sys.LastError()}");
+            if (!Rename(id, from, to, out var errno) && errno != Sys.ENOENT)
+                Msg.Fatal($"qmgr_move: rename {id} from {from} to {to}: {Sys.StrError(errno)}");
+        }
+    }
+
+    // Resolve - qmgr_message_resolve(): each recipient's transport and
+    // destination queue.
+    private readonly Dictionary<QueuedRecipient, DestQueue?> assignment = new(ReferenceEqualityComparer.Instance);
+
+    private void Resolve(QueuedMessage message)
+    {
+        var list = message.Recipients;
+        for (var i = 0; i < list.Count; i++)
+        {
+            var rcpt = list[i];
+            string transportName, nexthop, address;
+            var flags = 0;
+            if (message.RedirectAddress != null)
+            {
+                if (i > 0)
+                {
+                    assignment[rcpt] = null;
+                    continue;
+                }
+                var canon = rewriter!.Rewrite("canonical", message.RedirectAddress) ?? message.RedirectAddress;
+                rcpt = list[i] = rcpt with { Address = canon };
+                (transportName, nexthop, address, flags) = ResolveOne(message, rcpt.Address);
+            }
+            else if (message.FilterTransport != null && (message.TraceFlags & QueuedMessage.TraceOnlyMask) == 0)
+            {
+                var f = message.FilterTransport;
+                var colon = f.IndexOf(':');
+                transportName = colon < 0 ? f : f[..colon];
+                nexthop = colon < 0 ? "" : f[(colon + 1)..];
+                if (nexthop.Length == 0)
+                {
+                    nexthop = config.DefaultFilterNexthop;
+                    if (nexthop.Length == 0)
+                    {
+                        var at = rcpt.Address.LastIndexOf('@');
+                        nexthop = at < 0 || at == rcpt.Address.Length - 1 ? config.MyHostname : rcpt.Address[(at + 1)..];
+                    }
+                }
+                address = rcpt.Address;
+            }
+            else
+            {
+                (transportName, nexthop, address, flags) = ResolveOne(message, rcpt.Address);
+            }
+            if (address != rcpt.Address)
+                rcpt = list[i] = rcpt with { Address = address };
+            if (rcpt.Address.Length == 0)
+                (transportName, nexthop, flags) = (ServiceError, "5.1.3 null recipient address", 0);
+            if ((message.ScanFlags & ForceExpire) != 0)
+                (transportName, nexthop, flags) = (ServiceRetry, "4.7.0 message is administratively expired", 0);
+            if ((flags & MailProto.ResolveClassLocal) != 0)
+            {
+                var at = rcpt.Address.LastIndexOf('@');
+                var local = at < 0 ? rcpt.Address : rcpt.Address[..at];
+                if (string.Equals(local, config.DoubleBounceSender, StringComparison.OrdinalIgnoreCase))
+                {
+                    // An undeliverable postmaster notification: discarded.
+                    var orig = rcpt.OrigAddr.Length > 0 && rcpt.OrigAddr != rcpt.Address ? $", orig_to=<{rcpt.OrigAddr}>" : "";
+                    Msg.Info($"{message.QueueId}: to=<{rcpt.Address}>{orig}, relay=none, {Delays.Format(message)}, dsn=2.0.0, status=sent (undeliverable postmaster notification discarded)");
+                    QueuedMessage.MarkDone(message.Path, rcpt.Offset);
+                    assignment[rcpt] = null;
+                    continue;
+                }
+            }
+            if (config.DeferTransports.Length > 0 && (message.ScanFlags & FlushDfxp) == 0
+                && Array.IndexOf(config.DeferTransports, transportName) >= 0)
+                (transportName, nexthop) = (ServiceRetry, "4.3.2 deferred transport");
+            var transport = FindTransport(transportName);
+            if ((message.ScanFlags & FlushEach) != 0 && transport.Dead)
+                UnthrottleTransport(transport);
+            if (transport.Dead)
+            {
+                var reason = transport.DeadReason!.Value;
+                var retry = FindTransport(ServiceRetry);
+                if (retry.Dead)
+                {
+                    message.Flags |= BounceRequests.DeferAppend(config, message, rcpt, reason.Status, reason.Reason);
+                    assignment[rcpt] = null;
+                    continue;
+                }
+                transport = retry;
+                nexthop = reason.Status + " " + reason.Reason;
+            }
+            var queueName = nexthop;
+            if (transport.Name != ServiceError && transport.Name != ServiceRetry && transport.RecipientLimit == 1)
+            {
+                var at = rcpt.Address.LastIndexOf('@');
+                var local = at < 0 ? rcpt.Address : rcpt.Address[..at];
+                if (config.RecipientDelimiter.Length > 0)
+                {
+                    var cut = local.IndexOfAny(config.RecipientDelimiter.ToCharArray());
+                    if (cut > 0)
+                        local = local[..cut];
+                }
+                queueName = local + "@" + nexthop;
+            }
+            queueName = queueName.ToLowerInvariant();
+            var queue = FindQueue(transport, queueName, nexthop);
+            if ((message.ScanFlags & FlushEach) != 0 && queue.Window.Throttled)
+                UnthrottleQueue(queue);
+            if (queue.Window.Throttled)
+            {
+                var reason = queue.DeadReason!.Value;
+                var retryQueue = ErrorQueue(reason);
+                if (retryQueue == null)
+                {
+                    message.Flags |= BounceRequests.DeferAppend(config, message, rcpt, reason.Status, reason.Reason);
+                    assignment[rcpt] = null;
+                    continue;
+                }
+                queue = retryQueue;
+            }
+            assignment[rcpt] = queue;
+        }
+    }
+
+    private (string Transport, string Nexthop, string Recipient, int Flags) ResolveOne(QueuedMessage message, string address)
+    {
+        var reply = (message.TraceFlags & QueuedMessage.FlagMtaVrfy) == 0
+            ? resolver!.Resolve(message.Sender ?? "", address)
+            : resolver!.Verify(message.Sender ?? "", address);
+        if (reply == null || reply.Value.Has(MailProto.ResolveFlagFail))
+            return (ServiceRetry, "4.3.0 address resolver failure", address, 0);
+        var r = reply.Value;
+        if (r.Has(MailProto.ResolveFlagError))
+            return (ServiceError, "5.1.3 bad address syntax", r.Recipient, 0);
+        return (r.Transport, r.Nexthop, r.Recipient, r.Flags);
+    }
+
+    // ErrorQueue - qmgr_error_queue(): the retry transport's queue for a
+    // reason, or null when the retry transport is dead too.
+    private DestQueue? ErrorQueue((string Status, string Reason) reason)
+    {
+        var retry = FindTransport(ServiceRetry);
+        if (retry.Dead)
+            return null;
+        var nexthop = reason.Status + " " + reason.Reason;
+        var q = FindQueue(retry, nexthop.ToLowerInvariant(), nexthop);
+        return q.Window.Throttled ? null : q;
+    }
+
+    // Assign - qmgr_message_assign(): recipients into entries, at most the
+    // transport's recipient limit per entry.
+    private void Assign(QueuedMessage message)
+    {
+        var open = new Dictionary<DestQueue, Entry>(ReferenceEqualityComparer.Instance);
+        foreach (var rcpt in message.Recipients)
+        {
+            if (!assignment.Remove(rcpt, out var queue) || queue == null)
+                continue;
+            var limit = queue.Transport.RecipientLimit;
+            if (!open.TryGetValue(queue, out var entry) || (limit > 0 && entry.Recipients.Count >= limit))
+            {
+                entry = new Entry { Message = message, Queue = queue };
+                open[queue] = entry;
+                queue.Todo.AddLast(entry);
+                message.RefCount++;
+            }
+            entry.Recipients.Add(rcpt);
+        }
+        assignment.Clear();
+        message.Recipients.Clear();
+    }
+
+    private Transport FindTransport(string name)
+    {
+        if (transports.TryGetValue(name, out var t))
+            return t;
+        t = new Transport
+        {
+            Name = name,
+            DestConcurrencyLimit = config.PerTransportInt(name, "destination_concurrency_limit", 20),
+            InitConcurrency = Math.Max(1, config.PerTransportInt(name, "initial_destination_concurrency", 5)),
+            RecipientLimit = config.PerTransportInt(name, "destination_recipient_limit", 50),
+            Positive = Feedback.Parse(config.PerTransport(name, "destination_concurrency_positive_feedback"), name + "_destination_concurrency_positive_feedback"),
+            Negative = Feedback.Parse(config.PerTransport(name, "destination_concurrency_negative_feedback"), name + "_destination_concurrency_negative_feedback"),
+            FailCohortLimit = double.TryParse(config.PerTransport(name, "destination_concurrency_failed_cohort_limit"), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var fc) ? fc : 1,
+        };
+        if (t.InitConcurrency > t.DestConcurrencyLimit && t.DestConcurrencyLimit > 0)
+            t.InitConcurrency = t.DestConcurrencyLimit;
+        if (Msg.Verbose > 0)
+            Msg.Info($"qmgr_transport_create: {name} concurrency {t.DestConcurrencyLimit} recipients {t.RecipientLimit}");
+        transports[name] = t;
+        return t;
+    }
+
+    private static DestQueue FindQueue(Transport transport, string name, string nexthop)
+    {
+        if (transport.Queues.TryGetValue(name, out var q))
+            return q;
+        q = new DestQueue
+        {
+            Transport = transport,
+            Name = name,
+            Nexthop = nexthop,
+            Window = new DestinationWindow(transport.DestConcurrencyLimit, transport.InitConcurrency, transport.Positive, transport.Negative, transport.FailCohortLimit),
+        };
+        transport.Queues[name] = q;
+        transport.Order.Add(q);
+        return q;
+    }
+
+    // Drain - qmgr_active_drain(): start deliveries while transports have
+    // agents to spare and destinations have room in their windows.
+    private void Drain()
+    {
+        foreach (var transport in transports.Values)
+        {
+            while (!transport.Dead && transport.Busy < config.ProcessLimit)
+            {
+                var entry = SelectEntry(transport);
+                if (entry == null)
+                    break;
+                StartDelivery(entry);
+            }
+        }
+    }
+
+    private static Entry? SelectEntry(Transport transport)
+    {
+        var n = transport.Order.Count;
+        for (var i = 0; i < n; i++)
+        {
+            var q = transport.Order[(transport.Next + i) % n];
+            if (q.Todo.Count > 0 && q.Window.Ready && q.Window.Window > q.Busy)
+            {
+                transport.Next = (transport.Next + i + 1) % n;
+                var entry = q.Todo.First!.Value;
+                q.Todo.RemoveFirst();
+                return entry;
+            }
+        }
+        return null;
+    }
+
+    private void StartDelivery(Entry entry)
+    {
+        var queue = entry.Queue;
+        var transport = queue.Transport;
+        queue.Busy++;
+        transport.Busy++;
+        var m = entry.Message;
+        var work = new DeliveryWork
+        {
+            Flags = m.TraceFlags | (m.InspectTransport != null ? 2 : 3),
+            QueueName = m.QueueName,
+            QueueId = m.QueueId,
+            DataOffset = m.DataOffset,
+            ContLength = m.ContLength,
+            Nexthop = queue.Nexthop,
+            Encoding = m.Encoding,
+            SmtpUtf8 = m.SmtpUtf8,
+            Sender = VerpSender(m, entry),
+            DsnEnvid = m.DsnEnvid,
+            DsnRet = m.DsnRet,
+            ArrivalSec = m.ArrivalSec,
+            ArrivalUsec = m.ArrivalUsec,
+            ActiveSec = m.ActiveSec,
+            ActiveUsec = m.ActiveUsec,
+            ClientName = m.ClientName,
+            ClientAddr = m.ClientAddr,
+            ClientPort = m.ClientPort,
+            ClientProto = m.ClientProto,
+            ClientHelo = m.ClientHelo,
+            SaslMethod = m.SaslMethod,
+            SaslUsername = m.SaslUsername,
+            SaslSender = m.SaslSender,
+            LogIdent = m.LogIdent,
+            RewriteContext = m.RewriteContext,
+            Recipients = entry.Recipients,
+        };
+        var name = transport.Name;
+        var timeout = config.DaemonTimeout;
+        var t = new Thread(() =>
+        {
+            AgentOutcome outcome;
+            try
+            {
+                outcome = AgentClient.Deliver(name, work, timeout);
+            }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+            {
+                Msg.Warn($"private/{name}: {e.Message}");
+                outcome = new AgentOutcome(AgentStatus.Crash, AgentDsn.Empty);
+            }
+            Post(() => DeliveryDone(entry, outcome));
+        })
+        { IsBackground = true, Name = "deliver " + name };
+        t.Start();
+    }
+
+    // VerpSender - verp_sender(): prefix+user=domain@origin.
+    private static string VerpSender(QueuedMessage m, Entry e)
+    {
+        var sender = m.Sender ?? "";
+        if (m.VerpDelims == null || e.Recipients.Count == 0)
+            return sender;
+        var rcpt = e.Recipients[0].Address;
+        var at = sender.LastIndexOf('@');
+        var prefix = at < 0 ? sender : sender[..at];
+        var domain = at < 0 ? "" : sender[at..];
+        var ra = rcpt.LastIndexOf('@');
+        var rewritten = ra < 0 ? rcpt : rcpt[..ra] + m.VerpDelims[1] + rcpt[(ra + 1)..];
+        return prefix + m.VerpDelims[0] + rewritten + domain;
+    }
+
+    // DeliveryDone - qmgr_deliver_update() (and the failure paths of
+    // qmgr_deliver()).
+    private void DeliveryDone(Entry entry, AgentOutcome outcome)
+    {
+        var queue = entry.Queue;
+        var transport = queue.Transport;
+        var message = entry.Message;
+        queue.Busy--;
+        transport.Busy--;
+        if (outcome.Status == AgentStatus.Unavailable)
+        {
+            // The entry was never handed over: back to its queue, then
+            // everything for this transport goes to the retry service.
+            queue.Todo.AddFirst(entry);
+            ThrottleTransport(transport, ("4.3.0", "mail transport unavailable"));
+            DeferTransport(transport, ("4.3.0", "mail transport unavailable"));
+            return;
+        }
+        var dsn = outcome.Dsn;
+        var status = dsn.Status;
+        var reason = dsn.Reason;
+        if (outcome.Status == AgentStatus.Crash)
+        {
+            status = "4.3.0";
+            reason = "unknown mail transport error";
+        }
+        if (outcome.Status is AgentStatus.Crash or AgentStatus.Defer)
+        {
+            message.Flags |= StatDefer;
+            if (status.Length > 0)
+            {
+                if (!DsnValid(status))
+                    status = "4.0.0";
+                if (reason.Length == 0)
+                    reason = "unknown error";
+                reason = "delivery temporarily suspended: " + reason;
+                if (queue.Window.Ready)
+                {
+                    if (ThrottleQueue(queue, (status, reason)))
+                        DeferTodo(queue, (status, reason));
+                }
+            }
+        }
+        if (outcome.Status != AgentStatus.Crash)
+        {
+            UnthrottleTransport(transport);
+            if (reason.Length == 0)
+                UnthrottleQueue(queue);
+        }
+        EntryDone(entry);
+    }
+
+    private static bool DsnValid(string s)
+    {
+        // dsn_valid(): class.subject.detail with class 2, 4 or 5.
+        var p = s.Split('.');
+        if (p.Length != 3 || p[0].Length != 1 || (p[0][0] != '2' && p[0][0] != '4' && p[0][0] != '5'))
+            return false;
+        return p[1].Length is > 0 and <= 3 && p[2].Length is > 0 and <= 3
+            && long.TryParse(p[1], out _) && long.TryParse(p[2], out _);
+    }
+
+    private void EntryDone(Entry entry)
+    {
+        var message = entry.Message;
+        message.RefCount--;
+        if (message.RefCount == 0)
+            ActiveDone(message);
+    }
+
+    private void ThrottleTransport(Transport transport, (string, string) reason)
+    {
+        if (transport.Dead)
+            return;
+        if (Msg.Verbose > 0)
+            Msg.Info($"qmgr_transport_throttle: transport {transport.Name}: status: {reason.Item1} reason: {reason.Item2}");
+        transport.DeadReason = reason;
+        AddTimer(config.TransportRetryTime, transport, () => UnthrottleTransport(transport));
+    }
+
+    private void UnthrottleTransport(Transport transport)
+    {
+        if (!transport.Dead)
+            return;
+        transport.DeadReason = null;
+        CancelTimer(transport);
+    }
+
+    // ThrottleQueue - true when the destination is now dead.
+    private bool ThrottleQueue(DestQueue queue, (string, string) reason)
+    {
+        if (!queue.Window.Throttle())
+            return false;
+        queue.DeadReason = reason;
+        AddTimer(config.MinBackoff, queue, () => UnthrottleQueue(queue));
+        return true;
+    }
+
+    private void UnthrottleQueue(DestQueue queue)
+    {
+        var wasDead = queue.Window.Throttled;
+        queue.Window.Unthrottle(queue.Busy);
+        if (wasDead)
+        {
+            queue.DeadReason = null;
+            CancelTimer(queue);
+            if (queue.Todo.Count == 0 && queue.Busy == 0)
+            {
+                queue.Transport.Queues.Remove(queue.Name);
+                queue.Transport.Order.Remove(queue);
+            }
+        }
+    }
+
+    // DeferTransport / DeferTodo - qmgr_defer_transport(), qmgr_defer_todo():
+    // pending entries move to the retry service's queue for the reason,
+    // or are deferred here when that is dead too.
+    private void DeferTransport(Transport transport, (string, string) reason)
+    {
+        foreach (var q in transport.Order.ToArray())
+            DeferTodo(q, reason);
+    }
+
+    private void DeferTodo(DestQueue queue, (string Status, string Reason) reason)
+    {
+        var retry = ErrorQueue(reason);
+        while (queue.Todo.Count > 0)
+        {
+            var entry = queue.Todo.First!.Value;
+            queue.Todo.RemoveFirst();
+            if (retry != null && !ReferenceEquals(retry, queue))
+            {
+                var moved = new Entry { Message = entry.Message, Queue = retry };
+                moved.Recipients.AddRange(entry.Recipients);
+                retry.Todo.AddLast(moved);
+                continue;
+            }
+            foreach (var rcpt in entry.Recipients)
+                entry.Message.Flags |= BounceRequests.DeferAppend(config, entry.Message, rcpt, reason.Status, reason.Reason);
+            EntryDone(entry);
+        }
+    }
+
+    // EnableAll - qmgr_enable_all(): every dead transport and destination
+    // gets another chance (postqueue -f, sendmail -q).
+    private void EnableAll()
+    {
+        foreach (var t in transports.Values)
+        {
+            UnthrottleTransport(t);
+            foreach (var q in t.Order.ToArray())
+            {
+                if (q.Window.Throttled)
+                    UnthrottleQueue(q);
+            }
+        }
+    }
+
+    // ActiveDone - qmgr_active_done() and its continuations: bounce,
+    // trace, expiry, delay warning, then remove or defer the file.
+    private void ActiveDone(QueuedMessage message)
+    {
+        var bouncePath = mailQueue.Path(MailQueue.Bounce, message.QueueId);
+        if (Sys.Stat(bouncePath, out var bst))
+        {
+            if (bst.Size == 0)
+            {
+                if (Sys.Unlink(bouncePath) != 0)
+                    Msg.Fatal($"remove {MailQueue.Bounce} {message.QueueId}: {Sys.LastError()}");
+            }
+            else
+            {
+                message.Flags |= BounceRequests.Flush(config, message) == 0 ? 0 : StatDefer;
+            }
+        }
+        // A delivery agent marks a file corrupt by changing its mode.
+        if (message.Flags != 0 && !MailOpenOk.Check(mailQueue, MailQueue.Active, message.QueueId, out _, out _))
+        {
+            Corrupt(message.QueueId);
+            return;
+        }
+        if ((message.TraceFlags & (QueuedMessage.FlagUsrVrfy | QueuedMessage.FlagRecord | QueuedMessage.FlagRecDlySent)) != 0
+            || (message.ReadFlags & 2) != 0 || message.NotifySuccess)
+        {
+            var status = BounceRequests.TraceFlush(config, message);
+            if (status == 0 && message.TraceFlagsOffset != 0)
+                QueuedMessage.Kill(message.Path, message.TraceFlagsOffset);
+            message.Flags |= status == 0 ? 0 : StatDefer;
+        }
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        if (message.Flags != 0)
+        {
+            string? expire = null;
+            if ((message.ScanFlags & ForceExpire) != 0)
+                expire = "force-expired";
+            else if (Backoff.Expired(now, message.CreateTime, message.Sender ?? "", config.MaxQueueTime, config.DsnQueueTime))
+                expire = "expired";
+            if (expire != null)
+            {
+                Msg.Info($"{message.QueueId}: from=<{message.Sender}>, status={expire}, returned to sender");
+                message.Flags = BounceRequests.DeferFlush(config, message) == 0 ? 0 : StatDefer;
+            }
+            else if (Backoff.WarnDue(now, message.WarnTime))
+            {
+                if (BounceRequests.Warn(config, message) == 0)
+                    message.ClearWarning();
+            }
+        }
+        if (message.Flags != 0)
+        {
+            var delay = Backoff.DeferDelay(now, message.CreateTime, config.MinBackoff, config.MaxBackoff);
+            if (Msg.Verbose > 0)
+                Msg.Info($"wakeup {message.QueueId} after {delay} secs");
+            var path = mailQueue.Path(message.QueueName, message.QueueId);
+            if (Sys.Utime(path, now + delay) < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Sys.ENOENT)
+                Msg.Fatal($"qmgr_active_defer: update {path} time stamps: {Sys.LastError()}");
+            if (!Rename(message.QueueId, message.QueueName, MailQueue.Deferred, out var errno))
+            {
+                if (errno != Sys.ENOENT)
+                    Msg.Fatal($"qmgr_active_defer: rename {message.QueueId} from {message.QueueName} to {MailQueue.Deferred}: {Sys.StrError(errno)}");
+                Msg.Warn($"qmgr_active_defer: rename {message.QueueId} from {message.QueueName} to {MailQueue.Deferred}: {Sys.StrError(errno)}");
+            }
+        }
+        else
+        {
+            var path = mailQueue.Path(message.QueueName, message.QueueId);
+            if (Sys.Unlink(path) != 0)
+            {
+                var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+                if (errno != Sys.ENOENT)
+                    Msg.Fatal($"qmgr_active_done_3_generic: remove {message.QueueId} from {message.QueueName}: {Sys.StrError(errno)}");
+                Msg.Warn($"qmgr_active_done_3_generic: remove {message.QueueId} from {message.QueueName}: {Sys.StrError(errno)}");
+            }
+            else
+            {
+                Msg.Info($"{message.QueueId}: removed");
+            }
+        }
+        active.Remove(message.QueueId);
+    }
+}
+
+// QueueScan - qmgr_scan.c: one pass over a queue directory, restarted on
+// request when it is done.
+internal sealed class QueueScan
+{
+    private ScanDir? handle;
+    private int nflags;
+
+    public QueueScan(string queue) => Queue = queue;
+
+    public string Queue { get; }
+
+    public int Flags { get; private set; }
+
+    public bool Scanning => handle != null;
+
+    public void Request(int flags, Action enableAll)
+    {
+        if ((flags & Scheduler.FlushOnce) != 0)
+            enableAll();
+        if (handle != null && (flags & Scheduler.ScanAll) != 0)
+            Flags |= Scheduler.ScanAll;
+        if (handle != null && (flags & Scheduler.FlushDfxp) != 0)
+            Flags |= Scheduler.FlushDfxp;
+        nflags |= flags;
+        if (handle == null && (flags & Scheduler.ScanStart) != 0)
+        {
+            nflags &= ~Scheduler.ScanStart;
+            StartScan();
+        }
+    }
+
+    private void StartScan()
+    {
+        Flags = nflags;
+        nflags = 0;
+        handle = Directory.Exists(Queue) ? new ScanDir(Queue) : null;
+    }
+
+    public string? Next()
+    {
+        string? id = null;
+        if (handle != null && (id = handle.NextQueueFile()) == null)
+        {
+            handle.Dispose();
+            handle = null;
+        }
+        if (handle == null && (nflags & Scheduler.ScanStart) != 0)
+        {
+            StartScan();
+            id = handle?.NextQueueFile();
+        }
+        return id;
+    }
+}
