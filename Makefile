@@ -102,6 +102,8 @@ demo: deps-apt build
 
 bench: deps-apt build
 	sh tools/bench.sh
+	bash tools/bench-core.sh
+	bash tools/bench-delivery.sh
 
 clean:
 	rm -rf $(OUT) artifacts
