@@ -1,10 +1,83 @@
 // NAME
-//	Smtp - the smtp(8) daemon (being written)
+//	Smtp - the smtp(8) and lmtp(8) delivery agents
+// POSTFIX
+//	src/smtp/smtp.c (main, smtp_service, deliver_message)
+// DESCRIPTION
+//	One single-server program, two personalities chosen by the process
+//	name: "lmtp" speaks LMTP with the lmtp_* parameters, anything else
+//	SMTP with the smtp_* parameters. Each delivery request from the
+//	queue manager is handed to SmtpConnect, which reports every
+//	recipient's outcome; the reply to the queue manager is the
+//	aggregate status.
+using System;
+using System.IO;
+using Postfix.Global.Deliver;
+using Postfix.Global.Dict;
+using Postfix.Server;
 using Postfix.Util;
 
 namespace Postfix.Daemons.Smtp;
 
 public static class Smtp
 {
-    public static int Run(string[] args) => ProgramHost.Run("smtp", args, _ => { Msg.Fatal("not yet implemented"); return 1; });
+    private static SmtpSettings? settings;
+
+    public static int Run(string[] args) =>
+        SingleServer.Run(args, Serve, new ServerOptions
+        {
+            PreInit = PreInit,
+            PostInit = PostInit,
+            PreAccept = PreAccept,
+        });
+
+    private static void PreInit(ServerContext ctx)
+    {
+        DeliverConfig.Init(ctx.Conf);
+    }
+
+    private static void PostInit(ServerContext ctx)
+    {
+        settings = SmtpSettings.FromConfig(ctx.Conf, ctx.ProcessName == "lmtp");
+        DsnFilter.Init($"{SmtpSettings.Prefix(settings.Lmtp)}_delivery_status_filter",
+            ctx.Conf.Eval($"{SmtpSettings.Prefix(settings.Lmtp)}_delivery_status_filter"));
+    }
+
+    private static void PreAccept(ServerContext ctx)
+    {
+        var table = DictOpen.ChangedName();
+        if (table != null)
+        {
+            Msg.Info($"table {table} has changed -- restarting");
+            Environment.Exit(0);
+        }
+    }
+
+    private static void Serve(ServerContext ctx, ClientConnection conn)
+    {
+        var request = DeliverRequest.Read(conn.Stream);
+        if (request == null)
+            return;
+        var status = DeliverMessage(request);
+        DeliverRequest.Done(conn.Stream, request, status);
+    }
+
+    // DeliverMessage - deliver_message(): 0 when every recipient is done.
+    private static int DeliverMessage(DeliverRequest request)
+    {
+        if (Msg.Verbose > 0)
+            Msg.Info($"deliver_message: from {request.Sender}");
+        if (request.Nexthop.Length == 0)
+            Msg.Fatal("empty nexthop hostname");
+        byte[] bytes;
+        var file = request.QueueFile!;
+        file.Seek(0, SeekOrigin.Begin);
+        using (var ms = new MemoryStream())
+        {
+            file.CopyTo(ms);
+            bytes = ms.ToArray();
+        }
+        var state = new SmtpState(request, settings!, new DeliveryStatusReporter());
+        SmtpConnect.Deliver(state, null, bytes);
+        return state.Status;
+    }
 }

@@ -1,0 +1,437 @@
+// NAME
+//	SmtpConnect, SmtpDestination - next-hop parsing, address lookup
+//	and the server loop
+// POSTFIX
+//	src/smtp/smtp_connect.c, src/smtp/smtp_addr.c, src/util/host_port.c
+// DESCRIPTION
+//	Deliver() tries the request's next hop, then smtp_fallback_relay.
+//	A destination is "domain" (MX lookup: hosts in preference order,
+//	equal preferences shuffled; no MX: the domain's own addresses),
+//	"[host]" (no MX lookup), either with ":port" (a number or a service
+//	name); for LMTP also "inet:host:port" and "unix:/path". Addresses
+//	come from our DNS client (smtp_host_lookup = dns) or the system
+//	resolver (native), of the families inet_protocols enables. Each
+//	address gets a connection (smtp_connect_timeout); a failure is
+//	logged "connect to HOST[ADDR]:PORT: ERROR" and the next address is
+//	tried, at most smtp_mx_address_limit addresses and
+//	smtp_mx_session_limit sessions. What is left after the last server
+//	is deferred or bounced with the last error.
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Sockets;
+using Postfix.Global.Deliver;
+using Postfix.Global.Dns;
+using Postfix.Util;
+
+namespace Postfix.Daemons.Smtp;
+
+internal sealed record SmtpDestination(bool Unix, string Host, int Port, bool NoMx)
+{
+    private static readonly char[] Blanks = { ' ', '\t' };
+
+    // Parse - smtp_parse_destination() with host_port(); null for a syntax error.
+    public static SmtpDestination? Parse(string destination, bool lmtp, string defaultService, out string error)
+    {
+        error = "";
+        var dest = destination;
+        if (lmtp)
+        {
+            if (dest.StartsWith("unix:", StringComparison.Ordinal))
+                return new SmtpDestination(true, dest[5..], 0, true);
+            if (dest.StartsWith("inet:", StringComparison.Ordinal))
+                dest = dest[5..];
+        }
+        string host;
+        string service = defaultService;
+        var noMx = false;
+        if (dest.StartsWith('['))
+        {
+            var close = dest.IndexOf(']');
+            if (close < 0)
+            {
+                error = "missing \"]\"";
+                return null;
+            }
+            host = dest[1..close];
+            noMx = true;
+            var rest = dest[(close + 1)..];
+            if (rest.StartsWith(':') && rest.Length > 1)
+                service = rest[1..];
+            else if (rest.Length > 0 && rest != ":")
+            {
+                error = "garbage after \"]\"";
+                return null;
+            }
+        }
+        else
+        {
+            var colon = dest.LastIndexOf(':');
+            if (colon >= 0 && dest.IndexOf(':') == colon)
+            {
+                host = dest[..colon];
+                if (colon + 1 < dest.Length)
+                    service = dest[(colon + 1)..];
+            }
+            else
+            {
+                host = dest;
+            }
+        }
+        if (host.StartsWith("ipv6:", StringComparison.OrdinalIgnoreCase))
+            host = host[5..];
+        var port = ServicePort(service);
+        if (port < 0)
+        {
+            error = $"unknown service: {service}/tcp";
+            return null;
+        }
+        if (lmtp)
+            noMx = true;
+        return new SmtpDestination(false, host, port, noMx);
+    }
+
+    public static int ServicePort(string service)
+    {
+        if (service.All(char.IsAsciiDigit) && service.Length > 0)
+            return int.TryParse(service, NumberStyles.None, CultureInfo.InvariantCulture, out var p) && p is > 0 and < 65536 ? p : -1;
+        switch (service)
+        {
+            case "smtp":
+                return 25;
+            case "lmtp":
+                return 24;
+            case "submission":
+                return 587;
+            case "submissions":
+            case "smtps":
+                return 465;
+        }
+        try
+        {
+            foreach (var line in File.ReadLines("/etc/services"))
+            {
+                var words = line.Split(Blanks, StringSplitOptions.RemoveEmptyEntries);
+                if (words.Length >= 2 && words[0] == service && words[1].EndsWith("/tcp", StringComparison.Ordinal)
+                    && int.TryParse(words[1][..^4], out var p))
+                    return p;
+            }
+        }
+        catch (IOException)
+        {
+        }
+        return -1;
+    }
+}
+
+internal sealed record SmtpTarget(string Host, IPAddress Address, int Pref);
+
+internal static class SmtpConnect
+{
+    private static readonly Random Shuffler = new();
+
+    // Deliver - smtp_connect(): every destination until the recipients are done.
+    public static void Deliver(SmtpState state, Func<Stream, Socket?, SmtpChat>? chatFactory = null, byte[]? queueBytes = null)
+    {
+        var settings = state.Settings;
+        var request = state.Request;
+        var sites = new List<string> { request.Nexthop };
+        if (!settings.Lmtp)
+            sites.AddRange(settings.FallbackRelay);
+        var why = state.Why;
+        why.Reset();
+        for (var i = 0; i < sites.Count && state.LeftCount > 0; i++)
+        {
+            var finalNexthop = i == sites.Count - 1;
+            var dest = SmtpDestination.Parse(sites[i], settings.Lmtp, settings.Lmtp ? LmtpPort(settings) : settings.DefaultService, out var error);
+            if (dest == null)
+                Msg.Fatal($"{error} in server description: {sites[i]}");
+            if (dest!.Unix)
+            {
+                state.FinalServer = finalNexthop;
+                TryServer(state, new SmtpSessionInfo(settings.MyHostname, dest.Host, 0, true), () => ConnectUnix(dest.Host, settings, why), queueBytes);
+                continue;
+            }
+            List<SmtpTarget> targets;
+            if (DnsLookup.IsHostAddress(dest.Host) && IPAddress.TryParse(dest.Host, out var numeric))
+            {
+                targets = new List<SmtpTarget> { new(dest.Host, numeric, 0) };
+            }
+            else if (dest.NoMx || !settings.LookupDns)
+            {
+                targets = HostAddr(dest.Host, settings, why);
+            }
+            else
+            {
+                targets = DomainAddr(dest.Host, settings, why);
+            }
+            var addrCount = 0;
+            var sessCount = 0;
+            for (var t = 0; t < targets.Count && state.LeftCount > 0; t++)
+            {
+                var target = targets[t];
+                var last = t == targets.Count - 1;
+                if (settings.MxAddressLimit > 0 && ++addrCount == settings.MxAddressLimit)
+                    last = true;
+                state.FinalServer = finalNexthop && last;
+                var info = new SmtpSessionInfo(target.Host, target.Address.ToString(), dest.Port, false);
+                var used = TryServer(state, info, () => ConnectInet(target, dest.Port, settings, why), queueBytes);
+                if (used && settings.MxSessionLimit > 0 && ++sessCount == settings.MxSessionLimit)
+                    break;
+                if (settings.MxAddressLimit > 0 && addrCount == settings.MxAddressLimit)
+                    break;
+            }
+            if (state.LeftCount == 0)
+                break;
+            if (finalNexthop)
+                break;
+        }
+        if (state.LeftCount > 0)
+        {
+            state.Session = null;
+            if (why.Status.Length == 0)
+                why.Simple("4.3.0", "server unavailable or unable to receive mail");
+            else if (!why.Status.StartsWith('4') && !settings.Lmtp && sites.Count > 1 && request.Nexthop != sites[^1]
+                && settings.FallbackRelay.Contains(sites[^1]))
+            {
+                Msg.Warn($"{SmtpSettings.Prefix(settings.Lmtp)}_fallback_relay configuration problem");
+                why.SetStatus("4.3.5");
+            }
+            else if (!why.Status.StartsWith('4') && !settings.Lmtp && settings.RelayHost.Length > 0 && sites[0] == settings.RelayHost)
+            {
+                Msg.Warn("relayhost configuration problem");
+                why.SetStatus("4.3.5");
+            }
+            state.FinalServer = true;
+            state.SessFail();
+        }
+    }
+
+    private static string LmtpPort(SmtpSettings settings) => settings.LmtpTcpPort;
+
+    // TryServer - connect, HELO, transfer; true when a session was made.
+    private static bool TryServer(SmtpState state, SmtpSessionInfo info, Func<(Stream, Socket?)?> connect, byte[]? queueBytes)
+    {
+        var conn = connect();
+        if (conn == null)
+        {
+            if (Msg.Verbose > 0 || true)
+                Msg.Info(state.Why.Reason);
+            return false;
+        }
+        var (stream, socket) = conn.Value;
+        using var chat = new SmtpChat(stream, socket);
+        state.Session = info;
+        var proto = new SmtpProto(state, chat)
+        {
+            QueueFileBytes = queueBytes,
+            FinalDelivery = state.Settings.Lmtp && state.Settings.LmtpAssumeFinal is "yes" or "true",
+        };
+        if (proto.Helo() != 0)
+        {
+            // A refused greeting: say goodbye when the connection is still up.
+            if (state.Why.Status.Length > 0 && !state.Why.Reason.StartsWith("lost connection", StringComparison.Ordinal)
+                && !state.Why.Reason.StartsWith("conversation with", StringComparison.Ordinal))
+                proto.Quit();
+        }
+        else
+        {
+            proto.Xfer();
+        }
+        state.Session = null;
+        return true;
+    }
+
+    private static (Stream, Socket?)? ConnectInet(SmtpTarget target, int port, SmtpSettings settings, DsnBuf why)
+    {
+        var socket = new Socket(target.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            var result = socket.BeginConnect(new IPEndPoint(target.Address, port), null, null);
+            if (!result.AsyncWaitHandle.WaitOne(Math.Max(1, settings.ConnectTimeout) * 1000))
+            {
+                socket.Dispose();
+                why.Simple("4.4.1", $"connect to {target.Host}[{target.Address}]:{port}: Connection timed out");
+                return null;
+            }
+            socket.EndConnect(result);
+            socket.NoDelay = true;
+            return (new NetworkStream(socket, ownsSocket: true), socket);
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            why.Simple("4.4.1", $"connect to {target.Host}[{target.Address}]:{port}: {Sys.StrError(e.ErrorCode)}");
+            return null;
+        }
+    }
+
+    private static (Stream, Socket?)? ConnectUnix(string path, SmtpSettings settings, DsnBuf why)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            socket.Connect(new UnixDomainSocketEndPoint(path));
+            return (new NetworkStream(socket, ownsSocket: true), socket);
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            why.Simple("4.4.1", $"connect to {settings.MyHostname}[{path}]: {Sys.StrError(e.ErrorCode)}");
+            return null;
+        }
+    }
+
+    private static int[] AddressTypes(SmtpSettings s)
+    {
+        var list = new List<int>();
+        if (s.UseIpv6 && s.PreferIpv6)
+            list.Add(DnsType.AAAA);
+        if (s.UseIpv4)
+            list.Add(DnsType.A);
+        if (s.UseIpv6 && !s.PreferIpv6)
+            list.Add(DnsType.AAAA);
+        return list.ToArray();
+    }
+
+    private static bool SoftDsn(DsnBuf why) => why.Status.StartsWith('4');
+
+    // AddrOne - smtp_addr_one(): the addresses of one host, appended.
+    private static void AddrOne(List<SmtpTarget> list, string host, int pref, SmtpSettings settings, DsnBuf why)
+    {
+        if (settings.LookupDns)
+        {
+            var status = DnsLookup.LookupList(host, DnsFlags.None, AddressTypes(settings), false, out var records, out var reason);
+            switch (status)
+            {
+                case DnsStatus.Ok:
+                    foreach (var rr in records)
+                        list.Add(new SmtpTarget(host, rr.Address!, pref));
+                    return;
+                case DnsStatus.Fail:
+                    why.Simple(SoftDsn(why) ? "4.4.3" : "5.4.3", reason);
+                    return;
+                case DnsStatus.Inval:
+                    why.Simple(SoftDsn(why) ? "4.4.4" : "5.4.4", reason);
+                    return;
+                case DnsStatus.Policy:
+                    why.Simple("4.7.0", reason);
+                    return;
+                case DnsStatus.NotFound:
+                    why.Simple(SoftDsn(why) ? "4.4.4" : "5.4.4", reason);
+                    break;
+                default:
+                    why.Simple("4.4.3", reason);
+                    return;
+            }
+        }
+        if (settings.LookupNative)
+        {
+            IPAddress[] addrs;
+            try
+            {
+                addrs = System.Net.Dns.GetHostAddresses(host);
+            }
+            catch (SocketException e)
+            {
+                var retry = e.SocketErrorCode == SocketError.TryAgain;
+                why.Simple(SoftDsn(why) || retry ? "4.4.4" : "5.4.4",
+                    $"{host}: {(e.SocketErrorCode == SocketError.HostNotFound ? "Name or service not known" : e.Message)}");
+                return;
+            }
+            var found = 0;
+            foreach (var a in addrs)
+            {
+                if (a.AddressFamily == AddressFamily.InterNetwork && !settings.UseIpv4)
+                    continue;
+                if (a.AddressFamily == AddressFamily.InterNetworkV6 && !settings.UseIpv6)
+                    continue;
+                list.Add(new SmtpTarget(host, a, pref));
+                found++;
+            }
+            if (found == 0)
+                why.Simple(SoftDsn(why) ? "4.4.4" : "5.4.4", $"{host}: host not found");
+        }
+    }
+
+    // HostAddr - smtp_host_addr(): one host, no MX lookup.
+    internal static List<SmtpTarget> HostAddr(string host, SmtpSettings settings, DsnBuf why)
+    {
+        why.Reset();
+        var list = new List<SmtpTarget>();
+        AddrOne(list, host, 0, settings, why);
+        return Order(list, settings);
+    }
+
+    // DomainAddr - smtp_domain_addr(): the MX hosts' addresses, best first.
+    internal static List<SmtpTarget> DomainAddr(string name, SmtpSettings settings, DsnBuf why)
+    {
+        why.Reset();
+        var status = DnsLookup.Lookup(name, DnsType.MX, DnsFlags.None, out var mx, out var reason);
+        var list = new List<SmtpTarget>();
+        switch (status)
+        {
+            case DnsStatus.Ok:
+                var sorted = Shuffle(mx).OrderBy(r => r.Pref).ToList();
+                foreach (var rr in sorted)
+                    AddrOne(list, rr.Text!, rr.Pref, settings, why);
+                if (list.Count == 0)
+                {
+                    if (settings.DeferMxAddress && !SoftDsn(why))
+                        why.SetStatus("4" + why.Status[1..]);
+                    Msg.Warn($"no MX host for {name} has a valid address record");
+                    return list;
+                }
+                return Order(list, settings);
+            case DnsStatus.NotFound:
+                return HostAddr(name, settings, why);
+            case DnsStatus.Inval:
+                why.Simple("5.4.4", reason);
+                break;
+            case DnsStatus.NullMx:
+                why.Simple("5.1.0", reason);
+                break;
+            case DnsStatus.Policy:
+                why.Simple("4.7.0", reason);
+                break;
+            case DnsStatus.Fail:
+                why.Simple("5.4.3", reason);
+                break;
+            default:
+                why.Simple("4.4.3", reason);
+                break;
+        }
+        if (settings.IgnoreMxLookupError && status is not (DnsStatus.NullMx or DnsStatus.Policy))
+            return HostAddr(name, settings, why);
+        return list;
+    }
+
+    private static List<T> Shuffle<T>(List<T> list)
+    {
+        var copy = new List<T>(list);
+        lock (Shuffler)
+        {
+            for (var i = copy.Count - 1; i > 0; i--)
+            {
+                var j = Shuffler.Next(i + 1);
+                (copy[i], copy[j]) = (copy[j], copy[i]);
+            }
+        }
+        return copy;
+    }
+
+    // Order - shuffle (smtp_randomize_addresses), then a stable sort by preference and protocol.
+    private static List<SmtpTarget> Order(List<SmtpTarget> list, SmtpSettings settings)
+    {
+        if (list.Count < 2)
+            return list;
+        var items = settings.RandomizeAddresses ? Shuffle(list) : list;
+        int Family(SmtpTarget t) =>
+            settings.PreferIpv6 ? (t.Address.AddressFamily == AddressFamily.InterNetworkV6 ? 0 : 1)
+            : settings.PreferIpv4 ? (t.Address.AddressFamily == AddressFamily.InterNetwork ? 0 : 1) : 0;
+        return items.OrderBy(t => t.Pref).ThenBy(Family).ToList();
+    }
+}

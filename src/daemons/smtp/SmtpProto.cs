@@ -1,0 +1,428 @@
+// NAME
+//	SmtpProto - the SMTP/LMTP dialogue for one delivery request
+// POSTFIX
+//	src/smtp/smtp_proto.c (smtp_helo, smtp_xfer, smtp_loop, smtp_quit)
+// DESCRIPTION
+//	Helo() reads the greeting (a 5xx greeting becomes 4xx with
+//	smtp_skip_5xx_greeting), sends EHLO (falling back to HELO), or LHLO
+//	for LMTP, and records the server features: PIPELINING, SIZE,
+//	8BITMIME, DSN, STARTTLS, AUTH, SMTPUTF8, less the discarded
+//	keywords. Xfer() sends MAIL FROM (SIZE, BODY, ENVID, RET), one RCPT
+//	TO per recipient (ORCPT, NOTIFY) and DATA - all at once when the
+//	server pipelines - then the message with dot-stuffing, and maps
+//	each reply as the reference does: a rejected MAIL FROM or DATA
+//	fails every recipient, a rejected RCPT TO that recipient; with SMTP
+//	one end-of-data reply counts for all accepted recipients, with
+//	LMTP there is one per accepted recipient. Failures are reported
+//	"host NAME[ADDR] said: REPLY (in reply to COMMAND)". I/O trouble is
+//	"lost connection with NAME[ADDR] while STATE" or "conversation
+//	with NAME[ADDR] timed out while STATE".
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using Postfix.Global.Deliver;
+using Postfix.Global.Queue;
+using Postfix.Util;
+
+namespace Postfix.Daemons.Smtp;
+
+internal sealed class SmtpProto
+{
+    private static readonly char[] GreetingDelims = { ' ', '\t', '\n', '-' };
+    private static readonly char[] WordDelims = { ' ', '\t', '\n' };
+    private static readonly char[] KeywordDelims = { ' ', '\t', '=' };
+    private readonly SmtpState state;
+    private readonly SmtpChat chat;
+    private readonly SmtpSessionInfo session;
+    private readonly SmtpSettings settings;
+
+    public SmtpProto(SmtpState state, SmtpChat chat)
+    {
+        this.state = state;
+        this.chat = chat;
+        session = state.Session ?? throw new InvalidOperationException("no session");
+        settings = state.Settings;
+        chat.PeerLabel = session.NamAddrPort;
+    }
+
+    // MessageSource - the message content (queue file bytes and data offset).
+    public byte[]? QueueFileBytes { get; set; }
+
+    public bool FinalDelivery { get; set; }
+
+    private string Cmd => settings.Lmtp ? "LHLO" : "EHLO";
+
+    // Helo - smtp_helo(); 0 when the session may carry mail.
+    public int Helo()
+    {
+        var where = "receiving the initial server greeting";
+        try
+        {
+            chat.Timeout = settings.HeloTimeout;
+            var resp = chat.Response();
+            switch (resp.Code / 100)
+            {
+                case 2:
+                    break;
+                case 5 when settings.Skip5xxGreeting:
+                    resp = resp with { Dsn = "4" + resp.Dsn[1..] };
+                    return Refused(resp);
+                default:
+                    return Refused(resp);
+            }
+            var words = resp.Text.Split(GreetingDelims, 2, StringSplitOptions.RemoveEmptyEntries);
+            var rest = words.Length > 1 ? words[1] : "";
+            var n = 0;
+            foreach (var word in rest.Split(WordDelims, StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (n++ == 0 && string.Equals(word, settings.MyHostname, StringComparison.OrdinalIgnoreCase))
+                    continue;
+                if (string.Equals(word, "ESMTP", StringComparison.OrdinalIgnoreCase))
+                    session.Features |= SmtpFeatures.Esmtp;
+            }
+            if (!settings.Lmtp)
+            {
+                if (settings.AlwaysEhlo)
+                    session.Features |= SmtpFeatures.Esmtp;
+                if (settings.NeverEhlo)
+                    session.Features &= ~SmtpFeatures.Esmtp;
+            }
+            else
+            {
+                session.Features |= SmtpFeatures.Esmtp;
+            }
+            if (!settings.Lmtp)
+            {
+                where = "performing the EHLO handshake";
+                if ((session.Features & SmtpFeatures.Esmtp) != 0)
+                {
+                    chat.Command($"EHLO {settings.HeloName}");
+                    resp = chat.Response();
+                    if (resp.Code / 100 != 2)
+                    {
+                        if (resp.Code == 421)
+                            return Refused(resp);
+                        session.Features &= ~SmtpFeatures.Esmtp;
+                    }
+                }
+                if ((session.Features & SmtpFeatures.Esmtp) == 0)
+                {
+                    where = "performing the HELO handshake";
+                    chat.Command($"HELO {settings.HeloName}");
+                    resp = chat.Response();
+                    if (resp.Code / 100 != 2)
+                        return Refused(resp);
+                    return 0;
+                }
+            }
+            else
+            {
+                where = "performing the LHLO handshake";
+                chat.Command($"LHLO {settings.HeloName}");
+                resp = chat.Response();
+                if (resp.Code / 100 != 2)
+                    return Refused(resp);
+            }
+            ParseFeatures(resp.Text);
+            if ((session.Features & SmtpFeatures.Size) != 0 && session.SizeLimit > 0
+                && state.Request.DataSize > session.SizeLimit)
+            {
+                return state.MesgFail(null, SmtpResponse.Fake("5.3.4"),
+                    $"message size {state.Request.DataSize} exceeds size limit {session.SizeLimit} of server {session.NamAddr}");
+            }
+            return 0;
+        }
+        catch (SmtpStreamException e)
+        {
+            return state.StreamExcept(e.Error, where);
+        }
+    }
+
+    private int Refused(SmtpResponse resp) =>
+        state.SiteFail(session.Host, resp, $"host {session.NamAddr} refused to talk to me: {SmtpText.OneLine(resp.Text)}");
+
+    // ParseFeatures - the EHLO/LHLO keywords after the first reply line.
+    internal void ParseFeatures(string text)
+    {
+        var lines = text.Split('\n');
+        for (var i = 1; i < lines.Length; i++)
+        {
+            var line = lines[i].Length > 4 ? lines[i][4..] : "";
+            var words = line.Split(KeywordDelims, StringSplitOptions.RemoveEmptyEntries);
+            if (words.Length == 0)
+                continue;
+            var keyword = words[0].ToLowerInvariant();
+            if (Array.IndexOf(settings.DiscardEhloKeywords, keyword) >= 0)
+                continue;
+            switch (keyword)
+            {
+                case "pipelining":
+                    session.Features |= SmtpFeatures.Pipelining;
+                    break;
+                case "size":
+                    session.Features |= SmtpFeatures.Size;
+                    if (words.Length > 1 && long.TryParse(words[1], NumberStyles.None, CultureInfo.InvariantCulture, out var limit))
+                        session.SizeLimit = limit;
+                    break;
+                case "8bitmime":
+                    session.Features |= SmtpFeatures.EightBitMime;
+                    break;
+                case "dsn":
+                    session.Features |= SmtpFeatures.Dsn;
+                    break;
+                case "starttls":
+                    session.Features |= SmtpFeatures.StartTls;
+                    break;
+                case "auth":
+                    session.Features |= SmtpFeatures.Auth;
+                    break;
+                case "smtputf8":
+                    session.Features |= SmtpFeatures.SmtpUtf8;
+                    break;
+            }
+        }
+    }
+
+    private string MailCommand()
+    {
+        var r = state.Request;
+        var cmd = $"MAIL FROM:<{SmtpText.Quote821(r.Sender)}>";
+        var f = session.Features;
+        if ((f & SmtpFeatures.Size) != 0)
+            cmd += $" SIZE={r.DataSize}";
+        if ((f & SmtpFeatures.EightBitMime) != 0)
+        {
+            if (r.Encoding == "8bit")
+                cmd += " BODY=8BITMIME";
+            else if (r.Encoding == "7bit")
+                cmd += " BODY=7BIT";
+            else if (r.Encoding.Length > 0)
+                Msg.Warn($"{r.QueueId}: unknown content encoding: {r.Encoding}");
+        }
+        if ((f & SmtpFeatures.Dsn) != 0)
+        {
+            if (r.DsnEnvid.Length > 0)
+                cmd += " ENVID=" + SmtpText.Xtext(r.DsnEnvid, "+=");
+            if (r.DsnRet != 0)
+                cmd += " RET=" + (r.DsnRet == DsnRet.Full ? "FULL" : "HDRS");
+        }
+        if ((f & SmtpFeatures.SmtpUtf8) != 0 && (r.SmtpUtf8 & 1) != 0)
+            cmd += " SMTPUTF8";
+        return cmd;
+    }
+
+    private string RcptCommand(Recipient rcpt)
+    {
+        var cmd = $"RCPT TO:<{SmtpText.Quote821(rcpt.Address)}>";
+        if ((session.Features & SmtpFeatures.Dsn) != 0)
+        {
+            var orcpt = rcpt.DsnOrcpt;
+            if (orcpt.Length == 0 && rcpt.OrigAddr.Length > 0)
+            {
+                var quoted = Postfix.Global.Address.Quote822.Local(rcpt.OrigAddr);
+                var ascii = true;
+                foreach (var c in quoted)
+                    if (c > 127)
+                        ascii = false;
+                orcpt = (state.Request.SmtpUtf8 != 0 && !ascii ? "utf-8" : "rfc822") + ";" + quoted;
+            }
+            if (orcpt.Length > 0 && !orcpt.StartsWith("utf-8;", StringComparison.OrdinalIgnoreCase))
+                cmd += " ORCPT=" + SmtpText.Xtext(orcpt, "=");
+            if (rcpt.DsnNotify != 0)
+                cmd += " NOTIFY=" + SmtpText.NotifyString(rcpt.DsnNotify);
+        }
+        return cmd;
+    }
+
+    private string HostSaid(SmtpResponse resp, string request) =>
+        $"host {session.NamAddr} said: {SmtpText.OneLine(resp.Text)} (in reply to {request})";
+
+    // Xfer - smtp_xfer(): one mail transaction, then QUIT.
+    public int Xfer()
+    {
+        var request = state.Request;
+        var pipelining = (session.Features & SmtpFeatures.Pipelining) != 0;
+        var where = "sending MAIL FROM";
+        var rcpts = new List<Recipient>(state.Left());
+        var survivors = new List<Recipient>();
+        var nrcpt = 0;
+        try
+        {
+            request.Stats.ReuseCount = 0;
+            request.Stats.ConnSetupDone = TimeVal.Now();
+            chat.Timeout = settings.MailTimeout;
+            chat.Command(MailCommand());
+            if (pipelining)
+            {
+                foreach (var r in rcpts)
+                    chat.Command(RcptCommand(r));
+                chat.Command("DATA");
+            }
+            var mailResp = chat.Response();
+            var mailRejected = false;
+            if (mailResp.Code / 100 != 2)
+            {
+                state.MesgFail(session.Host, mailResp, HostSaid(mailResp, "MAIL FROM command"));
+                mailRejected = true;
+            }
+            if (mailRejected && !pipelining)
+                return Abort();
+            where = "sending RCPT TO";
+            chat.Timeout = settings.RcptTimeout;
+            foreach (var rcpt in rcpts)
+            {
+                if (!pipelining)
+                    chat.Command(RcptCommand(rcpt));
+                var resp = chat.Response();
+                if (mailRejected || StateIsMarked(rcpt))
+                    continue;
+                if (resp.Code / 100 == 2)
+                {
+                    survivors.Add(rcpt);
+                    nrcpt++;
+                }
+                else
+                {
+                    state.RcptFail(rcpt, session.Host, resp, HostSaid(resp, "RCPT TO command"));
+                }
+            }
+            if (!pipelining && nrcpt == 0)
+                return Abort();
+            where = "sending DATA command";
+            chat.Timeout = settings.DataInitTimeout;
+            if (!pipelining)
+                chat.Command("DATA");
+            var dataResp = chat.Response();
+            if (mailRejected)
+                return Abort();
+            if (dataResp.Code / 100 != 3)
+            {
+                if (nrcpt > 0)
+                    state.MesgFail(session.Host, dataResp, HostSaid(dataResp, "DATA command"));
+                return Abort();
+            }
+            if (nrcpt == 0)
+            {
+                // The server accepted DATA without recipients: send an empty message it will refuse.
+                chat.Command(".");
+                chat.Response();
+                return Quit();
+            }
+            where = "sending message body";
+            chat.Timeout = settings.DataXferTimeout;
+            SendMessage();
+            where = "sending end of data -- message may be sent more than once";
+            chat.Command(".");
+            chat.Timeout = settings.DataDoneTimeout;
+            if (!settings.Lmtp)
+            {
+                var resp = chat.Response();
+                request.Stats.DeliverDone = TimeVal.Now();
+                if (resp.Code / 100 != 2)
+                {
+                    state.MesgFail(session.Host, resp, HostSaid(resp, "end of DATA command"));
+                }
+                else
+                {
+                    foreach (var rcpt in survivors)
+                        if (!SmtpState.IsMarked(rcpt))
+                            state.RcptDone(resp, rcpt, session.Host, FinalDelivery);
+                }
+            }
+            else
+            {
+                foreach (var rcpt in survivors)
+                {
+                    var resp = chat.Response();
+                    request.Stats.DeliverDone = TimeVal.Now();
+                    if (resp.Code / 100 != 2)
+                        state.RcptFail(rcpt, session.Host, resp, HostSaid(resp, "end of DATA command"));
+                    else
+                        state.RcptDone(resp, rcpt, session.Host, FinalDelivery);
+                }
+            }
+            return Quit();
+        }
+        catch (SmtpStreamException e)
+        {
+            return state.StreamExcept(e.Error, where);
+        }
+    }
+
+    private static bool StateIsMarked(Recipient r) => SmtpState.IsMarked(r);
+
+    // Abort - RSET after a failed transaction, then QUIT.
+    private int Abort()
+    {
+        try
+        {
+            chat.Timeout = settings.RsetTimeout;
+            chat.Command("RSET");
+            chat.Response();
+        }
+        catch (SmtpStreamException)
+        {
+            return 0;
+        }
+        return Quit();
+    }
+
+    // Quit - smtp_quit(): the reply is read only without smtp_skip_quit_response.
+    public int Quit()
+    {
+        try
+        {
+            chat.Timeout = settings.QuitTimeout;
+            chat.Command("QUIT");
+            chat.Flush();
+            if (!settings.SkipQuitResponse)
+                chat.Response();
+        }
+        catch (SmtpStreamException)
+        {
+            // The server went away after the transaction: nothing lost.
+        }
+        return 0;
+    }
+
+    // SendMessage - the queue file's message content, dot-stuffed, lines
+    // longer than the limit broken with CR LF SPACE.
+    private void SendMessage()
+    {
+        var data = QueueFileBytes ?? Array.Empty<byte>();
+        var reader = new RecordReader(data, state.Request.QueueId);
+        reader.Seek(state.Request.DataOffset);
+        var prevType = RecordType.Norm;
+        var lineLength = 0;
+        var limit = settings.LineLengthLimit;
+        var crlf = "\r\n"u8;
+        int type;
+        while ((type = reader.Read(out var rec)) > 0)
+        {
+            if (type != RecordType.Norm && type != RecordType.Cont)
+                break;
+            if (prevType == RecordType.Norm && rec.Length > 0 && rec[0] == '.')
+                chat.Write("."u8);
+            var piece = rec;
+            while (limit > 0 && lineLength + piece.Length > limit)
+            {
+                var take = limit - lineLength;
+                chat.Write(piece[..take]);
+                chat.Write("\r\n "u8);
+                piece = piece[take..];
+                lineLength = 1;
+            }
+            chat.Write(piece);
+            lineLength += piece.Length;
+            if (type == RecordType.Norm)
+            {
+                chat.Write(crlf);
+                lineLength = 0;
+            }
+            prevType = type;
+        }
+        if (prevType != RecordType.Norm)
+            chat.Write(crlf);
+    }
+}

@@ -1,0 +1,114 @@
+// NAME
+//	SmtpSettings - the smtp(8)/lmtp(8) configuration parameters
+// POSTFIX
+//	src/smtp/smtp.c (the parameter tables), src/smtp/lmtp_params.c,
+//	src/smtp/smtp_params.c
+// DESCRIPTION
+//	One program, two parameter name spaces: smtp_* when the process
+//	runs as smtp, lmtp_* when it runs as lmtp (the reference's
+//	VAR_LMTP_SMTP()). Name() gives the parameter name in use.
+using System;
+using System.Collections.Generic;
+using Postfix.Global.Config;
+using Postfix.Server;
+using Postfix.Util;
+
+namespace Postfix.Daemons.Smtp;
+
+internal sealed class SmtpSettings
+{
+    private static readonly char[] ListDelims = { ' ', '\t', ',', '\n', '\r' };
+
+    public bool Lmtp { get; init; }
+    public string HeloName { get; init; } = "localhost";
+    public string MyHostname { get; init; } = "localhost";
+    public int ConnectTimeout { get; init; } = 30;
+    public int HeloTimeout { get; init; } = 300;
+    public int MailTimeout { get; init; } = 300;
+    public int RcptTimeout { get; init; } = 300;
+    public int DataInitTimeout { get; init; } = 120;
+    public int DataXferTimeout { get; init; } = 180;
+    public int DataDoneTimeout { get; init; } = 600;
+    public int RsetTimeout { get; init; } = 20;
+    public int QuitTimeout { get; init; } = 300;
+    public bool Skip5xxGreeting { get; init; } = true;
+    public bool AlwaysEhlo { get; init; } = true;
+    public bool NeverEhlo { get; init; }
+    public bool SkipQuitResponse { get; init; } = true;
+    public bool LookupDns { get; init; } = true;
+    public bool LookupNative { get; init; }
+    public bool RandomizeAddresses { get; init; } = true;
+    public int MxAddressLimit { get; init; } = 5;
+    public int MxSessionLimit { get; init; } = 2;
+    public bool UseIpv4 { get; init; } = true;
+    public bool UseIpv6 { get; init; }
+    public bool PreferIpv6 { get; init; }
+    public bool PreferIpv4 { get; init; }
+    public string[] FallbackRelay { get; init; } = Array.Empty<string>();
+    public string DefaultService { get; init; } = "smtp";
+    public bool SoftBounce { get; init; }
+    public bool DeferMxAddress { get; init; } = true;
+    public bool IgnoreMxLookupError { get; init; }
+    public string[] DiscardEhloKeywords { get; init; } = Array.Empty<string>();
+    public int LineLengthLimit { get; init; } = 998;
+    public string TlsSecurityLevel { get; init; } = "";
+    public string LmtpAssumeFinal { get; init; } = "no";
+    public string LmtpTcpPort { get; init; } = "24";
+    public string RelayHost { get; init; } = "";
+
+    public static string Prefix(bool lmtp) => lmtp ? "lmtp" : "smtp";
+
+    public static SmtpSettings FromConfig(MailConf conf, bool lmtp)
+    {
+        var p = Prefix(lmtp);
+        string S(string name) => conf.Eval($"{p}_{name}");
+        int T(string name) => ServerParams.Time(S(name));
+        bool B(string name) => conf.Bool($"{p}_{name}");
+        static string[] Words(string v) => v.Split(ListDelims, StringSplitOptions.RemoveEmptyEntries);
+        var protocols = Words(conf.Eval("inet_protocols").ToLowerInvariant());
+        var all = Array.IndexOf(protocols, "all") >= 0;
+        var hostLookup = Words(S("host_lookup").ToLowerInvariant());
+        var pref = S("address_preference").ToLowerInvariant();
+        return new SmtpSettings
+        {
+            Lmtp = lmtp,
+            HeloName = lmtp ? S("lhlo_name") : S("helo_name"),
+            MyHostname = conf.Eval("myhostname"),
+            ConnectTimeout = T("connect_timeout"),
+            HeloTimeout = T(lmtp ? "lhlo_timeout" : "helo_timeout"),
+            MailTimeout = T("mail_timeout"),
+            RcptTimeout = T("rcpt_timeout"),
+            DataInitTimeout = T("data_init_timeout"),
+            DataXferTimeout = T("data_xfer_timeout"),
+            DataDoneTimeout = T("data_done_timeout"),
+            RsetTimeout = T("rset_timeout"),
+            QuitTimeout = T("quit_timeout"),
+            Skip5xxGreeting = lmtp || B("skip_5xx_greeting"),
+            AlwaysEhlo = !lmtp && B("always_send_ehlo"),
+            NeverEhlo = !lmtp && B("never_send_ehlo"),
+            SkipQuitResponse = B("skip_quit_response"),
+            LookupDns = !conf.Bool("disable_dns_lookups") && Array.IndexOf(hostLookup, "dns") >= 0,
+            LookupNative = Array.IndexOf(hostLookup, "native") >= 0,
+            RandomizeAddresses = B("randomize_addresses"),
+            MxAddressLimit = Int(S("mx_address_limit")),
+            MxSessionLimit = Int(S("mx_session_limit")),
+            UseIpv4 = all || Array.IndexOf(protocols, "ipv4") >= 0,
+            UseIpv6 = all || Array.IndexOf(protocols, "ipv6") >= 0,
+            PreferIpv6 = pref == "ipv6",
+            PreferIpv4 = pref == "ipv4",
+            FallbackRelay = Words(S("fallback_relay")),
+            DefaultService = lmtp ? "lmtp" : "smtp",
+            SoftBounce = conf.Bool("soft_bounce"),
+            DeferMxAddress = B("defer_if_no_mx_address_found"),
+            DiscardEhloKeywords = Words(S(lmtp ? "discard_lhlo_keywords" : "discard_ehlo_keywords").ToLowerInvariant()),
+            LineLengthLimit = Int(S("line_length_limit")),
+            TlsSecurityLevel = S("tls_security_level"),
+            LmtpAssumeFinal = lmtp ? S("assume_final") : "no",
+            LmtpTcpPort = conf.Eval("lmtp_tcp_port"),
+            RelayHost = conf.Eval("relayhost"),
+            IgnoreMxLookupError = conf.Bool("ignore_mx_lookup_error"),
+        };
+    }
+
+    private static int Int(string v) => int.TryParse(v, out var n) ? n : 0;
+}
