@@ -19,6 +19,7 @@ using System.Text;
 using Postfix.Global.Address;
 using Postfix.Global.Queue;
 using Postfix.Util;
+using Postfix.Global.Deliver;
 
 namespace Postfix.Global.Mailbox;
 

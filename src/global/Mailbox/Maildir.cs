@@ -13,6 +13,7 @@
 using System;
 using System.Globalization;
 using Postfix.Util;
+using Postfix.Global.Deliver;
 
 namespace Postfix.Global.Mailbox;
 

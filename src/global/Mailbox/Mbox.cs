@@ -13,6 +13,7 @@
 //	kernel locks) is closed by the writer, after a failed write has
 //	been truncated away.
 using Postfix.Util;
+using Postfix.Global.Deliver;
 
 namespace Postfix.Global.Mailbox;
 

@@ -18,6 +18,7 @@ using System.Collections.Generic;
 using System.Text;
 using System.Threading;
 using Postfix.Util;
+using Postfix.Global.Deliver;
 
 namespace Postfix.Global.Mailbox;
 
