@@ -294,8 +294,6 @@ internal sealed class SmtpProto
             if (!pipelining)
                 chat.Command("DATA");
             var dataResp = chat.Response();
-            if (mailRejected)
-                return Abort();
             if (dataResp.Code / 100 != 3)
             {
                 if (nrcpt > 0)
@@ -304,7 +302,7 @@ internal sealed class SmtpProto
             }
             if (nrcpt == 0)
             {
-                // The server accepted DATA without recipients: send an empty message it will refuse.
+                // DATA accepted without a valid sender or recipient: end the empty message.
                 chat.Command(".");
                 chat.Response();
                 return Quit();
