@@ -8,7 +8,8 @@
 //	Unix() a "x-unix" diagnostic (dsb_unix), Formal() the formal fields
 //	without the reason (dsb_formal), SetStatus() the status only
 //	(dsb_status), Reset() clears. ToDsn() is DSN_FROM_DSN_BUF().
-//	A null action or diagnostic/MTA type leaves the field empty.
+//	The MTA type and name, and the diagnostic type and text, are set in
+//	pairs: when either is null or empty, both become empty.
 namespace Postfix.Global.Deliver;
 
 public sealed class DsnBuf
@@ -26,17 +27,18 @@ public sealed class DsnBuf
     public const string DtypeUnix = "x-unix";
     public const string DtypeSasl = "x-sasl";
 
-    // Update - dsb_update(): every field; null type means "none" (the
-    // matching text is then ignored as in the reference).
+    // Update - dsb_update(): every field.
     public DsnBuf Update(string status, string? action, string? mtype, string? mname, string? dtype, string? dtext,
         string reason)
     {
         Status = status;
         Action = action ?? "";
-        Mtype = mtype != null ? mtype : "";
-        Mname = mtype != null && mname != null ? mname : "";
-        Dtype = dtype != null ? dtype : "";
-        Dtext = dtype != null && dtext != null ? dtext : "";
+        var mta = !string.IsNullOrEmpty(mtype) && !string.IsNullOrEmpty(mname);
+        Mtype = mta ? mtype! : "";
+        Mname = mta ? mname! : "";
+        var diag = !string.IsNullOrEmpty(dtype) && !string.IsNullOrEmpty(dtext);
+        Dtype = diag ? dtype! : "";
+        Dtext = diag ? dtext! : "";
         Reason = reason;
         return this;
     }
