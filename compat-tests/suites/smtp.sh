@@ -1,0 +1,228 @@
+# smtp.sh - our smtp(8)/lmtp(8) against the reference's: two private
+# instances run by the reference (master, pickup, cleanup, qmgr,
+# trivial-rewrite, bounce), one with our smtp and lmtp in its
+# daemon_directory. Each gets its own smtp-sink servers on loopback
+# ports: one that accepts, one per kind of refusal (RCPT 5xx/4xx, MAIL
+# 5xx, DATA 4xx, end-of-data 5xx, 5xx greeting, hang-up after RCPT), one
+# without ESMTP/PIPELINING, LMTP sinks over TCP and a UNIX socket, and a
+# port where nothing listens. MX lookups go to dnsmasq on 127.83.0.1:53:
+# both instances run in a mount namespace where /etc/resolv.conf names
+# it (the reference's resolver has no other way to be pointed at a test
+# server; ours would take POSTFIX_RESOLV_CONF). The same messages go to
+# both instances; compared are the smtp/lmtp log lines (times, pids,
+# queue IDs, delays and ports masked) and what each sink received.
+#
+# Needs root, the postfix and nobody users, smtp-sink, unshare and
+# dnsmasq (tools/install-deps.sh installs dnsmasq-base); skipped otherwise.
+
+SM_T=$COMPAT_TMP/smtp
+mkdir -p "$SM_T"
+chmod 711 "$COMPAT_TMP"
+chmod 755 "$SM_T"
+
+# Ports: 431NN for the reference, 432NN for ours; NN names the sink.
+sm_port() { if [ "$1" = ref ]; then echo "431$2"; else echo "432$2"; fi; }
+SM_SINKS="10 11 12 13 14 15 16 17 18 19"
+sm_sink_opts() {
+    case $1 in
+        10) echo "" ;;           # accepts everything
+        11) echo "-f RCPT" ;;    # RCPT 5xx
+        12) echo "-r RCPT" ;;    # RCPT 4xx
+        13) echo "-f MAIL" ;;    # MAIL 5xx
+        14) echo "-r DATA" ;;    # DATA 4xx
+        15) echo "-f ." ;;       # end of data 5xx
+        16) echo "-f CONNECT" ;; # 5xx greeting
+        17) echo "-q RCPT" ;;    # hangs up after RCPT
+        18) echo "-e -p" ;;      # no ESMTP, no PIPELINING
+        19) echo "-L" ;;         # LMTP
+    esac
+}
+
+sm_instance() {
+    local s=$1 d=$SM_T/$1
+    rm -rf "$d"; mkdir -p "$d/conf" "$d/q" "$d/data" "$d/sink"
+    chown postfix "$d/data"
+    chown nobody "$d/sink"
+    if [ "$s" = ref ]; then
+        mixed_daemon_dir "$d/libexec"
+    else
+        mixed_daemon_dir "$d/libexec" smtp lmtp
+    fi
+    cat >"$d/conf/main.cf" <<EOF
+queue_directory = $d/q
+data_directory = $d/data
+daemon_directory = $d/libexec
+maillog_file = $d/maillog
+maillog_file_prefixes = $d
+compatibility_level = 3.6
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+myhostname = client.example.com
+mydomain = example.com
+myorigin = example.com
+mydestination =
+transport_maps = hash:$d/conf/transport
+default_transport = error:no default route in this test
+smtp_connection_cache_on_demand = no
+smtp_tls_security_level = none
+smtp_randomize_addresses = no
+delay_logging_resolution_limit = 0
+notify_classes =
+bounce_queue_lifetime = 1d
+EOF
+    {
+        for n in $SM_SINKS; do echo "s$n.example smtp:[127.0.0.1]:$(sm_port "$s" "$n")"; done
+        echo "refused.example smtp:[127.0.0.1]:$(sm_port "$s" 09)"
+        echo "lmtp.example lmtp:inet:127.0.0.1:$(sm_port "$s" 19)"
+        echo "lmtpunix.example lmtp:unix:$d/lmtp.sock"
+        echo "mx.example smtp:mx.test:$(sm_port "$s" 10)"
+        echo "mxfail.example smtp:mxfail.test:$(sm_port "$s" 10)"
+        echo "nomx.example smtp:host-only.test:$(sm_port "$s" 10)"
+        echo "nxdomain.example smtp:nosuch.test:$(sm_port "$s" 10)"
+        echo "nxhost.example smtp:[nosuch.test]:$(sm_port "$s" 10)"
+        echo "named.example smtp:[mx1.mx.test]:$(sm_port "$s" 10)"
+        echo "discard.example discard:"
+    } >"$d/conf/transport"
+    cat >"$d/conf/master.cf" <<'EOF'
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+smtp      unix  -       -       n       -       -       smtp
+lmtp      unix  -       -       n       -       -       lmtp
+discard   unix  -       -       n       -       -       discard
+error     unix  -       -       n       -       -       error
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+    "$REF_SBIN/postmap" -c "$d/conf" "$d/conf/transport"
+    find "$d/conf" -type f -exec touch -d '1 minute ago' {} +
+}
+
+sm_norm() {
+    sed -E -e 's/^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} /TIME /' -e 's/\[[0-9]+\]: /[PID]: /g' \
+        -e 's/\b[0-9A-F]{10,12}\b/QID/g' -e 's/\b43[12]([0-9]{2})\b/PORT\1/g' \
+        -e "s/with E?SMTP id [0-9a-f]+;/with SMTP id SINK;/; s/with LMTP id [0-9a-f]+;/with LMTP id SINK;/" \
+        -e "s/delay=[0-9.]+, delays=[0-9.\/]+/delay=D, delays=D/" \
+        -e 's/(; |^\t|Date: )[A-Z][a-z]{2}, [ 0-9]?[0-9] [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [-+][0-9]{4}( \([A-Z]+\))?/\1DATE/' \
+        -e 's/<[0-9]{14}\.QID@/<STAMP.QID@/' -e "s#$SM_T/(ref|ours)#INST#g" "$@"
+}
+
+# sm_settle SIDE - wait until only deferred mail is left in the queue.
+sm_settle() {
+    local i
+    for i in $(seq 1 150); do
+        [ -z "$(find "$SM_T/$1/q/maildrop" "$SM_T/$1/q/incoming" "$SM_T/$1/q/active" -type f 2>/dev/null)" ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
+# sm_both NAME CMD - CMD with $S = ref, then ours; the outputs compared.
+sm_both() {
+    local name=$1; shift
+    case "$name" in *"${CASE_FILTER:-}"*) ;; *) return 0;; esac
+    local out=$SM_T/cases/$name
+    mkdir -p "$out"
+    S=ref; eval "$*" >"$out/ref" 2>&1; echo "status $?" >>"$out/ref"
+    S=ours; eval "$*" >"$out/ours" 2>&1; echo "status $?" >>"$out/ours"
+    compare_files "smtp-$name" "$out/ref" "$out/ours"
+}
+
+# sm_log SIDE - the smtp/lmtp lines of the maillog, normalized.
+sm_log() {
+    grep -E 'postfix/(smtp|lmtp)\[' "$SM_T/$1/maillog" | sm_norm | sed -E 's/^TIME [^ ]+ //'
+}
+
+# sm_sink_files SIDE - what the sinks stored.
+sm_sink_files() {
+    local f
+    for f in $(cd "$SM_T/$1/sink" && find . -type f | LC_ALL=C sort); do
+        echo "== $(dirname "$f")"
+        sm_norm "$SM_T/$1/sink/$f"
+    done
+}
+
+if [ "$(id -u)" != 0 ] || ! id postfix >/dev/null 2>&1 || ! id nobody >/dev/null 2>&1 || [ ! -x /usr/sbin/smtp-sink ] \
+    || ! command -v unshare >/dev/null || [ ! -x /usr/sbin/dnsmasq ] || [ ! -x "$OUR_LIBEXEC/smtp" ]; then
+    echo "smtp: skipped: needs root, the postfix and nobody users, smtp-sink, unshare, dnsmasq and our daemons ($OUR_LIBEXEC)"
+else
+    sm_pids=
+    sm_stop() {
+        local s
+        for s in ref ours; do "$REF_SBIN/postfix" -c "$SM_T/$s/conf" stop >/dev/null 2>&1; done
+        [ -n "$sm_pids" ] && kill $sm_pids 2>/dev/null
+        [ -f "$SM_T/dnsmasq.pid" ] && kill "$(cat "$SM_T/dnsmasq.pid")" 2>/dev/null
+        return 0
+    }
+    trap 'sm_stop; rm -rf "$COMPAT_TMP"' EXIT
+    echo "nameserver 127.83.0.1" >"$SM_T/resolv.conf"
+    echo "options timeout:1 attempts:1" >>"$SM_T/resolv.conf"
+    chmod 644 "$SM_T/resolv.conf"
+    /usr/sbin/dnsmasq --no-resolv --no-hosts --conf-file=/dev/null --bind-interfaces --listen-address=127.83.0.1 --port=53 \
+        --pid-file="$SM_T/dnsmasq.pid" --local=/test/ \
+        --mx-host=mx.test,mx1.mx.test,10 --mx-host=mx.test,mx2.mx.test,20 \
+        --host-record=mx1.mx.test,127.0.0.1 --host-record=mx2.mx.test,127.0.0.1 \
+        --mx-host=mxfail.test,dead.mx.test,10 --mx-host=mxfail.test,mx2.mx.test,20 \
+        --host-record=dead.mx.test,127.0.0.9 --host-record=host-only.test,127.0.0.1
+    sleep 0.3
+    for sm_s in ref ours; do
+        sm_instance $sm_s
+        for sm_n in $SM_SINKS; do
+            mkdir -p "$SM_T/$sm_s/sink/$sm_n"; chown nobody "$SM_T/$sm_s/sink/$sm_n"
+            # shellcheck disable=SC2046
+            /usr/sbin/smtp-sink -u nobody -h sink$sm_n.example -d "$SM_T/$sm_s/sink/$sm_n/%M." $(sm_sink_opts $sm_n) \
+                127.0.0.1:$(sm_port $sm_s $sm_n) 10 &
+            sm_pids="$sm_pids $!"
+        done
+        mkdir -p "$SM_T/$sm_s/sink/unix"; chown nobody "$SM_T/$sm_s/sink/unix"
+        /usr/sbin/smtp-sink -u nobody -L -h lmtpunix.example -d "$SM_T/$sm_s/sink/unix/%M." "unix:$SM_T/$sm_s/lmtp.sock" 10 &
+        sm_pids="$sm_pids $!"
+    done
+    sleep 0.5
+    chmod 666 "$SM_T"/*/lmtp.sock 2>/dev/null
+    for sm_s in ref ours; do
+        unshare -m sh -c "mount --bind $SM_T/resolv.conf /etc/resolv.conf && $REF_SBIN/postfix -c $SM_T/$sm_s/conf start" >/dev/null 2>&1
+    done
+    # One message at a time, to both instances.
+    sm_send() {
+        local s
+        for s in ref ours; do "$REF_SBIN/sendmail" -C "$SM_T/$s/conf" -f bouncer@discard.example "$@" <"$SM_T/msg"; done
+        for s in ref ours; do sm_settle $s; done
+    }
+    printf 'Subject: plain\nFrom: a@example.com\n\nline one\n.leading dot\n..two dots\n.\nend\n' >"$SM_T/msg"
+    sm_send a@s10.example b@s10.example
+    printf 'Subject: eight bit\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\ncaf\xc3\xa9\n' >"$SM_T/msg"
+    sm_send -B 8BITMIME c@s10.example
+    printf 'Subject: dsn\n\nbody\n' >"$SM_T/msg"
+    sm_send -N success,delay -V envid-1 d@s10.example
+    printf 'Subject: refusals\n\nbody\n' >"$SM_T/msg"
+    sm_send r5@s11.example
+    sm_send r4@s12.example
+    sm_send m5@s13.example
+    sm_send d4@s14.example
+    sm_send dot5@s15.example
+    sm_send greet@s16.example
+    sm_send lost@s17.example
+    sm_send old@s18.example
+    sm_send refused@refused.example
+    printf 'Subject: lmtp\n\nbody\n' >"$SM_T/msg"
+    sm_send l1@lmtp.example l2@lmtp.example
+    sm_send u1@lmtpunix.example
+    printf 'Subject: mx\n\nbody\n' >"$SM_T/msg"
+    sm_send mx@mx.example
+    sm_send mxfail@mxfail.example
+    sm_send nomx@nomx.example
+    sm_send nx@nxdomain.example
+    sm_send nxhost@nxhost.example
+    sm_send named@named.example
+    sm_both settled 'sm_settle $S && sleep 1 && sm_settle $S && echo ok'
+    sm_both sinks 'sm_sink_files $S'
+    sm_both queue '$REF_SBIN/postqueue -c $SM_T/$S/conf -p | sm_norm | sed -E "s/^QID +[0-9]+ .*/QID SIZE DATE/" | LC_ALL=C sort'
+    sm_both stop '$REF_SBIN/postfix -c $SM_T/$S/conf stop; sleep 1'
+    sm_both log 'sm_log $S | LC_ALL=C sort'
+    sm_stop
+    trap 'rm -rf "$COMPAT_TMP"' EXIT
+fi
