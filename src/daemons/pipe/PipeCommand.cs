@@ -312,7 +312,7 @@ public static class PipeCommand
     }
 
     // KillCommand - kill the command's process group with its own privileges.
-    internal static void KillCommand(int pid, int sig, uint uid, uint gid)
+    public static void KillCommand(int pid, int sig, uint uid, uint gid)
     {
         var switchIds = CanSwitchIds();
         uint euid = Sys.GetEuid(), egid = Sys.GetEgid();

@@ -39,7 +39,9 @@ public class PipeTests
         _ => null,
     };
 
-    private static PipeAttributes Parse(params string[] args) => PipeAttributes.Parse(args, Conf(), Pw, Gr);
+    private static readonly MailConf SharedConf = Conf();
+
+    private static PipeAttributes Parse(params string[] args) => PipeAttributes.Parse(args, SharedConf, Pw, Gr);
 
     private static string FatalOf(params string[] args) =>
         Should.Throw<FatalException>(() => Parse(args)).Message;
