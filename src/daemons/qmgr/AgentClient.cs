@@ -77,7 +77,7 @@ internal static class AgentClient
             Msg.Warn($"{path}: premature disconnect");
             return new AgentOutcome(AgentStatus.Unavailable, AgentDsn.Empty);
         }
-        if (conn.Receive(Announce, v, AttrFlags.Strict) != 1)
+        if (conn.Receive(Announce, v, AttrFlags.Strict) != 0)
         {
             Msg.Warn($"{path}: malformed response");
             return new AgentOutcome(AgentStatus.Unavailable, AgentDsn.Empty);

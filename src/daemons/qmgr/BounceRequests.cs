@@ -104,7 +104,7 @@ internal static class BounceRequests
         }
         using var conn = new AttrStream(new NetworkStream(s, ownsSocket: true), "private/" + service);
         var v = new AttrValue[1];
-        if (conn.Receive(Announce, v, AttrFlags.Strict) != 1 || !conn.Send(print))
+        if (conn.Receive(Announce, v, AttrFlags.Strict) != 0 || !conn.Send(print))
             return -1;
         return conn.Receive(StatusReply, v, AttrFlags.Strict) == 1 ? v[0].Int : -1;
     }

@@ -1,0 +1,230 @@
+# qmgr.sh - our qmgr(8) inside the reference mail system: two private
+# instances run by the reference's master and daemons, one with our qmgr
+# swapped into its daemon_directory. Both get the same mail, submitted
+# with the reference's sendmail: to a local alias (a file), to discard:,
+# to error: (the bounce comes back to the sender's alias file), to
+# retry: (deferred, with the file's time stamp moved ahead by
+# minimal_backoff_time), to smtp-sink over smtp(8) with a relayhost on
+# loopback, to a transport in defer_transports (deferred, then delivered
+# by postqueue -f), and to a transport missing from master.cf (the
+# transport is suspended: deferred through retry). Compared: the
+# destinations' contents, the queue left behind, the deferred files'
+# backoff, and the maillog (times, pids, queue IDs, delays masked).
+# Then our qmgr is killed with SIGKILL while mail flows: the master
+# starts a new one and no message is lost.
+#
+# Needs root, the postfix and nobody users and /usr/sbin/smtp-sink.
+
+QM_T=$COMPAT_TMP/qmgr
+mkdir -p "$QM_T"
+chmod 711 "$COMPAT_TMP"
+chmod 755 "$QM_T"
+
+qm_port() { if [ "$1" = ref ]; then echo 42625; else echo 42626; fi; }
+
+qm_instance() {
+    local s=$1 d=$QM_T/$1
+    rm -rf "$d"; mkdir -p "$d/conf" "$d/q" "$d/data" "$d/files" "$d/sink"
+    chown postfix "$d/data"
+    chown nobody "$d/files" "$d/sink"
+    if [ "$s" = ref ]; then
+        ln -s "$REF_LIBEXEC" "$d/libexec"
+    else
+        mixed_daemon_dir "$d/libexec" qmgr
+    fi
+    cat >"$d/conf/main.cf" <<EOF
+queue_directory = $d/q
+data_directory = $d/data
+daemon_directory = $d/libexec
+maillog_file = $d/maillog
+maillog_file_prefixes = $d
+compatibility_level = 3.6
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+myhostname = mx.example.com
+mydomain = example.com
+myorigin = example.com
+mydestination = localhost, example.com
+alias_maps = hash:$d/conf/aliases
+alias_database = hash:$d/conf/aliases
+local_recipient_maps =
+default_privs = nobody
+transport_maps = hash:$d/conf/transport
+relayhost = [127.0.0.1]:$(qm_port "$s")
+smtp_connection_cache_on_demand = no
+smtp_tls_security_level = none
+delay_logging_resolution_limit = 0
+notify_classes =
+defer_transports = held
+minimal_backoff_time = 300s
+maximal_backoff_time = 4000s
+EOF
+    cat >"$d/conf/aliases" <<EOF
+postmaster: $d/files/postmaster
+sender: $d/files/sender
+filer: $d/files/filer
+EOF
+    cat >"$d/conf/transport" <<EOF
+discard.example discard:silently
+error.example error:5.1.1 no such place
+retry.example retry:4.4.1 try later
+held.example held:[127.0.0.1]:$(qm_port "$s")
+nowhere.example nosuchtransport:
+EOF
+    cat >"$d/conf/master.cf" <<EOF
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+showq     unix  n       -       n       -       -       showq
+flush     unix  n       -       n       1000?   0       flush
+smtp      unix  -       -       n       -       -       smtp
+held      unix  -       -       n       -       -       smtp
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+    "$REF_SBIN/postmap" -c "$d/conf" "$d/conf/transport"
+    "$REF_SBIN/postalias" -c "$d/conf" "$d/conf/aliases"
+    find "$d/conf" -type f -exec touch -d '1 minute ago' {} +
+}
+
+qm_norm() {
+    sed -E -e 's/^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} /TIME /' -e 's/\[[0-9]+\]/[PID]/g' \
+        -e 's/\b[0-9A-F]{10,12}\b/QID/g' -e "s,sink/[0-9]+\\.[0-9a-f]+,sink/FILE," \
+        -e "s/with ESMTP id [0-9a-f]+;/with ESMTP id SINK;/" -e "s/delay=[0-9.]+, delays=[0-9.\/]+/delay=D, delays=D/" \
+        -e 's/^(From [^ ]+ +)[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [0-9]{4}$/\1DATE/' \
+        -e 's/(; |^\t|Date: |Arrival-Date: )[A-Z][a-z]{2}, [ 0-9]?[0-9] [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [-+][0-9]{4}( \([A-Z]+\))?/\1DATE/' \
+        -e 's/<[0-9]{14}\.QID@/<STAMP.QID@/' -e 's/QID\.[0-9]+\/mx\.example\.com/BOUNDARY/g' \
+        -e "s#$QM_T/(ref|ours)#INST#g" -e "s#$REF_LIBEXEC/#DAEMONS/#g; s#$OUR_LIBEXEC/#DAEMONS/#g" \
+        -e "s/127\\.0\\.0\\.1\\]:($(qm_port ref)|$(qm_port ours))/127.0.0.1]:PORT/g" \
+        -e "s/127\\.0\\.0\\.1\\]:($(qm_port ref)|$(qm_port ours))/127.0.0.1]:PORT/g" "$@"
+}
+
+# qm_both NAME CMD - run CMD with $S = ref, then ours; compare the outputs.
+qm_both() {
+    local name=$1; shift
+    case "$name" in *"${CASE_FILTER:-}"*) ;; *) return 0;; esac
+    local out=$QM_T/cases/$name
+    mkdir -p "$out"
+    S=ref; eval "$*" >"$out/ref" 2>&1; echo "status $?" >>"$out/ref"
+    S=ours; eval "$*" >"$out/ours" 2>&1; echo "status $?" >>"$out/ours"
+    compare_files "qmgr-$name" "$out/ref" "$out/ours"
+}
+
+# qm_settle SIDE - wait until only deferred (or no) mail is left.
+qm_settle() {
+    local i
+    for i in $(seq 1 150); do
+        [ -z "$(find "$QM_T/$1/q/maildrop" "$QM_T/$1/q/incoming" "$QM_T/$1/q/active" -type f 2>/dev/null)" ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
+qm_files() {
+    local f
+    for f in $(cd "$QM_T/$S" && find files sink -type f | LC_ALL=C sort); do
+        echo "== $(echo "$f" | qm_norm)"
+        qm_norm "$QM_T/$S/$f"
+    done
+}
+
+# qm_backoff - each deferred file's time stamp minus its change time,
+# rounded to 10 s (the backoff qmgr set with utime()).
+qm_backoff() {
+    local f
+    find "$QM_T/$S/q/deferred" -type f | while read -r f; do
+        echo "backoff $(( ( $(stat -c %Y "$f") - $(stat -c %Z "$f") + 5 ) / 10 * 10 ))"
+    done | LC_ALL=C sort
+}
+
+qm_queue() {
+    "$REF_SBIN/postqueue" -c "$QM_T/$S/conf" -p | qm_norm | sed -E "s/^QID\*? +[0-9]+ .*/QID SIZE DATE/" | LC_ALL=C sort
+}
+
+qm_log() {
+    qm_norm "$QM_T/$S/maillog" | grep -v -e "symlink leaves directory" -e "waiting for the Postfix mail system to terminate" \
+        -e "daemon started" | LC_ALL=C sort
+}
+
+# qm_send ARGS... - the same message to both instances, one at a time.
+qm_send() {
+    local s
+    for s in ref ours; do "$REF_SBIN/sendmail" -C "$QM_T/$s/conf" "$@" <"$QM_T/msg"; done
+    for s in ref ours; do qm_settle $s; done
+}
+
+if [ -n "${QM_SETUP_ONLY:-}" ]; then
+    : # sourced for its functions (debugging)
+elif [ "$(id -u)" != 0 ] || ! id postfix >/dev/null 2>&1 || ! id nobody >/dev/null 2>&1 || [ ! -x /usr/sbin/smtp-sink ] \
+    || [ ! -x "$OUR_LIBEXEC/qmgr" ]; then
+    echo "qmgr: skipped: needs root, the postfix and nobody users, smtp-sink and our qmgr"
+else
+    qm_pids=
+    qm_stop() {
+        local s; for s in ref ours; do "$REF_SBIN/postfix" -c "$QM_T/$s/conf" stop >/dev/null 2>&1; done
+        [ -n "$qm_pids" ] && kill $qm_pids 2>/dev/null; qm_pids=; return 0
+    }
+    trap 'qm_stop; rm -rf "$COMPAT_TMP"' EXIT
+    for qm_s in ref ours; do
+        qm_instance $qm_s
+        (cd "$QM_T/$qm_s/sink" && exec /usr/sbin/smtp-sink -u nobody -d "$QM_T/$qm_s/sink/%M." 127.0.0.1:$(qm_port $qm_s) 10) &
+        qm_pids="$qm_pids $!"
+    done
+    sleep 0.5
+    qm_both start '$REF_SBIN/postfix -c $QM_T/$S/conf start'
+    printf 'Subject: to a file\n\nline one\n' >"$QM_T/msg"; qm_send -f sender@example.com filer
+    printf 'Subject: two local\n\nbody\n' >"$QM_T/msg"; qm_send -f sender@example.com filer@localhost sender
+    printf 'Subject: over smtp\n\n.leading dot\nbody\n' >"$QM_T/msg"; qm_send -f sender@example.com a@remote.example b@remote.example c@other.example
+    printf 'Subject: discarded\n\nbody\n' >"$QM_T/msg"; qm_send -f sender@example.com x@discard.example
+    printf 'Subject: bounced\n\nbody\n' >"$QM_T/msg"; qm_send -f sender@example.com y@error.example
+    printf 'Subject: mixed\n\nbody\n' >"$QM_T/msg"; qm_send -f sender@example.com filer y2@error.example d@remote.example
+    printf 'Subject: deferred\n\nbody\n' >"$QM_T/msg"; qm_send -f sender@example.com z@retry.example
+    printf 'Subject: held transport\n\nbody\n' >"$QM_T/msg"; qm_send -f sender@example.com h@held.example
+    printf 'Subject: no transport\n\nbody\n' >"$QM_T/msg"; qm_send -f sender@example.com n@nowhere.example
+    printf 'Subject: null sender\n\nbody\n' >"$QM_T/msg"; qm_send -f '' filer
+    qm_both settled 'qm_settle $S && sleep 1 && qm_settle $S && echo ok'
+    qm_both backoff 'qm_backoff'
+    qm_both queue1 'qm_queue'
+    # postqueue -f: every deferred message once more; defer_transports is
+    # overridden, so the held one goes out now.
+    qm_both flush '$REF_SBIN/postqueue -c $QM_T/$S/conf -f; sleep 2; qm_settle $S && echo ok'
+    qm_both queue2 'qm_queue'
+    qm_both files 'qm_files'
+    qm_both stop '$REF_SBIN/postfix -c $QM_T/$S/conf stop; sleep 1'
+    qm_both maillog 'qm_log'
+
+    # SIGKILL: our qmgr dies with mail in flight; a new one (started by the
+    # master) must deliver every message.
+    S=ours
+    rm -f "$QM_T/ours/sink/"* "$QM_T/ours/maillog"
+    "$REF_SBIN/postfix" -c "$QM_T/ours/conf" start >/dev/null 2>&1
+    printf 'Subject: burst\n\nbody\n' >"$QM_T/msg"
+    for i in $(seq 1 20); do "$REF_SBIN/sendmail" -C "$QM_T/ours/conf" -f sender@example.com "k$i@remote.example" <"$QM_T/msg"; done
+    sleep 0.3
+    qm_qpid=$(pgrep -f "^qmgr -l -t unix -u" -P "$(cat "$QM_T/ours/q/pid/master.pid" | tr -d ' ')" | head -1)
+    [ -n "$qm_qpid" ] && kill -KILL "$qm_qpid"
+    for i in $(seq 21 30); do "$REF_SBIN/sendmail" -C "$QM_T/ours/conf" -f sender@example.com "k$i@remote.example" <"$QM_T/msg"; done
+    # The master starts a new qmgr at its next wakeup (or the next trigger).
+    for i in $(seq 1 60); do
+        [ "$(find "$QM_T/ours/sink" -type f | wc -l)" -ge 30 ] && break
+        "$REF_SBIN/postqueue" -c "$QM_T/ours/conf" -f >/dev/null 2>&1
+        sleep 1
+    done
+    qm_n=$(find "$QM_T/ours/sink" -type f | wc -l)
+    qm_left=$(find "$QM_T/ours/q/incoming" "$QM_T/ours/q/active" "$QM_T/ours/q/deferred" -type f | wc -l)
+    if [ -n "$qm_qpid" ] && [ "$qm_n" -ge 30 ] && [ "$qm_left" = 0 ]; then
+        record qmgr-sigkill 1
+    else
+        echo "FAIL qmgr-sigkill (killed pid '${qm_qpid}', $qm_n of 30 delivered, $qm_left left in the queue)"
+        record qmgr-sigkill 0
+    fi
+    qm_stop
+    trap 'rm -rf "$COMPAT_TMP"' EXIT
+fi
