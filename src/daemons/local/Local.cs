@@ -44,6 +44,7 @@ public static class Local
                 Msg.Fatal("configuration error: mailbox_size_limit is limited but message_size_limit is unlimited");
             if (config.MailboxLimit < messageLimit)
                 Msg.Fatal("configuration error: mailbox_size_limit is smaller than message_size_limit");
+            MailboxNative.SetFileLimit(config.MailboxLimit);
         }
         agent = new LocalAgent(config, new DeliveryReport());
         _ = agent.AliasMaps;

@@ -4,9 +4,9 @@
 //	src/util/myflock.c, src/util/set_eugid.c, src/util/set_ugid.c,
 //	src/util/make_dirs.c (the system calls they make)
 // DESCRIPTION
-//	fcntl(2) record locks, fstat(2), lseek(2), ftruncate(2), mkdir(2)
-//	and setres[ug]id(2) for the delivery agents. Kept here so that the
-//	shared Sys class stays small; errno is read with
+//	fcntl(2) record locks, fstat(2), lseek(2), ftruncate(2), mkdir(2),
+//	setres[ug]id(2) and setrlimit(2) for the delivery agents. Kept here
+//	so that the shared Sys class stays small; errno is read with
 //	Marshal.GetLastPInvokeError().
 using System;
 using System.Runtime.InteropServices;
@@ -58,6 +58,36 @@ public static partial class MailboxNative
 
     [LibraryImport("libc", EntryPoint = "setresgid", SetLastError = true)]
     public static partial int SetResGid(uint rgid, uint egid, uint sgid);
+
+    [LibraryImport("libc", EntryPoint = "setrlimit", SetLastError = true)]
+    private static partial int SetRLimit(int resource, in RLimit limit);
+
+    [LibraryImport("libc", EntryPoint = "signal")]
+    private static partial nint Signal(int sig, nint handler);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private readonly struct RLimit
+    {
+        public readonly long Cur;
+        public readonly long Max;
+
+        public RLimit(long cur, long max)
+        {
+            Cur = cur;
+            Max = max;
+        }
+    }
+
+    // SetFileLimit - set_file_limit(): writes past limit fail with EFBIG
+    // (SIGXFSZ ignored) instead of growing a mailbox without bound.
+    public static void SetFileLimit(long limit)
+    {
+        const int RlimitFsize = 1;
+        const int SigXfsz = 25;
+        Signal(SigXfsz, 1);
+        if (SetRLimit(RlimitFsize, new RLimit(limit, limit)) < 0)
+            Msg.Fatal($"setrlimit: {Sys.LastError()}");
+    }
 
     public const int SEEK_SET = 0;
     public const int SEEK_END = 2;

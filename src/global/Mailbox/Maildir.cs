@@ -9,7 +9,8 @@
 //	new/TIME.VDEVIINOMUSEC.HOST (making cur/ and new/ when missing) and
 //	removes the tmp/ name, all with the caller's current privileges. The
 //	result is a MailCopy.Stat* mask with errno and why describing a
-//	failure ("create maildir file PATH: ...").
+//	failure ("create maildir file PATH: ...", status from MboxDsn with
+//	defaultDsn: 5.2.0 for local(8), 4.2.0 for virtual(8)).
 using System;
 using System.Globalization;
 using Postfix.Util;
@@ -47,7 +48,7 @@ public static class Maildir
     }
 
     public static int Write(ReadOnlySpan<byte> queueFile, long offset, string queuePath,
-        string sender, string origRcpt, string delivered, string path, int copyFlags, DsnBuf why, out int errno)
+        string sender, string origRcpt, string delivered, string path, int copyFlags, DsnBuf why, out int errno, string defaultDsn = "5.2.0")
     {
         var now = DateTimeOffset.UtcNow;
         var sec = now.ToUnixTimeSeconds();
@@ -72,7 +73,7 @@ public static class Maildir
         }
         if (fd < 0)
         {
-            why.Simple(MboxDsn.Of(errno, "5.2.0"), $"create maildir file {tmpFile}: {Sys.StrError(errno)}");
+            why.Simple(MboxDsn.Of(errno, defaultDsn), $"create maildir file {tmpFile}: {Sys.StrError(errno)}");
             return MailCopy.StatWrite;
         }
         if (!MailboxNative.Fstat(fd, out var st))
@@ -94,7 +95,7 @@ public static class Maildir
                 }
                 if (errno != 0)
                 {
-                    why.Simple(MboxDsn.Of(errno, "5.2.0"), $"create maildir file {newFile}: {Sys.StrError(errno)}");
+                    why.Simple(MboxDsn.Of(errno, defaultDsn), $"create maildir file {newFile}: {Sys.StrError(errno)}");
                     status = MailCopy.StatWrite;
                 }
             }
