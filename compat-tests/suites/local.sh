@@ -1,0 +1,201 @@
+# local.sh - our local(8) inside a reference installation. Two private
+# reference instances differ only in their daemon_directory: "ref" links
+# every daemon to the reference, "mix" links local to ours. The reference's
+# sendmail submits the same messages to both: mailbox delivery to test
+# users (created here, removed at the end) in a private mail spool,
+# recipient extensions, aliases to users, files, commands, :include: files
+# and remote addresses (forwarded, then discarded), owner- aliases,
+# .forward files (including a maildir), duplicate elimination, unknown
+# users, postmaster without an alias, Delivered-To: loops, restricted
+# files, failing commands, and a mailbox_command with its environment.
+# Compared: the maillog (times, pids, queue ids, delays normalized), the
+# mailboxes, files and maildirs (From_ dates and maildir names masked),
+# and the queue left behind.
+#
+# Needs root, the postfix user, useradd/userdel and our local daemon.
+
+LT_T=$COMPAT_TMP/local
+mkdir -p "$LT_T"
+chmod 711 "$COMPAT_TMP"
+chmod 755 "$LT_T"
+LT_USERS="pflt1 pflt2 pflt3"
+
+lt_instance() {
+    local s=$1 d=$LT_T/$1
+    rm -rf "$d"; mkdir -p "$d/conf" "$d/q" "$d/data" "$d/spool" "$d/files"; chown postfix "$d/data"
+    chmod 1777 "$d/spool" "$d/files"
+    if [ "$s" = mix ]; then mixed_daemon_dir "$d/libexec" local; else mixed_daemon_dir "$d/libexec"; fi
+    cat >"$d/conf/main.cf" <<EOF
+queue_directory = $d/q
+data_directory = $d/data
+daemon_directory = $d/libexec
+maillog_file = $d/maillog
+maillog_file_prefixes = $d
+compatibility_level = 3.6
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+myhostname = host.local.example
+mydomain = local.example
+myorigin = local.example
+mydestination = local.example
+mail_spool_directory = $d/spool
+alias_maps = hash:$d/conf/aliases
+alias_database = hash:$d/conf/aliases
+recipient_delimiter = +
+forward_path = \$home/.forward-$s
+transport_maps = hash:$d/conf/transport
+default_transport = error:no default route in this test
+allow_mail_to_files = alias, forward, include
+mailbox_command_maps = hash:$d/conf/commands
+notify_classes =
+EOF
+    cat >"$d/conf/aliases" <<EOF
+postmaster: pflt1
+list: pflt1, pflt2, pflt1
+owner-list: pflt3
+nested: list, pflt3
+tofile: $d/files/tofile
+tocmd: "|cat > $d/files/tocmd.out"
+failcmd: "|echo 5.2.2 mailbox is full; exit 1"
+tempcmd: "|exit 75"
+incl: :include:$d/conf/include
+remote: someone@discard.example
+mixed: pflt2, far@discard.example, $d/files/mixed
+loopy: loopy2
+loopy2: loopy
+badfile: /dev/null/nonexistent
+EOF
+    printf '# a comment\npflt2\n%s\n' "$d/files/included" >"$d/conf/include"
+    cat >"$d/conf/transport" <<'EOF'
+discard.example discard:gone
+bounces.example discard:bounce received
+EOF
+    cat >"$d/conf/commands" <<EOF
+pflt3 /bin/sh -c 'env | grep -E "^(HOME|USER|LOGNAME|SHELL|EXTENSION|DOMAIN|LOCAL|RECIPIENT|SENDER|ORIGINAL_RECIPIENT)=" | sort > $d/files/env.out; cat >> $d/files/env.out'
+EOF
+    cat >"$d/conf/master.cf" <<'EOF'
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+    "$REF_SBIN/postmap" -c "$d/conf" "$d/conf/transport" "$d/conf/commands"
+    "$REF_SBIN/postalias" -c "$d/conf" "$d/conf/aliases"
+    find "$d/conf" -type f -exec touch -d '1 minute ago' {} +
+}
+
+lt_norm() {
+    sed -E -e 's/^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} /TIME /' -e 's/\[[0-9]+\]/[PID]/g' \
+        -e 's/\b[0-9A-F]{10,12}\b/QID/g' -e 's/delay=[0-9.]+, delays=[0-9.]+\/[0-9.]+\/[0-9.]+\/[0-9.]+/delay=D, delays=D/' \
+        -e 's/^From (\S+)  [A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [0-9]{4}$/From \1  DATE/' \
+        -e 's/^(\s+id QID); .*/\1; DATE/' -e 's/^Date: .*/Date: DATE/' -e 's/^(\s+for <[^>]*>); .*/\1; DATE/' \
+        -e 's/^(\s+by host.local.example \(Postfix[^)]*\) with [A-Z]+ id QID); .*/\1; DATE/' \
+        -e 's/^Message-Id: <[0-9]+\.QID@/Message-Id: <STAMP.QID@/' \
+        -e "s#$LT_T/(ref|mix)#INST#g" "$@"
+}
+
+lt_both() {
+    local name=$1; shift
+    case "$name" in *"${CASE_FILTER:-}"*) ;; *) return 0;; esac
+    local out=$LT_T/cases/$name
+    mkdir -p "$out"
+    S=ref; eval "$*" >"$out/ref" 2>&1; echo "status $?" >>"$out/ref"
+    S=mix; eval "$*" >"$out/mix" 2>&1; echo "status $?" >>"$out/mix"
+    compare_files "local-$name" "$out/ref" "$out/mix"
+}
+
+lt_settle() {
+    local i
+    for i in $(seq 1 150); do
+        [ -z "$(find "$LT_T/$1/q/maildrop" "$LT_T/$1/q/incoming" "$LT_T/$1/q/active" -type f 2>/dev/null)" ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
+# lt_dump DIR - every file under DIR with its mode and owner, normalized.
+lt_dump() {
+    local f
+    (cd "$1" 2>/dev/null && find . -type f | LC_ALL=C sort) | while read -r f; do
+        case "$f" in */new/*|*/cur/*) echo "== $(dirname "$f")/MAILDIR-FILE $(stat -c '%a %U' "$1/$f")";;
+                     *) echo "== $f $(stat -c '%a %U' "$1/$f")";; esac
+        lt_norm "$1/$f"
+    done
+}
+
+lt_log_of() {
+    lt_norm "$LT_T/$1/maillog" \
+        | grep -v -e 'symlink leaves directory' -e 'waiting for the Postfix mail system to terminate' \
+              -e 'daemon started' -e 'starting the Postfix' -e 'terminating on signal' -e 'reload' \
+        | sed -E 's/^TIME \S+ /TIME HOST /' | LC_ALL=C sort
+}
+
+if [ "$(id -u)" != 0 ] || ! id postfix >/dev/null 2>&1 || ! command -v useradd >/dev/null || [ ! -x "$OUR_LIBEXEC/local" ]; then
+    echo "local: skipped: needs root, the postfix user, useradd and our local daemon"
+else
+    lt_stop() {
+        local s u
+        for s in ref mix; do "$REF_SBIN/postfix" -c "$LT_T/$s/conf" stop >/dev/null 2>&1; done
+        for u in $LT_USERS; do userdel "$u" >/dev/null 2>&1; done
+        return 0
+    }
+    trap 'lt_stop; rm -rf "$COMPAT_TMP"' EXIT
+    mkdir -p "$LT_T/home"; chmod 755 "$LT_T/home"
+    for u in $LT_USERS; do
+        userdel "$u" >/dev/null 2>&1
+        useradd -M -d "$LT_T/home/$u" -s /bin/sh "$u"
+        mkdir -p "$LT_T/home/$u"; chown "$u:" "$LT_T/home/$u"; chmod 755 "$LT_T/home/$u"
+    done
+    for s in ref mix; do
+        # pflt2 forwards to a maildir and keeps a copy; pflt1+fwd has none.
+        printf '%s/home/pflt2/Maildir-%s/\n\\pflt2\n' "$LT_T" "$s" >"$LT_T/home/pflt2/.forward-$s"
+        chown pflt2: "$LT_T/home/pflt2/.forward-$s"
+    done
+    for lt_s in ref mix; do lt_instance $lt_s; done
+    lt_both start '$REF_SBIN/postfix -c $LT_T/$S/conf start'
+    lt_both daemon 'ls -l $LT_T/$S/libexec/local | sed -E "s/.* -> //; s#$OUR_LIBEXEC#OURS#; s#$REF_LIBEXEC#REF#"'
+    lt_send() {
+        local s
+        for s in ref mix; do printf "$LT_MSG" | "$REF_SBIN/sendmail" -C "$LT_T/$s/conf" "$@" >"$LT_T/$s.send" 2>&1; done
+        for s in ref mix; do lt_settle $s; done
+    }
+    LT_MSG='Subject: plain\n\nFrom the start\nbody\n'; lt_send -f sender@bounces.example pflt1@local.example
+    LT_MSG='Subject: ext\n\nbody\n'; lt_send -f sender@bounces.example pflt1+tag@local.example
+    LT_MSG='Subject: list\n\nbody\n'; lt_send -f sender@bounces.example list@local.example
+    LT_MSG='Subject: nested\n\nbody\n'; lt_send -f sender@bounces.example nested@local.example
+    LT_MSG='Subject: file\n\nbody\n'; lt_send -f sender@bounces.example tofile@local.example
+    LT_MSG='Subject: cmd\n\nbody\n'; lt_send -f sender@bounces.example tocmd@local.example
+    LT_MSG='Subject: failcmd\n\nbody\n'; lt_send -f sender@bounces.example failcmd@local.example
+    LT_MSG='Subject: include\n\nbody\n'; lt_send -f sender@bounces.example incl@local.example
+    LT_MSG='Subject: remote\n\nbody\n'; lt_send -f sender@bounces.example remote@local.example
+    LT_MSG='Subject: mixed\n\nbody\n'; lt_send -f sender@bounces.example mixed@local.example
+    LT_MSG='Subject: unknown\n\nbody\n'; lt_send -f sender@bounces.example nosuchuser@local.example
+    LT_MSG='Subject: postmaster\n\nbody\n'; lt_send -f sender@bounces.example postmaster@local.example
+    LT_MSG='Subject: mailer-daemon\n\nbody\n'; lt_send -f sender@bounces.example mailer-daemon@local.example
+    LT_MSG='Delivered-To: pflt1@local.example\nSubject: loop\n\nbody\n'; lt_send -f sender@bounces.example pflt1@local.example
+    LT_MSG='Subject: alias loop\n\nbody\n'; lt_send -f sender@bounces.example loopy@local.example
+    LT_MSG='Subject: forward\n\nbody\n'; lt_send -f sender@bounces.example pflt2@local.example
+    LT_MSG='Subject: command env\n\nbody\n'; lt_send -f sender@bounces.example pflt3+ext@local.example
+    LT_MSG='Subject: bad file\n\nbody\n'; lt_send -f sender@bounces.example badfile@local.example
+    LT_MSG='Subject: null sender\n\nbody\n'; lt_send -f '' pflt1@local.example
+    LT_MSG='Subject: dsn\n\nbody\n'; lt_send -N success -f sender@bounces.example list@local.example
+    LT_MSG=''; lt_send -bv -f sender@bounces.example list@local.example
+    LT_MSG=''; lt_send -bv -f sender@bounces.example pflt1@local.example
+    lt_both settled 'lt_settle $S && sleep 1 && lt_settle $S && echo ok'
+    lt_both spool 'lt_dump $LT_T/$S/spool'
+    lt_both files 'lt_dump $LT_T/$S/files'
+    lt_both maildir 'lt_dump $LT_T/home/pflt2/Maildir-$S'
+    lt_both queue '$REF_SBIN/postqueue -c $LT_T/$S/conf -p | lt_norm | sed -E "s/^QID\*? +[0-9]+ .*/QID SIZE DATE/" | LC_ALL=C sort'
+    lt_both stop '$REF_SBIN/postfix -c $LT_T/$S/conf stop; sleep 1'
+    lt_both maillog 'lt_log_of $S'
+    lt_stop
+    trap 'rm -rf "$COMPAT_TMP"' EXIT
+fi
