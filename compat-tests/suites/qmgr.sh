@@ -127,11 +127,23 @@ qm_settle() {
     return 1
 }
 
+# qm_files - the local files, then each message smtp-sink received, in
+# the order of their normalized contents (the sink's file names are random).
 qm_files() {
     local f
-    for f in $(cd "$QM_T/$S" && find files sink -type f | LC_ALL=C sort); do
-        echo "== $(echo "$f" | qm_norm)"
+    for f in $(cd "$QM_T/$S" && find files -type f | LC_ALL=C sort); do
+        echo "== $f"
         qm_norm "$QM_T/$S/$f"
+    done
+    rm -rf "$QM_T/$S.sink"; mkdir -p "$QM_T/$S.sink"
+    for f in "$QM_T/$S"/sink/*; do
+        [ -f "$f" ] || continue
+        qm_norm "$f" >"$QM_T/$S.sink/tmp"
+        mv "$QM_T/$S.sink/tmp" "$QM_T/$S.sink/$(md5sum <"$QM_T/$S.sink/tmp" | cut -c1-32)"
+    done
+    for f in $(ls "$QM_T/$S.sink" | LC_ALL=C sort); do
+        echo "== sink message"
+        cat "$QM_T/$S.sink/$f"
     done
 }
 

@@ -30,6 +30,7 @@ internal sealed class QmgrConfig
     public int IpcTimeout { get; set; } = 60;
     public int DaemonTimeout { get; set; } = 18000;
     public int ProcessLimit { get; set; } = 100;
+    public int InFlowDelay { get; set; } = 1;
     public string[] DeferTransports { get; set; } = [];
     public string DoubleBounceSender { get; set; } = "double-bounce";
     public string DefaultFilterNexthop { get; set; } = "";
@@ -56,6 +57,7 @@ internal sealed class QmgrConfig
             IpcTimeout = TimeOr(conf, "qmgr_ipc_timeout", 60),
             DaemonTimeout = TimeOr(conf, "qmgr_daemon_timeout", 1000),
             ProcessLimit = IntOr(conf, "default_process_limit", 100),
+            InFlowDelay = TimeOr(conf, "in_flow_delay", 1),
             DeferTransports = conf.Eval("defer_transports").Split([',', ' ', '\t', '\r', '\n'], StringSplitOptions.RemoveEmptyEntries),
             DoubleBounceSender = Or(conf.Eval("double_bounce_sender"), "double-bounce"),
             DefaultFilterNexthop = conf.Eval("default_filter_nexthop"),

@@ -23,6 +23,7 @@ using System.IO;
 using System.Threading;
 using Postfix.Global.Attr;
 using Postfix.Global.Queue;
+using Postfix.Server;
 using Postfix.Util;
 
 namespace Postfix.Daemons.Qmgr;
@@ -74,6 +75,40 @@ internal sealed class DestQueue
     public readonly LinkedList<Entry> Todo = new();
     public (string Status, string Reason)? DeadReason;
     public long DeadUntilMs;
+}
+
+// RecipientOrder - the comparison of qmgr_message_sort_compare().
+internal static class RecipientOrder
+{
+    public static int Compare(string? transport1, string? queue1, string address1, string? transport2, string? queue2, string address2)
+    {
+        if (queue1 != null && queue2 == null)
+            return -1;
+        if (queue1 == null && queue2 != null)
+            return 1;
+        if (queue1 != null && queue2 != null)
+        {
+            var r = string.CompareOrdinal(transport1, transport2);
+            if (r != 0)
+                return Math.Sign(r);
+            r = string.CompareOrdinal(queue1, queue2);
+            if (r != 0)
+                return Math.Sign(r);
+        }
+        var at1 = address1.LastIndexOf('@');
+        var at2 = address2.LastIndexOf('@');
+        if (at1 < 0 && at2 >= 0)
+            return 1;
+        if (at1 >= 0 && at2 < 0)
+            return -1;
+        if (at1 >= 0 && at2 >= 0)
+        {
+            var r = string.Compare(address1[at1..], address2[at2..], StringComparison.OrdinalIgnoreCase);
+            if (r != 0)
+                return Math.Sign(r);
+        }
+        return Math.Sign(string.CompareOrdinal(address1, address2));
+    }
 }
 
 internal sealed class Entry
@@ -209,7 +244,9 @@ internal sealed class Scheduler
                 RunTimers();
                 RunEvents(0);
                 Drain();
-                if (FeedOne())
+                var gotPath = FeedOne(out var fed, out var lastScan);
+                FlowControl(fed, lastScan);
+                if (gotPath)
                     continue;
                 var wait = -1L;
                 foreach (var t in timers)
@@ -268,10 +305,11 @@ internal sealed class Scheduler
 
     // FeedOne - one queue file from the scans (round robin between the
     // incoming and deferred queues); false when both have nothing.
-    private bool FeedOne()
+    private bool FeedOne(out bool fed, out int last)
     {
         var scans = new[] { incoming, deferred };
-        var last = firstScan;
+        last = firstScan;
+        fed = false;
         var gotPath = false;
         for (var i = 0; active.Count < config.ActiveLimit && i < scans.Length; i++)
         {
@@ -280,7 +318,7 @@ internal sealed class Scheduler
             if (id != null)
             {
                 gotPath = true;
-                if (Feed(scans[last], id))
+                if (fed = Feed(scans[last], id))
                     break;
             }
         }
@@ -289,6 +327,30 @@ internal sealed class Scheduler
         else
             firstScan = 0;
         return gotPath;
+    }
+
+    // FlowControl - the global flow control of qmgr_loop(): a mail flow
+    // token for each message taken from the incoming queue (and a full
+    // supply when that queue is drained), so that receiving servers with
+    // in_flow_delay slow down only when they get ahead of the queue manager.
+    private void FlowControl(bool fed, int lastScan)
+    {
+        if (config.InFlowDelay <= 0 || !MailFlow.Enabled)
+            return;
+        var tokens = MailFlow.Count();
+        if (tokens < 0)
+            return;
+        if (tokens < config.ProcessLimit)
+        {
+            if (fed && lastScan == 0)
+                MailFlow.Put(1);
+            else if (!incoming.Scanning)
+                MailFlow.Put(config.ProcessLimit - tokens);
+        }
+        else if (tokens > config.ProcessLimit)
+        {
+            MailFlow.Get(tokens - config.ProcessLimit);
+        }
     }
 
     // Feed - qmgr_active_feed(): one queue file into the active queue.
@@ -319,9 +381,10 @@ internal sealed class Scheduler
         if ((st.Mode & MailQueue.StatUnthrottle) != 0)
             Sys.Chmod(activePath, (int)(st.Mode & 0xfff & ~MailQueue.StatUnthrottle));
         byte[] image;
+        FileStream file;
         try
         {
-            image = File.ReadAllBytes(activePath);
+            file = new FileStream(activePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -330,6 +393,19 @@ internal sealed class Scheduler
                 Msg.Fatal($"open {activePath}: {Sys.StrError(en)}");
             Msg.Warn($"open {activePath}: {Sys.StrError(en)}");
             return false;
+        }
+        using (file)
+        {
+            // A delivery agent of a previous queue manager may still hold it.
+            if (Sys.Flock((int)file.SafeFileHandle.DangerousGetHandle(), Sys.LOCK_EX | Sys.LOCK_NB) < 0)
+            {
+                Msg.Info($"{queueId}: skipped, still being delivered");
+                file.Dispose();
+                DeferFile(MailQueue.Active, queueId, MailQueue.Incoming, 60);
+                return false;
+            }
+            image = new byte[file.Length];
+            file.ReadExactly(image);
         }
         var message = QueuedMessage.Load(image, queueId, activePath, flags);
         if (message == null)
@@ -341,7 +417,19 @@ internal sealed class Scheduler
         message.ActiveSec = now.ToUnixTimeSeconds();
         message.ActiveUsec = now.Millisecond * 1000L + now.Microsecond;
         active[queueId] = message;
+        var deferLog = mailQueue.Path(MailQueue.Defer, queueId);
+        if ((flags & ForceExpire) != 0 && Sys.Stat(deferLog, out var dst) && dst.Size > 0)
+        {
+            message.Flags = StatDefer;
+            message.Recipients.Clear();
+            ActiveDone(message);
+            return true;
+        }
+        if (Sys.Unlink(deferLog) != 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Sys.ENOENT)
+            Msg.Fatal($"qmgr_message_alloc: {queueId}: remove {MailQueue.Defer} {queueId}: {Sys.LastError()}");
+        SortRecipients(message);
         Resolve(message);
+        SortRecipients(message);
         Assign(message);
         if (message.RefCount == 0)
             ActiveDone(message);
@@ -361,6 +449,44 @@ internal sealed class Scheduler
         if (errno == Sys.ENOENT)
             errno = Sys.ENOENT;
         return false;
+    }
+
+    // SortRecipients - qmgr_message_sort(): by transport and destination
+    // queue (once resolved), then domain, then address.
+    private void SortRecipients(QueuedMessage message)
+    {
+        var indexed = new List<(QueuedRecipient R, int I)>(message.Recipients.Count);
+        for (var i = 0; i < message.Recipients.Count; i++)
+            indexed.Add((message.Recipients[i], i));
+        indexed.Sort((a, b) =>
+        {
+            var c = CompareRecipients(a.R, b.R);
+            return c != 0 ? c : a.I.CompareTo(b.I);
+        });
+        for (var i = 0; i < indexed.Count; i++)
+            message.Recipients[i] = indexed[i].R;
+    }
+
+    internal int CompareRecipients(QueuedRecipient r1, QueuedRecipient r2)
+    {
+        assignment.TryGetValue(r1, out var q1);
+        assignment.TryGetValue(r2, out var q2);
+        return RecipientOrder.Compare(q1?.Transport.Name, q1?.Name, r1.Address, q2?.Transport.Name, q2?.Name, r2.Address);
+    }
+
+    // DeferFile - qmgr_active_defer(): time stamps ahead, into another queue.
+    private void DeferFile(string from, string queueId, string to, int delay)
+    {
+        var path = mailQueue.Path(from, queueId);
+        if (Sys.Utime(path, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + delay) < 0
+            && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Sys.ENOENT)
+            Msg.Fatal($"qmgr_active_defer: update {path} time stamps: {Sys.LastError()}");
+        if (!Rename(queueId, from, to, out var errno))
+        {
+            if (errno != Sys.ENOENT)
+                Msg.Fatal($"qmgr_active_defer: rename {queueId} from {from} to {to}: {Sys.StrError(errno)}");
+            Msg.Warn($"qmgr_active_defer: rename {queueId} from {from} to {to}: {Sys.StrError(errno)}");
+        }
     }
 
     // Corrupt - qmgr_active_corrupt().
@@ -920,15 +1046,7 @@ internal sealed class Scheduler
             var delay = Backoff.DeferDelay(now, message.CreateTime, config.MinBackoff, config.MaxBackoff);
             if (Msg.Verbose > 0)
                 Msg.Info($"wakeup {message.QueueId} after {delay} secs");
-            var path = mailQueue.Path(message.QueueName, message.QueueId);
-            if (Sys.Utime(path, now + delay) < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Sys.ENOENT)
-                Msg.Fatal($"qmgr_active_defer: update {path} time stamps: {Sys.LastError()}");
-            if (!Rename(message.QueueId, message.QueueName, MailQueue.Deferred, out var errno))
-            {
-                if (errno != Sys.ENOENT)
-                    Msg.Fatal($"qmgr_active_defer: rename {message.QueueId} from {message.QueueName} to {MailQueue.Deferred}: {Sys.StrError(errno)}");
-                Msg.Warn($"qmgr_active_defer: rename {message.QueueId} from {message.QueueName} to {MailQueue.Deferred}: {Sys.StrError(errno)}");
-            }
+            DeferFile(message.QueueName, message.QueueId, MailQueue.Deferred, delay);
         }
         else
         {
