@@ -7,6 +7,14 @@
 # remote_header_rewrite_domain). Then the reference cleanup and pickup
 # use our trivial-rewrite for real mail: the queue file must equal the
 # one made with the reference's trivial-rewrite.
+# The resolve and verify services are compared the same way: attrprobe
+# asks both instances to resolve a corpus of odd and ordinary addresses
+# for several senders, under configurations that exercise each address
+# class, the per-class transports and their verify variants, relayhost
+# forms, transport_maps (every value form, parent domains, "*",
+# extensions), sender-dependent relayhost and default transport maps,
+# relocated_maps, the resolve_* switches, and table lookup failures;
+# the replies and trivial-rewrite's log lines must be equal.
 
 TR_T=$COMPAT_TMP/trw
 mkdir -p "$TR_T"
@@ -69,6 +77,93 @@ tr_case() {
     done
 }
 
+# The resolver corpus: ordinary and odd recipients.
+TR_RCPTS=(joe Joe@HOST.example.com joe@localhost joe@localhost. joe@local.example joe@remote.example
+    joe@Remote.Example. joe@remote.example.. user%remote.example user%remote.example@localhost remote!user
+    remote!user@localhost 'a!b!c@host.example.com' '"user@remote.example"' '"user@remote.example"@localhost'
+    '"user%remote.example"@localhost' '"a!b"@localhost' '"joe smith"@remote.example' '""' '@' '' 'joe@' 'joe@@'
+    '@localhost' 'joe@[127.0.0.1]' 'joe@[10.9.8.7]' 'joe@[10.1.2.3]' 'joe@[ipv6:::1]' 'joe@[IPv6:::1]'
+    'joe@[1.2.3]' 'joe@[1.2.3.4]x' 'joe@1.2.3.4' 'joe@127.0.0.1' 'joe@bad_host!' 'joe@-bad.example' 'joe@a..b' 'joe@.'
+    '-joe@remote.example' '-joe' joe@relay.example joe@sub.relay.example joe@alias.example joe@vmbox.example
+    joe+ext@remote.example joe+ext@other.example joe@other.example joe@sub.other.example joe@x.sub.other.example
+    joe@retry.example joe@err.example joe@colon.example joe@hop.example bob@err.example MAILER-DAEMON postmaster
+    'jöe@remote.example' 'joe@exämple.com' '@a,@b:joe@remote.example' 'joe@remote.example@localhost'
+    'joe%x%remote.example@localhost' 'x(c)@remote.example' 'joe@moved.example' 'joe@localhost@localhost')
+TR_SENDERS=('' joe@sender.example bob@sender2.example x@elsewhere.example)
+
+tr_resolve_probe() {
+    local n=$1 cls=$2 snd
+    for snd in "${TR_SENDERS[@]}"; do
+        echo "## $cls <$snd>"
+        MAIL_CONFIG=$TR_T/$n/conf "$TR_PROBE" "$cls" "$snd" "${TR_RCPTS[@]}" 2>&1 | sed "s#$TR_T/$n#INST#g"
+    done
+}
+
+# tr_log N - trivial-rewrite's own log lines, without times and pids.
+tr_log() {
+    sed -n -e 's#^.*postfix/trivial-rewrite\[[0-9]*\]: ##p' "$TR_T/$1/maillog" 2>/dev/null \
+        | sed -e "s#$TR_T/$1#INST#g" | grep -v -e '^daemon started' -e '^connect\|^disconnect' | sort
+}
+
+# tr_tables - the lookup tables the resolver cases name.
+tr_tables() {
+    local d=$TR_T/tables
+    rm -rf "$d"; mkdir -p "$d"
+    cat >"$d/transport" <<'EOT'
+remote.example smtp:[mx.remote.example]:2525
+joe+ext@other.example local:extension
+joe@other.example pipe:
+other.example :[other-hop.example]
+.other.example relay:[sub-hop.example]
+retry.example retry:
+err.example error:5.7.1 go away
+bob@err.example error:
+colon.example :
+hop.example lmtp:unix:/var/run/lmtp
+localhost discard:
+alias.example smtp:[never]
+EOT
+    printf '*\tsmtp:[wild.example]\nremote.example\tsmtp:\n' >"$d/wildcard"
+    printf '/^joe@/\tregexp:[re-$0]\n/other/\tregexp2\n' >"$d/transport.re"
+    cat >"$d/sndrelay" <<'EOT'
+joe@sender.example [relay-for-joe.example]:587
+@sender2.example DUNNO
+<> [null-sender-relay.example]
+EOT
+    cat >"$d/snddef" <<'EOT'
+joe@sender.example special:[via-special]
+@sender2.example dunno
+<> nullxport
+EOT
+    printf 'joe@moved.example\tjoe@new.example\njoe@remote.example\tnew place\n' >"$d/relocated"
+    printf 'local.example ok\nmoved.example ok\n' >"$d/mydest"
+    chmod -R a+rX "$d"
+}
+
+# tr_resolve_case NAME SETTING... - both instances with the settings,
+# every sender and recipient of the corpus resolved and verified.
+tr_resolve_case() {
+    local name=$1; shift
+    local n x cls
+    for n in ref ours; do
+        tr_instance "$n" $([ "$n" = ours ] && echo trivial-rewrite)
+        "$REF_SBIN/postconf" -c "$TR_T/$n/conf" -e "mydestination = \$myhostname, localhost.\$mydomain, localhost"
+        for x in "$@"; do "$REF_SBIN/postconf" -c "$TR_T/$n/conf" -e "$x"; done
+        sed -i "s#TABLES#$TR_T/tables#g" "$TR_T/$n/conf/main.cf"
+        find "$TR_T/$n/conf" -type f -exec touch -d '1 minute ago' {} +
+        "$REF_SBIN/postfix" -c "$TR_T/$n/conf" start >/dev/null 2>&1
+    done
+    for cls in resolve verify; do
+        tr_resolve_probe ref "$cls" >"$TR_T/ref.$name.$cls"
+        tr_resolve_probe ours "$cls" >"$TR_T/ours.$name.$cls"
+        compare_files "trivial-rewrite-$cls-$name" "$TR_T/ref.$name.$cls" "$TR_T/ours.$name.$cls"
+    done
+    tr_stop
+    tr_log ref >"$TR_T/ref.$name.log"
+    tr_log ours >"$TR_T/ours.$name.log"
+    compare_files "trivial-rewrite-resolve-$name-log" "$TR_T/ref.$name.log" "$TR_T/ours.$name.log"
+}
+
 tr_stop() {
     local n
     for n in ref ours; do "$REF_SBIN/postfix" -c "$TR_T/$n/conf" stop >/dev/null 2>&1; done
@@ -113,5 +208,33 @@ else
     done
     compare_files trivial-rewrite-cleanup-mail "$TR_T/ref.mail" "$TR_T/ours.mail"
     tr_stop
+    tr_tables
+    tr_resolve_case defaults
+    tr_resolve_case classes "virtual_alias_domains = alias.example" "virtual_mailbox_domains = vmbox.example, moved.example" \
+        "relay_domains = relay.example" "mydestination = localhost, texthash:TABLES/mydest"
+    tr_resolve_case transports "local_transport = local" "virtual_transport = lmtp:unix:private/dovecot" \
+        "relay_transport = relay:[relayhub.example]:25" "default_transport = smtp:[outbound.example]" \
+        "virtual_mailbox_domains = vmbox.example" "relay_domains = relay.example" "relayhost = ignored.example"
+    tr_resolve_case relayhost "relayhost = [gw.example]:2525" "relay_domains = relay.example" \
+        "address_verify_relayhost = [verify-gw.example]" "address_verify_default_transport = vsmtp" \
+        "address_verify_local_transport = vlocal:vhost" "address_verify_relay_transport = vrelay"
+    tr_resolve_case transport-maps "transport_maps = texthash:TABLES/transport" "relay_domains = relay.example" \
+        "virtual_alias_domains = alias.example" "recipient_delimiter = +"
+    tr_resolve_case transport-parent "transport_maps = texthash:TABLES/transport, texthash:TABLES/wildcard" \
+        "parent_domain_matches_subdomains = transport_maps" "address_verify_transport_maps = texthash:TABLES/wildcard"
+    tr_resolve_case transport-regexp "transport_maps = regexp:TABLES/transport.re" "relayhost = [gw.example]"
+    tr_resolve_case sender-maps "sender_dependent_relayhost_maps = texthash:TABLES/sndrelay" \
+        "sender_dependent_default_transport_maps = texthash:TABLES/snddef" "relayhost = gw.example" \
+        "address_verify_sender_dependent_relayhost_maps =" "relay_domains = relay.example"
+    tr_resolve_case relocated "relocated_maps = texthash:TABLES/relocated" "show_user_unknown_table_name = no" \
+        "virtual_alias_domains = alias.example" "allow_min_user = yes" "empty_address_recipient = postmaster"
+    tr_resolve_case switches "swap_bangpath = no" "allow_percent_hack = no" "resolve_dequoted_address = no" \
+        "resolve_null_domain = yes" "resolve_numeric_domain = yes" "proxy_interfaces = 10.9.8.7"
+    tr_resolve_case switches2 "resolve_numeric_domain = yes" "allow_percent_hack = yes" "smtputf8_enable = no" \
+        "append_dot_mydomain = yes" "mydomain = example.com"
+    tr_resolve_case failures "transport_maps = texthash:TABLES/missing" "relay_domains = texthash:TABLES/missing2" \
+        "default_transport = :nohost" "sender_dependent_relayhost_maps = texthash:TABLES/missing3"
+    tr_resolve_case fail-tables "virtual_alias_domains = fail:va" "sender_dependent_default_transport_maps = fail:sd"
+    tr_resolve_case fail-tables2 "virtual_mailbox_domains = fail:vm" "relocated_maps = fail:rl" "mydestination = fail:md"
     trap 'rm -rf "$COMPAT_TMP"' EXIT
 fi

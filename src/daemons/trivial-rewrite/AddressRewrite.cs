@@ -64,6 +64,23 @@ internal sealed class AddressRewrite
         return Externalize(tokens);
     }
 
+    // RewriteLocal - rewrite_tree() in the "local" context, as the
+    // resolver uses it.
+    internal void RewriteLocal(List<Tok822> tokens) => RewriteTokens(tokens, localOrigin, localDomain);
+
+    // Owned - a token that the reference adds with tok822_sub_append or
+    // tok822_sub_prepend; it never gets a space after it when the
+    // resolver internalizes the address.
+    internal static readonly Tok822 Owner = new(Tok822.Addr);
+
+    internal static Tok822 OwnerMark(int type) => Owned(new Tok822(type));
+
+    private static Tok822 Owned(Tok822 tp)
+    {
+        tp.Owner = Owner;
+        return tp;
+    }
+
     private void RewriteTokens(List<Tok822> t, string origin, string domain)
     {
         if (t.Count == 0)
@@ -75,7 +92,7 @@ internal sealed class AddressRewrite
         if (t.Count == 1 && t[0].Type == '@')
         {
             t.Clear();
-            t.Add(new Tok822(Tok822.QString, ""));
+            t.Add(Owned(new Tok822(Tok822.QString, "")));
             return;
         }
         // Strip a source route: @a,@b:user@c becomes user@c.
@@ -96,8 +113,9 @@ internal sealed class AddressRewrite
                 var site = t.GetRange(0, bang);
                 var local = t.GetRange(bang + 1, t.Count - bang - 1);
                 t.Clear();
-                t.AddRange(local);
-                t.Add(new Tok822('@'));
+                foreach (var tp in local)
+                    t.Add(Owned(tp));
+                t.Add(Owned(new Tok822('@')));
                 t.AddRange(site);
             }
             else if (percentHack && percent >= 0)
@@ -106,7 +124,7 @@ internal sealed class AddressRewrite
             }
             else if (appendAtMyorigin && origin.Length > 0)
             {
-                t.Add(new Tok822('@'));
+                t.Add(Owned(new Tok822('@')));
                 AppendScan(t, origin);
             }
         }
@@ -124,7 +142,7 @@ internal sealed class AddressRewrite
             }
             if (!hasDot)
             {
-                t.Add(new Tok822('.'));
+                t.Add(Owned(new Tok822('.')));
                 AppendScan(t, domain);
             }
         }
@@ -136,7 +154,7 @@ internal sealed class AddressRewrite
     private static void AppendScan(List<Tok822> t, string text)
     {
         for (var tp = Tok822.Scan(text, out _); tp != null; tp = tp.Next)
-            t.Add(tp);
+            t.Add(Owned(tp));
     }
 
     // Externalize - tok822_externalize() of an address: the internal

@@ -6,12 +6,12 @@
 //	A multi-client server. Each new client first gets the protocol
 //	announcement (protocol=trivial_rewrite_protocol). Each request
 //	names its kind: "rewrite" (rule, address) is answered with flags
-//	and the rewritten address. The address resolving requests
-//	("resolve", "verify") belong to the routing work and are answered
-//	with a warning and a disconnect, as the reference does for any
-//	request it does not know. A table that changed on disk makes the
-//	process exit before it takes the next client, so that the master
-//	starts a fresh one.
+//	and the rewritten address; "resolve" and "verify" (sender,
+//	address) with flags, transport, nexthop, recipient and the resolver
+//	flags, "verify" with the address_verify_* personality. Any other
+//	request gets a warning and a disconnect. Every 10 seconds the
+//	process checks whether a table changed on disk, and exits if so,
+//	so that the master starts a fresh one.
 using System;
 using Postfix.Global.Attr;
 using Postfix.Global.Dict;
@@ -24,19 +24,26 @@ public static class TrivialRewrite
 {
     private static readonly AttrSpec[] CommandSpec = [AttrSpec.Str(MailProto.AttrReq)];
     private static readonly AttrSpec[] RewriteSpec = [AttrSpec.Str(MailProto.AttrRule), AttrSpec.Str(MailProto.AttrAddr)];
+    private static readonly AttrSpec[] ResolveSpec = [AttrSpec.Str(MailProto.AttrSender), AttrSpec.Str(MailProto.AttrAddr)];
+    private const int TableCheckInterval = 10;
 
     private static AddressRewrite? rewrite;
+    private static AddressResolve? resolve;
+    private static long nextTableCheck;
 
     public static int Run(string[] args) => MultiServer.Run(args, Service, new ServerOptions
     {
-        PreInit = ctx => rewrite = new AddressRewrite(ctx.Conf),
-        PreAccept = _ =>
+        PreInit = ctx =>
         {
-            if (DictOpen.ChangedName() is { } table)
-            {
-                Msg.Info($"table {table} has changed -- restarting");
-                Environment.Exit(0);
-            }
+            rewrite = new AddressRewrite(ctx.Conf);
+            resolve = new AddressResolve(ctx.Conf, rewrite);
+        },
+        PostInit = _ => CheckTableStats(),
+        Loop = _ => (int)Math.Max(1, nextTableCheck - Now()),
+        Timer = _ =>
+        {
+            if (Now() >= nextTableCheck)
+                CheckTableStats();
         },
         PostAccept = (_, conn) =>
         {
@@ -44,6 +51,19 @@ public static class TrivialRewrite
             s.Send(w => w.Str(MailProto.AttrProto, MailProto.ProtoTrivial));
         },
     });
+
+    private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+    // CheckTableStats - exit when a table changed, else look again later.
+    private static void CheckTableStats()
+    {
+        if (DictOpen.ChangedName() is { } table)
+        {
+            Msg.Info($"table {table} has changed -- restarting");
+            Environment.Exit(0);
+        }
+        nextTableCheck = Now() + TableCheckInterval;
+    }
 
     private static AttrStream Channel(ClientConnection conn)
     {
@@ -69,6 +89,10 @@ public static class TrivialRewrite
                 var command = values[0].Str;
                 if (command == MailProto.ReqRewrite)
                     status = RewriteProto(s);
+                else if (command == MailProto.ReqResolve)
+                    status = ResolveProto(resolve!.Regular, s);
+                else if (command == MailProto.ReqVerify)
+                    status = ResolveProto(resolve!.Verify, s);
                 else
                     Msg.Warn($"bad command {Msg.Printable(command.Length > 30 ? command[..30] : command)}");
             }
@@ -108,6 +132,25 @@ public static class TrivialRewrite
         if (!s.Send(w => w.Int(MailProto.AttrFlags, 0).Str(MailProto.AttrAddr, result)))
         {
             Msg.Warn($"write rewrite reply: {Sys.StrError(s.LastErrno)}");
+            return -1;
+        }
+        return 0;
+    }
+
+    private static int ResolveProto(ResolveContext context, AttrStream s)
+    {
+        var values = new AttrValue[2];
+        if (s.Receive(ResolveSpec, values, AttrFlags.Strict) != 2)
+            return -1;
+        var sender = values[0].Str;
+        var query = values[1].Str;
+        var r = resolve!.Resolve(context, sender, query);
+        if (Msg.Verbose > 0)
+            Msg.Info($"`{sender}' -> `{query}' -> (`{r.Transport}' `{r.Nexthop}' `{r.Recipient}' `{r.Flags}')");
+        if (!s.Send(w => w.Int(MailProto.AttrFlags, 0).Str(MailProto.AttrTransport, r.Transport)
+                .Str(MailProto.AttrNexthop, r.Nexthop).Str(MailProto.AttrRecip, r.Recipient).Int(MailProto.AttrFlags, r.Flags)))
+        {
+            Msg.Warn($"write resolver reply: {Sys.StrError(s.LastErrno)}");
             return -1;
         }
         return 0;
