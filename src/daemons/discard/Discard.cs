@@ -24,7 +24,7 @@ public static class Discard
     {
         if (ctx.Args.Length > 0)
             Msg.Fatal($"unexpected command-line argument: {ctx.Args[0]}");
-        var request = DeliverRequest.Read(conn.Stream, path: conn.Fd >= 0 ? "socket" : "stdin");
+        var request = DeliverRequest.Read(conn.Stream, path: ctx.ServiceName + " socket");
         if (request == null)
             return;
         var status = DeliverMessage(request);
