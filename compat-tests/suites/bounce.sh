@@ -117,7 +117,7 @@ bo_norm() {
         -e 's/^(Date|Arrival-Date|Will-Retry-Until): .*/\1: DATE/' \
         -e 's/^\tid QID; .*/\tid QID; DATE/' \
         -e 's/^Message-Id: <[0-9]{14}\.QID@/Message-Id: <STAMP.QID@/' \
-        -e 's#QID\.[0-9]+/#QID.TIME/#g' -e 's#^(== [a-z]+)/[0-9A-F]/#\1/H/#' \
+        -e 's#QID\.[0-9]+/#QID.TIME/#g' -e 's/^offset=[0-9]+$/offset=N/' -e 's#^(== [a-z]+)/[0-9A-F]/#\1/H/#' \
         -e 's/^(Received: from .*|\t\(envelope-from.*|\tby .*|\tfor .*)$/RECEIVED/' \
         -e "s#$BO_T/(ref|ours)#INST#g"
 }
@@ -202,7 +202,9 @@ else
     bo_case postmaster 2 "notify_classes = bounce, resource, software" "bounce_notice_recipient = pm@remote.example" \
         -- -f sender@remote.example user@err.example
     # A bounce of a bounce: to 2bounce_notice_recipient from the double-bounce sender.
-    bo_case double 1 "2bounce_notice_recipient = pm2@remote.example" -- -f '<>' user@err.example
+    bo_case double 1 "notify_classes = 2bounce" "2bounce_notice_recipient = pm2@remote.example" -- -f '<>' user@err.example
+    # Without 2bounce (or bounce) in notify_classes, no notice at all.
+    bo_case double-off 0 -- -f '<>' user@err.example
     # A double bounce that fails is dropped (no notice at all).
     bo_case triple 0 -- -f double-bounce user@err.example
     # A bounced message over bounce_size_limit: headers only.
@@ -210,8 +212,10 @@ else
     # NOTIFY: SUCCESS notice from the trace logfile; NEVER: no notice.
     bo_case success 1 -- -f sender@remote.example -N success user@ok.example
     bo_case never 0 -- -f sender@remote.example -N never user@err.example
-    # VERP-style bounces, one notice per recipient.
-    bo_case verp 2 -- -f sender@remote.example -V a@err.example b@err.example
+    # VERP-style bounces, one notice per recipient, and postmaster copies.
+    bo_case verp 4 "notify_classes = bounce" -- -f sender@remote.example -XV a@err.example b@err.example
+    # A DSN envelope ID (Original-Envelope-Id).
+    bo_case envid 1 -- -f sender@remote.example -V envelope-id-1 a@err.example
     # A deferred message: the defer logfile, and a delay warning.
     BO_SETTLE=2 BO_DEFERRED=1 bo_case defer 1 "delay_warning_time = 1s" "notify_classes = resource, software" \
         -- -f sender@remote.example -N success,delay user@retry.example

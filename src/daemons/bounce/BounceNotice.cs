@@ -160,7 +160,7 @@ internal sealed class BounceNotice : IDisposable
             else if (type == RecordType.From)
             {
                 sender.Clear();
-                Quote822.Local(sender, text.Length > 0 ? text : "MAILER-DAEMON", Quote822.Flags.None);
+                Quote822.Local(sender, text.Length > 0 ? text : settings.MailDaemon, Quote822.Flags.None);
                 Sender = sender.ToString();
             }
             else if (type == RecordType.Mesg)

@@ -30,7 +30,11 @@ internal sealed class BounceSettings
     public bool SmtpUtf8Enable = true;
     public string MyHostname = "localhost";
     public string MailName = "Postfix";
-    public string DoubleBounceSender = "double-bounce";
+    // DoubleBounceSender - mail_addr_double_bounce(): $double_bounce_sender@$myhostname.
+    public string DoubleBounceSender = "double-bounce@localhost";
+
+    // MailDaemon - mail_addr_mail_daemon(): MAILER-DAEMON@$myhostname.
+    public string MailDaemon = "MAILER-DAEMON@localhost";
     public MailQueue Queue = new();
     public PostMail.Settings Post = new();
     public BounceTemplates Templates = BounceTemplates.Create();
@@ -60,7 +64,8 @@ internal sealed class BounceSettings
             SmtpUtf8Enable = templateConfig.SmtpUtf8Enable,
             MyHostname = Raw.FromText(E("myhostname")),
             MailName = Raw.FromText(E("mail_name")),
-            DoubleBounceSender = Raw.FromText(E("double_bounce_sender")),
+            DoubleBounceSender = Raw.FromText(E("double_bounce_sender") + "@" + E("myhostname")),
+            MailDaemon = Raw.FromText("MAILER-DAEMON@" + E("myhostname")),
             Queue = MailQueue.FromConfig(conf),
             Post = PostMail.Settings.FromConfig(conf),
         };

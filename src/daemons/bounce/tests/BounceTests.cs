@@ -183,6 +183,10 @@ public sealed class NoticeTests : IDisposable
             MyHostname = "host.example.com",
             Now = () => 1700000000,
             NotifyMask = 0,
+            TemplateConfig = new Postfix.Global.Bounce.BounceTemplateConfig(n => n == "myhostname" ? "host.example.com" : "")
+            {
+                MyHostname = "host.example.com",
+            },
         };
         settings.Open = (sender, recipient, utf8) =>
         {
@@ -206,7 +210,7 @@ public sealed class NoticeTests : IDisposable
         using var fs = new FileStream(path, FileMode.Create);
         var w = new RecordWriter(fs);
         var body = new List<string> { "Subject: hello", "Message-ID: <m1@example>", "", "body line" };
-        w.Put(RecordType.Size, "             0              0              1              0              0              0");
+        w.Put(RecordType.Size, $"{0,15} {0,15} {1,15} {0,15} {0,15} {0,15}");
         w.PutTime(1699990000, 0);
         w.Put(RecordType.From, "sender@example.com");
         rcptOffset = fs.Position;
@@ -223,15 +227,15 @@ public sealed class NoticeTests : IDisposable
         _ = rcptOffsetOut;
     }
 
-    private int Request(Action<AttrWriter> print)
+    private int Request(Action<AttrWriter> print, string service = "bounce")
     {
         var request = AttrWriter.ToBytes(AttrEncoding.Zero, print);
         var client = new DuplexBuffer(request);
-        Bounce.Service("bounce", new AttrStream(client, "test"));
+        Bounce.Service(service, new AttrStream(client, "test"));
         var reply = client.Output.ToArray();
         var text = Encoding.Latin1.GetString(reply);
         var i = text.LastIndexOf("status\0", StringComparison.Ordinal);
-        return int.Parse(text[(i + 7)..].TrimEnd('\0'), System.Globalization.CultureInfo.InvariantCulture);
+        return unchecked((int)long.Parse(text[(i + 7)..].TrimEnd('\0'), System.Globalization.CultureInfo.InvariantCulture));
     }
 
     [Fact]
@@ -256,7 +260,7 @@ public sealed class NoticeTests : IDisposable
         recs[3].ShouldBe((RecordType.From, ""));
         recs[4].ShouldBe((RecordType.Rcpt, "sender@example.com"));
         var lines = recs.FindAll(r => r.Type == RecordType.Norm).ConvertAll(r => r.Text);
-        lines.ShouldContain("From: MAILER-DAEMON (Mail Delivery System)");
+        lines.ShouldContain("From: Mail Delivery System <MAILER-DAEMON>");
         lines.ShouldContain("Subject: Undelivered Mail Returned to Sender");
         lines.ShouldContain("To: sender@example.com");
         lines.ShouldContain("Auto-Submitted: auto-replied");
@@ -307,7 +311,7 @@ public sealed class NoticeTests : IDisposable
         File.WriteAllText("bounce/CDEFAB", "\nrecipient=user@err.example\nstatus=5.0.0\nreason=gone\n\n");
         Request(w => w.Int(MailProto.AttrNreq, BounceCodes.CmdFlush).Int(MailProto.AttrFlags, 0)
             .Str(MailProto.AttrQueue, "active").Str(MailProto.AttrQueueId, "CDEFAB").Str("encoding", "").Int("smtputf8", 0)
-            .Str(MailProto.AttrSender, "double-bounce").Str("envelope_id", "").Int("ret_flags", 0)).ShouldBe(0);
+            .Str(MailProto.AttrSender, "Double-Bounce@localhost").Str("envelope_id", "").Int("ret_flags", 0)).ShouldBe(0);
         posted.Count.ShouldBe(0);
         File.Exists("bounce/CDEFAB").ShouldBeFalse();
 
@@ -319,7 +323,7 @@ public sealed class NoticeTests : IDisposable
             .Str(MailProto.AttrSender, "").Str("envelope_id", "").Int("ret_flags", 0)).ShouldBe(0);
         posted.Count.ShouldBe(1);
         var recs = posted[0].Records();
-        recs[3].ShouldBe((RecordType.From, "double-bounce"));
+        recs[3].ShouldBe((RecordType.From, "double-bounce@localhost"));
         recs[4].ShouldBe((RecordType.Rcpt, "pm2@example.com"));
         var lines = recs.FindAll(r => r.Type == RecordType.Norm).ConvertAll(r => r.Text);
         lines.ShouldContain("Subject: Postmaster Copy: Undelivered Mail");
@@ -346,8 +350,9 @@ public sealed class NoticeTests : IDisposable
             + "\nrecipient=b@retry.example\nnotify_flags=4\nstatus=4.2.0\naction=delayed\nreason=later\n\n");
         Request(w => w.Int(MailProto.AttrNreq, BounceCodes.CmdWarn).Int(MailProto.AttrFlags, 0)
             .Str(MailProto.AttrQueue, "deferred").Str(MailProto.AttrQueueId, "DEFABC").Str("encoding", "").Int("smtputf8", 0)
-            .Str(MailProto.AttrSender, "sender@example.com").Str("envelope_id", "").Int("ret_flags", 0));
+            .Str(MailProto.AttrSender, "sender@example.com").Str("envelope_id", "").Int("ret_flags", 0), "defer").ShouldBe(0);
         File.Exists(path).ShouldBeTrue();
+        posted.Count.ShouldBe(1);
         var lines = posted[0].Records().FindAll(r => r.Type == RecordType.Norm).ConvertAll(r => r.Text);
         lines.ShouldContain("Subject: Delayed Mail (still being retried)");
         lines.ShouldContain("<a@retry.example>: later");
