@@ -30,6 +30,7 @@ out=$(dirname "$MAIL_CONFIG")/out/$1
     for a in "$@"; do echo "arg [$a]"; done
     echo "ids $(id -u) $(id -g) $(id -G)"
     echo "cwd $(pwd)"
+    echo "umask $(umask)"
     env | grep -v -e '^_=' -e '^PWD=' -e '^SHLVL=' -e '^OLDPWD=' | LC_ALL=C sort | sed 's/^/env /'
     echo "--- stdin"
     sed 's/\r/<CR>/g'
@@ -53,6 +54,12 @@ cat >"$PP_T/bin/slow.sh" <<'EOF'
 cat >/dev/null
 echo "going to sleep"
 sleep 30
+EOF
+cat >"$PP_T/bin/die.sh" <<'EOF'
+#!/bin/sh
+cat >/dev/null
+echo "about to die"
+kill -9 $$
 EOF
 cat >"$PP_T/bin/talk.sh" <<'EOF'
 #!/bin/sh
@@ -109,6 +116,10 @@ missing.example missing:
 badmacro.example badmacro:
 loop.example loop:
 dir.example dir:
+oflag.example oflag:
+die.example die:
+early.example early:
+badflag.example badflag:
 EOF
     cat >"$d/conf/virtual" <<'EOF'
 alias@alias.example Joe.User+Ext@Full.Example
@@ -163,10 +174,20 @@ loop      unix  -       n       n       -       1       pipe
   flags=D user=nobody argv=$b/rec.sh loop
 dir       unix  -       n       n       -       1       pipe
   directory=/tmp user=nobody argv=$b/rec.sh dir
+oflag     unix  -       n       n       -       1       pipe
+  flags=O user=nobody argv=$b/rec.sh oflag
+die       unix  -       n       n       -       1       pipe
+  user=nobody argv=$b/die.sh
+early     unix  -       n       n       -       1       pipe
+  user=nobody argv=/bin/true
+badflag   unix  -       n       n       -       1       pipe
+  flags=Z user=nobody argv=$b/rec.sh badflag
+nospawn   unix  -       n       n       -       1       spawn
+  user=nobody argv=/nonexistent/spawned
 talkspawn unix  -       n       n       -       1       spawn
   user=nobody argv=$b/talk.sh arg1
 slowspawn unix  -       n       n       -       1       spawn
-  user=nobody argv=/bin/sleep 30
+  user=nobody argv=/bin/sleep 6
 EOF
     "$REF_SBIN/postmap" -c "$d/conf" "$d/conf/transport" "$d/conf/virtual"
     find "$d/conf" -type f -exec touch -d '1 minute ago' {} +
@@ -202,10 +223,15 @@ pp_settle() {
     return 1
 }
 
+# pp_log_of SIDE - the maillog, normalized and sorted. The reference's
+# spawn kills a command past its time limit with the privileges of the
+# mail system owner, which fails (the command runs on); ours kills it, and
+# logs its death by SIGKILL: that line is left out.
 pp_log_of() {
     pp_norm "$PP_T/$1/maillog" \
         | grep -v -e 'symlink leaves directory' -e 'waiting for the Postfix mail system to terminate' \
             -e ': daemon started' -e 'connect from\|disconnect from' \
+            -e 'spawn.*: warning: command /bin/sleep killed by signal 9' \
         | sed -E 's/^TIME [^ ]+ //' | LC_ALL=C sort
 }
 
@@ -239,7 +265,7 @@ else
     trap 'pp_stop; rm -rf "$COMPAT_TMP"' EXIT
     for pp_s in ref mix; do pp_instance $pp_s; done
     pp_both start '$REF_SBIN/postfix -c $PP_T/$S/conf start'
-    pp_both daemons 'ls -l $PP_T/$S/libexec/pipe $PP_T/$S/libexec/spawn | sed -E "s/.* -> //; s#$OUR_LIBEXEC#OURS#; s#$REF_LIBEXEC#REF#" | grep -c OURS'
+    pp_both daemons 'n=$(ls -l $PP_T/$S/libexec/pipe $PP_T/$S/libexec/spawn | grep -c -- "-> $OUR_LIBEXEC/"); case $S:$n in ref:0|mix:2) echo ok;; *) echo "$n of ours";; esac'
     # One message at a time, both instances, then wait for the queues.
     pp_send() {
         local s
@@ -267,13 +293,19 @@ else
     PP_MSG='Delivered-To: me@loop.example\nSubject: loop\n\nbody\n'; pp_send -f sender@bounces.example Me@Loop.Example
     PP_MSG='Subject: noloop\n\nbody\n'; pp_send -f sender@bounces.example me@loop.example
     PP_MSG='Subject: dir\n\nbody\n'; pp_send -f sender@bounces.example d@dir.example
+    PP_MSG='Subject: oflag\n\nbody\n'; pp_send -f sender@bounces.example o1@oflag.example o2@oflag.example
+    PP_MSG='Subject: die\n\nbody\n'; pp_send -f sender@bounces.example k@die.example
+    PP_MSG="Subject: early\n\n$(head -c 300000 /dev/zero | tr '\0' 'x' | fold -w 70)\n"
+    pp_send -f sender@bounces.example e@early.example
+    PP_MSG='Subject: badflag\n\nbody\n'; pp_send -f sender@bounces.example z@badflag.example
     PP_MSG=''; pp_send -bv -f sender@bounces.example q@plain.example
     PP_MSG='Subject: verbose\n\nbody\n'; pp_send -v -f sender@bounces.example v@plain.example
     pp_both settled 'pp_settle $S && sleep 1 && pp_settle $S && echo ok'
-    for pp_c in plain full multi dflag talk nullsnd big badmacro loop dir; do
-        pp_both "received-$pp_c" 'pp_norm $PP_T/$S/out/$pp_c 2>&1 | sed "s#$PP_T/bin#BIN#g"'
+    for pp_c in plain full multi dflag talk nullsnd big badmacro loop dir oflag badflag; do
+        pp_both "received-$pp_c" '{ [ -f $PP_T/$S/out/$pp_c ] || echo "no call"; } && pp_norm $PP_T/$S/out/$pp_c 2>/dev/null | sed "s#$PP_T/bin#BIN#g"'
     done
     pp_both spawn-talk 'pp_call $S talkspawn "a line"'
+    pp_both spawn-missing 'pp_call $S nospawn "x"'
     pp_both spawn-slow 'pp_call $S slowspawn ""'
     sleep 1
     pp_both queue '$REF_SBIN/postqueue -c $PP_T/$S/conf -p | pp_norm | sed -E "s/^QID\*? +[0-9]+ .*/QID SIZE DATE/" | LC_ALL=C sort'

@@ -250,6 +250,7 @@ public static class PipeCommand
             startFailure ??= $"{args.ProcName}: fatal: pipe_command: execvp {command}: {Sys.StrError(errno)}";
             Sys.Close(inWrite);
             Sys.Close(outRead);
+            LogChildFatal(startFailure[(args.ProcName.Length + 9)..]);
             var raw = Encoding.UTF8.GetBytes(startFailure + "\n");
             return Classify(command, false, false, 0, SysExits.TempFail, raw.Length, Printable(raw), 0, 0, why);
         }
@@ -288,6 +289,19 @@ public static class PipeCommand
         var status = WaitOrKill(pid, timedOut ? 1 : args.TimeLimit, ref timedOut, args.Uid, args.Gid);
         return Classify(command, timedOut, Sys.WIfSignaled(status), Sys.WTermSig(status),
             Sys.WIfExited(status) ? Sys.WExitStatus(status) : 0, logLen, text, writeStatus, writeErrno, why);
+    }
+
+    // LogChildFatal - the fatal line the reference's child logs before it
+    // exits (this process stays alive).
+    public static void LogChildFatal(string text)
+    {
+        try
+        {
+            Msg.Fatal(text);
+        }
+        catch (FatalException)
+        {
+        }
     }
 
     private static bool CanSwitchIds() => Sys.GetUid() == 0 || Sys.GetEuid() == 0;

@@ -172,7 +172,7 @@ public static class Spawn
         if (pid < 0)
         {
             // The reference's child dies with this fatal error, status 1.
-            Msg.Warn($"spawn_comand: execvp {command}: {Sys.StrError(errno)}");
+            PipeCommand.LogChildFatal($"spawn_comand: execvp {command}: {Sys.StrError(errno)}");
             return 1 << 8;
         }
         var status = PipeCommand.TimedWaitPid(pid, a.TimeLimit, out var expired);
