@@ -20,7 +20,7 @@ namespace Postfix.Daemons.Error;
 
 public static class Error
 {
-    private delegate int Append(int flags, string id, MsgStats stats, Recipient rcpt, string relay, Dsn dsn);
+    internal delegate int Append(int flags, string id, MsgStats stats, Recipient rcpt, string relay, Dsn dsn);
 
     public static int Run(string[] args) =>
         SingleServer.Run(args, Serve, new ServerOptions { PreInit = ctx => DeliverConfig.Init(ctx.Conf) });
@@ -45,7 +45,7 @@ public static class Error
         DeliverRequest.Done(conn.Stream, request, status);
     }
 
-    private static int DeliverMessage(DeliverRequest request, string defDsn, Append append)
+    internal static int DeliverMessage(DeliverRequest request, string defDsn, Append append)
     {
         if (Msg.Verbose > 0)
             Msg.Info($"deliver_message: from {request.Sender}");
