@@ -5,10 +5,11 @@
 # same messages to both, routed by transport_maps to discard:, error: and
 # retry: next hops (with and without status codes, a code of the wrong
 # class, several recipients, a virtual alias for orig_to, sendmail -v and
-# -bv, DSN NOTIFY=SUCCESS); bounces and delivery reports come back to the
-# sender's domain, which is discarded. Compared: the maillog (times, pids,
+# -bv, DSN NOTIFY=SUCCESS, soft_bounce, address verification probes);
+# bounces and delivery reports come back to the sender's domain, which is
+# discarded. Compared: verify(8)'s answers, the maillog (times, pids,
 # queue ids, delays normalized), the defer logs the retry service leaves,
-# and the queue left behind.
+# the deferred queue files, and the queue left behind.
 #
 # Needs root, the postfix user and our daemons; skipped otherwise.
 
@@ -66,6 +67,7 @@ showq     unix  n       -       n       -       -       showq
 error     unix  -       -       n       -       -       error
 retry     unix  -       -       n       -       -       error
 discard   unix  -       -       n       -       -       discard
+verify    unix  -       -       n       -       1       verify
 postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
     "$REF_SBIN/postmap" -c "$d/conf" "$d/conf/transport" "$d/conf/virtual"
@@ -126,6 +128,25 @@ db_ours_running() {
     echo "$n"
 }
 
+# db_verify SIDE ADDR - ask SIDE's verify(8) about ADDR (the request
+# an smtpd reject_unverified_recipient check makes): prints the reply.
+db_verify() {
+    perl -MSocket -e '
+        my ($path, $addr) = @ARGV;
+        socket(my $s, PF_UNIX, SOCK_STREAM, 0) or die "socket: $!\n";
+        connect($s, sockaddr_un($path)) or die "connect: $!\n";
+        sub list { my @t; my $cur = ""; my $c;
+            while (sysread($s, $c, 1) == 1) {
+                if ($c ne "\0") { $cur .= $c; next }
+                return @t if $cur eq "" && @t % 2 == 0;
+                push @t, $cur; $cur = "";
+            }
+            return ("EOF") }
+        print join(" ", list()), "\n";
+        syswrite($s, "request\0query\0address\0$addr\0\0");
+        print join(" ", list()), "\n";' "$DB_T/$1/q/private/verify" "$2"
+}
+
 # db_postcat_deferred - the deferred queue files: recipients marked done
 # by error(8) next to the ones retry(8) left to do.
 db_postcat_deferred() {
@@ -167,6 +188,28 @@ else
     DB_MSG=''; db_send -bv -f sender@bounces.example q@error.example
     DB_MSG=''; db_send -bv -f sender@bounces.example q2@discard.example
     DB_MSG='Subject: null sender\n\nbody\n'; db_send -f '' nul@error.example
+    # soft_bounce: the error service defers (SOFTBOUNCE) instead.
+    for db_s in ref mix; do
+        "$REF_SBIN/postconf" -c "$DB_T/$db_s/conf" -e soft_bounce=yes
+        touch -d '1 minute ago' "$DB_T/$db_s/conf/main.cf"
+        "$REF_SBIN/postfix" -c "$DB_T/$db_s/conf" reload >/dev/null 2>&1
+    done
+    sleep 1
+    DB_MSG='Subject: soft\n\nbody\n'; db_send -f sender@bounces.example soft@error.example
+    for db_s in ref mix; do
+        "$REF_SBIN/postconf" -c "$DB_T/$db_s/conf" -e soft_bounce=no
+        touch -d '1 minute ago' "$DB_T/$db_s/conf/main.cf"
+        "$REF_SBIN/postfix" -c "$DB_T/$db_s/conf" reload >/dev/null 2>&1
+    done
+    sleep 1
+    # Address verification probes (DEL_REQ_FLAG_MTA_VRFY): the agents
+    # report to verify(8), whose answer is then compared.
+    for db_s in ref mix; do for db_a in probe@discard.example probe@error.example probe@retry.example; do
+        db_verify $db_s $db_a >/dev/null 2>&1; done; done
+    for db_s in ref mix; do db_settle $db_s; done
+    sleep 1
+    for db_s in ref mix; do db_settle $db_s; done
+    db_both verify 'for a in probe@discard.example probe@error.example probe@retry.example; do db_verify $S $a; done'
     db_both settled 'db_settle $S && sleep 1 && db_settle $S && echo ok'
     # The mix instance really ran our daemons (and the other one none).
     case "deliver-basic-ours-ran" in *"${CASE_FILTER:-}"*)
