@@ -215,7 +215,11 @@ else
     # SIGKILL: our qmgr dies with mail in flight; a new one (started by the
     # master) must deliver every message.
     S=ours
+    # qm_sink_rcpts - distinct recipients the sink received (a message
+    # in flight when qmgr died may come twice, as with the reference).
+    qm_sink_rcpts() { cat "$QM_T/ours/sink/"* 2>/dev/null | grep -o '^X-Rcpt-Args: <k[0-9]*@' | sort -u | wc -l; }
     rm -f "$QM_T/ours/sink/"* "$QM_T/ours/maillog"
+    "$REF_SBIN/postsuper" -c "$QM_T/ours/conf" -d ALL >/dev/null 2>&1
     "$REF_SBIN/postfix" -c "$QM_T/ours/conf" start >/dev/null 2>&1
     printf 'Subject: burst\n\nbody\n' >"$QM_T/msg"
     for i in $(seq 1 20); do "$REF_SBIN/sendmail" -C "$QM_T/ours/conf" -f sender@example.com "k$i@remote.example" <"$QM_T/msg"; done
@@ -225,11 +229,11 @@ else
     for i in $(seq 21 30); do "$REF_SBIN/sendmail" -C "$QM_T/ours/conf" -f sender@example.com "k$i@remote.example" <"$QM_T/msg"; done
     # The master starts a new qmgr at its next wakeup (or the next trigger).
     for i in $(seq 1 60); do
-        [ "$(find "$QM_T/ours/sink" -type f | wc -l)" -ge 30 ] && break
+        [ "$(qm_sink_rcpts)" -ge 30 ] && break
         "$REF_SBIN/postqueue" -c "$QM_T/ours/conf" -f >/dev/null 2>&1
         sleep 1
     done
-    qm_n=$(find "$QM_T/ours/sink" -type f | wc -l)
+    qm_n=$(qm_sink_rcpts)
     qm_left=$(find "$QM_T/ours/q/incoming" "$QM_T/ours/q/active" "$QM_T/ours/q/deferred" -type f | wc -l)
     if [ -n "$qm_qpid" ] && [ "$qm_n" -ge 30 ] && [ "$qm_left" = 0 ]; then
         record qmgr-sigkill 1
