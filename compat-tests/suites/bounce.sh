@@ -89,7 +89,7 @@ bo_stop() {
 # bo_send NAME SENDMAIL-ARGS... - a test message through the reference sendmail.
 bo_send() {
     local n=$1; shift
-    "$REF_SBIN/sendmail" -C "$BO_T/$n/conf" "$@" <"$BO_T/msg"
+    "$REF_SBIN/sendmail" -C "$BO_T/$n/conf" "$@" <"$BO_T/msg" >/dev/null
 }
 
 # bo_wait NAME COUNT DEFERRED - until COUNT messages are held, DEFERRED
@@ -112,12 +112,12 @@ bo_wait() {
 # bo_norm - queue ids, dates, boundary time stamps, paths masked.
 bo_norm() {
     sed -E -e 's/\b[0-9A-F]{10,12}\b/QID/g' \
-        -e 's/^(message_arrival_time|create_time|message_size): .*/\1: X/' \
+        -e 's/^(message_arrival_time|create_time|message_size|warning_message_time): .*/\1: X/' \
         -e 's/^named_attribute: log_ident=.*/log_ident/' \
         -e 's/^(Date|Arrival-Date|Will-Retry-Until): .*/\1: DATE/' \
         -e 's/^\tid QID; .*/\tid QID; DATE/' \
         -e 's/^Message-Id: <[0-9]{14}\.QID@/Message-Id: <STAMP.QID@/' \
-        -e 's#QID\.[0-9]+/#QID.TIME/#g' -e 's/^offset=[0-9]+$/offset=N/' -e 's#^(== [a-z]+)/[0-9A-F]/#\1/H/#' \
+        -e 's#QID\.[0-9]+/#QID.TIME/#g' -e 's/^offset=[0-9]+$/offset=N/' -e 's#^(defer|bounce|trace)/[0-9A-F]/#\1/H/#' \
         -e 's/^(Received: from .*|\t\(envelope-from.*|\tby .*|\tfor .*)$/RECEIVED/' \
         -e "s#$BO_T/(ref|ours)#INST#g"
 }
@@ -132,7 +132,7 @@ bo_held() {
     done
     for f in "$h"/*; do
         [ -f "$f" ] || continue
-        printf '%s\t%s\n' "$(grep -m2 -e '^recipient:' -e '^Subject:' "$f" | tr '\n' ' ')" "$f"
+        printf '%s\t%s\n' "$(grep -e '^recipient:' -e '^Subject:' -e '^Final-Recipient:' "$f" | tr '\n' ' ')" "$f"
     done | sort | cut -f2 | while read -r f; do echo "=== notice"; cat "$f"; done
 }
 
@@ -219,7 +219,23 @@ else
     # A deferred message: the defer logfile, and a delay warning.
     BO_SETTLE=2 BO_DEFERRED=1 bo_case defer 1 "delay_warning_time = 1s" "notify_classes = resource, software" \
         -- -f sender@remote.example -N success,delay user@retry.example
+    # Delay warnings with a postmaster copy (notify_classes delay).
+    BO_SETTLE=2 BO_DEFERRED=1 bo_case defer-postmaster 2 "delay_warning_time = 1s" "notify_classes = delay" \
+        "delay_notice_recipient = pm-delay@remote.example" -- -f sender@remote.example user@retry.example
     BO_SETTLE=0
-    # Template file and header_from_format.
+    # Address verification reports (sendmail -bv: the verify template).
+    bo_case verify 1 -- -f sender@remote.example -bv a@err.example b@err.example
+    bo_case verify-ok 1 -- -f sender@remote.example -bv user@ok.example
+    # A template file (UTF-8 text), the obsolete From: format, threading headers.
+    printf 'failure_template = <<EOF\nCharset: utf-8\nFrom: Bounce Robot <robot>\nSubject: Nicht zustellbar\nPostmaster-Subject: PM: failed\n\nDie Nachricht an $myhostname ging nicht: \xc3\xa4\xc3\xb6\xc3\xbc.\nEOF\n' >"$BO_T/templates"
+    chmod 644 "$BO_T/templates"
+    bo_case template 2 "bounce_template_file = $BO_T/templates" "notify_classes = bounce" \
+        -- -f sender@remote.example user@err.example
+    bo_case obsolete-from 1 "header_from_format = obsolete" "enable_threaded_bounces = yes" \
+        -- -f sender@remote.example user@err.example
+    # A message that cleanup itself bounces (header_checks REJECT).
+    printf '/^Auto-Submitted:/ HOLD\n/^Subject: test message/ REJECT no tests here\n' >"$BO_T/reject_checks"
+    chmod 644 "$BO_T/reject_checks"
+    bo_case cleanup-reject 1 "header_checks = regexp:$BO_T/reject_checks" -- -f sender@remote.example user@ok.example
     bo_stop
 fi

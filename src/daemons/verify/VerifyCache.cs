@@ -1,0 +1,208 @@
+// NAME
+//	VerifyCache - the query and update requests of verify(8)
+// POSTFIX
+//	src/verify/verify.c (verify_query_service, verify_update_service,
+//	verify_parse_entry), src/global/verify_sender_addr.c
+// DESCRIPTION
+//	Serve() handles one request on a client stream: "query" answers
+//	with the cached status (or "verification in progress") and, when
+//	the entry is missing, malformed, expired or due for a refresh,
+//	sends a probe and records when; "update" stores a probe result.
+//	Colons in addresses become underscores (IPv6 literals).
+using System;
+using System.Globalization;
+using Postfix.Global.Attr;
+using Postfix.Global.Dict;
+using Postfix.Util;
+
+namespace Postfix.Daemons.Verify;
+
+internal sealed class VerifyCache(Dict map, VerifySettings settings, Func<long> now, Action<string, string> probe)
+{
+    // Recipient status (deliver_request.h DEL_RCPT_STAT_*), reply status (verify_clnt.h).
+    public const int StatOk = 0, StatDefer = 1, StatBounce = 2, StatTodo = 3;
+    public const int VrfyOk = 0, VrfyFail = -1, VrfyBad = -2;
+    public const int DelReqFlagMtaVerify = 1 << 8;
+    private const long ProbeTtl = 1000;
+
+    public const string AttrAddrStatus = "recipient_status";
+
+    // SenderRewrite - rewrite_clnt_internal(local) of the probe sender.
+    public Func<string, string> SenderRewrite { get; init; } = s => s;
+
+    public void Close() => map.Dispose();
+
+    // Serve - verify_service(): false when the client went away.
+    public bool Serve(AttrStream client)
+    {
+        var v = new AttrValue[1];
+        if (client.Receive([AttrSpec.Str(MailProto.AttrReq)], v, AttrFlags.More | AttrFlags.Strict) != 1)
+            return false;
+        var request = v[0].Str;
+        if (request == "update")
+            return Update(client);
+        if (request == "query")
+            return Query(client);
+        Msg.Warn($"unrecognized request: \"{request}\", ignored");
+        return client.Send(w => w.Int(MailProto.AttrStatus, VrfyBad));
+    }
+
+    // MakeEntry - verify_make_entry().
+    internal static string MakeEntry(int status, long probed, long updated, string text) =>
+        string.Create(CultureInfo.InvariantCulture, $"{status}:{probed}:{updated}:{text}");
+
+    // ParseEntry - verify_parse_entry().
+    internal static bool ParseEntry(string raw, out int status, out long probed, out long updated, out string text)
+    {
+        status = 0;
+        probed = updated = 0;
+        text = "";
+        var parts = raw.Split(':', 4);
+        if (parts.Length == 4 && AllDigits(parts[0]) && AllDigits(parts[1]) && AllDigits(parts[2]))
+        {
+            probed = long.Parse(parts[1], CultureInfo.InvariantCulture);
+            updated = long.Parse(parts[2], CultureInfo.InvariantCulture);
+            status = int.Parse(parts[0], CultureInfo.InvariantCulture);
+            text = parts[3];
+            if (status is StatOk or StatDefer or StatBounce or StatTodo && (probed != 0 || updated != 0))
+                return true;
+        }
+        Msg.Warn($"bad address verify table entry: {(raw.Length > 100 ? raw[..100] : raw)}");
+        return false;
+    }
+
+    private static bool AllDigits(string s)
+    {
+        if (s.Length == 0)
+            return false;
+        foreach (var c in s)
+        {
+            if (!char.IsAsciiDigit(c))
+                return false;
+        }
+        return true;
+    }
+
+    private static string? StatusName(int status) => status switch
+    {
+        StatOk => "deliverable",
+        StatDefer or StatBounce => "undeliverable",
+        _ => null,
+    };
+
+    // Update - verify_update_service().
+    private bool Update(AttrStream client)
+    {
+        var v = new AttrValue[3];
+        if (client.Receive([AttrSpec.Str(MailProto.AttrAddr), AttrSpec.Int(AttrAddrStatus), AttrSpec.Str(MailProto.AttrWhy)],
+                v, AttrFlags.Strict) != 3)
+            return false;
+        var addr = v[0].Str.Replace(':', '_');
+        var status = v[1].Int;
+        if (StatusName(status) == null)
+        {
+            Msg.Warn($"bad recipient status {status} for recipient {addr}");
+            return client.Send(w => w.Int(MailProto.AttrStatus, VrfyBad));
+        }
+        string? raw;
+        if (status == StatOk || (raw = map.Lookup(addr)) == null || AtoI(raw) != StatOk)
+        {
+            var text = Msg.Printable(v[2].Str);
+            var updated = now();
+            if (Msg.Verbose > 0)
+                Msg.Info($"PUT {addr} status={status} probed=0 updated={updated} text={text}");
+            map.Update(addr, MakeEntry(status, 0, updated, text));
+        }
+        return client.Send(w => w.Int(MailProto.AttrStatus, VrfyOk));
+    }
+
+    // Query - verify_query_service().
+    private bool Query(AttrStream client)
+    {
+        var v = new AttrValue[1];
+        if (client.Receive([AttrSpec.Str(MailProto.AttrAddr)], v, AttrFlags.Strict) != 1)
+            return false;
+        var t = now();
+        var addr = v[0].Str.Replace(':', '_');
+        var raw = map.Lookup(addr);
+        int status = 0;
+        long probed = 0, updated = 0;
+        var text = "";
+        if (raw == null || !ParseEntry(raw, out status, out probed, out updated, out text)
+            || (t - probed > ProbeTtl && (PositiveExpired(status, updated, t) || NegativeExpired(status, updated, t))))
+        {
+            status = StatTodo;
+            probed = updated = 0;
+            text = "Address verification in progress";
+            if (raw != null && !settings.NegativeCache)
+                map.Delete(addr);
+        }
+        if (Msg.Verbose > 0)
+            Msg.Info($"GOT {addr} status={status} probed={probed} updated={updated} text={text}");
+        var sent = client.Send(w => w.Int(MailProto.AttrStatus, VrfyOk).Int(AttrAddrStatus, status).Str(MailProto.AttrWhy, text));
+        if (t - probed > ProbeTtl
+            && ((status == StatOk && updated + settings.PositiveRefresh < t)
+                || (status != StatOk && updated + settings.NegativeRefresh < t)))
+        {
+            if (Msg.Verbose > 0)
+                Msg.Info($"PROBE {addr} status={status} probed={t} updated={updated}");
+            probe(SenderAddress(t), addr);
+            if (updated != 0 || settings.NegativeCache)
+            {
+                if (Msg.Verbose > 0)
+                    Msg.Info($"PUT {addr} status={status} probed={t} updated={updated} text={text}");
+                map.Update(addr, MakeEntry(status, t, updated, text));
+            }
+        }
+        return sent;
+    }
+
+    private bool PositiveExpired(int status, long updated, long t) => status == StatOk && updated + settings.PositiveExpire < t;
+
+    private bool NegativeExpired(int status, long updated, long t) => status != StatOk && updated + settings.NegativeExpire < t;
+
+    // SenderAddress - make_verify_sender_addr().
+    internal string SenderAddress(long t)
+    {
+        var sender = settings.Sender;
+        if (sender.Length == 0 || sender == "<>")
+            return "";
+        if (sender[0] == '@')
+            Msg.Fatal($"parameter address_verify_sender: value \"{sender}\" must not start with '@'");
+        var at = sender.IndexOf('@', StringComparison.Ordinal);
+        if (at >= 0 && at == sender.Length - 1)
+            Msg.Fatal($"parameter address_verify_sender: value \"{sender}\" must not end with '@'");
+        var addr = sender;
+        if (settings.SenderTtl > 0)
+        {
+            var local = at >= 0 ? sender[..at] : sender;
+            var domain = at >= 0 ? sender[at..] : "";
+            addr = local + SafeUlToStr((ulong)(t / settings.SenderTtl), 31) + domain;
+        }
+        return SenderRewrite(addr);
+    }
+
+    // SafeUlToStr - safe_ultostr() without padding: digits from a
+    // base-52 alphabet without vowels.
+    private static string SafeUlToStr(ulong value, int radix)
+    {
+        const string digits = "0123456789BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz";
+        var sb = new System.Text.StringBuilder();
+        do
+        {
+            sb.Insert(0, digits[(int)(value % (ulong)radix)]);
+            value /= (ulong)radix;
+        }
+        while (value != 0);
+        return sb.ToString();
+    }
+
+    private static int AtoI(string s)
+    {
+        var i = 0;
+        var n = 0;
+        while (i < s.Length && char.IsAsciiDigit(s[i]))
+            n = n * 10 + (s[i++] - '0');
+        return n;
+    }
+}
