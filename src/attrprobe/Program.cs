@@ -7,6 +7,7 @@
 //	attrprobe [-c config_dir] wakeup|flush
 //	attrprobe [-c config_dir] showq
 //	attrprobe [-c config_dir] stub-rewrite domain reason
+//	attrprobe [-c config_dir] flush-request request [name=value...]
 // DESCRIPTION
 //	A test driver for compat-tests/suites/attr.sh, not an installed
 //	command. It reads queue_directory from main.cf (MAIL_CONFIG or -c)
@@ -17,7 +18,10 @@
 //	MailTrigger, wakeup and flush are mail_flush_maildrop() and
 //	mail_flush_deferred(). showq lists the queue as public/showq
 //	reports it (as postqueue reads it): "queue_name queue_id sender"
-//	per message, then "\trecipient (reason)" per recipient. With -x, each request is also printed in the
+//	per message, then "\trecipient (reason)" per recipient.
+//	flush-request sends one request (add, send_site, send_file, rfrsh,
+//	purge, or anything else) with string attributes to public/flush and
+//	prints "status N" (the flush_clnt protocol). With -x, each request is also printed in the
 //	form the client writes it, as hex, before the result.
 // SECURITY
 //	Needs access to the queue directory sockets (root or postfix).
@@ -110,6 +114,10 @@ internal static class Program
                 if (rest.Length != 2)
                     Usage();
                 return StubRewrite(queueDir, rest[0], rest[1]);
+            case "flush-request":
+                if (rest.Length < 1)
+                    Usage();
+                return FlushRequest(queueDir, rest[0], rest[1..], output);
             case "wakeup":
                 return MailTrigger.FlushMaildrop(queueDir) < 0 ? 1 : 0;
             case "flush":
@@ -131,6 +139,31 @@ internal static class Program
     ];
 
     private static readonly AttrSpec[] ShowqRecipient = [AttrSpec.Str(MailProto.AttrRecip), AttrSpec.Str(MailProto.AttrWhy)];
+
+    // FlushRequest - one fast flush request and its status.
+    private static int FlushRequest(string queueDir, string request, string[] attrs, TextWriter output)
+    {
+        using var client = AttrClient.ForService(queueDir, MailProto.ClassPublic, "flush", "queue_flush_protocol");
+        if (!client.Connect())
+            return 1;
+        var sent = client.Send(w =>
+        {
+            w.Str(MailProto.AttrReq, request);
+            foreach (var a in attrs)
+            {
+                var eq = a.IndexOf('=', StringComparison.Ordinal);
+                w.Str(eq < 0 ? a : a[..eq], eq < 0 ? "" : a[(eq + 1)..]);
+            }
+        });
+        var status = new AttrValue[1];
+        if (!sent || client.Receive([AttrSpec.Int(MailProto.AttrStatus)], status, AttrFlags.Strict) != 1)
+        {
+            output.Write("no reply\n");
+            return 1;
+        }
+        output.Write($"status {status[0].Int}\n");
+        return 0;
+    }
 
     // Showq - the queue listing, read the way postqueue's showq_compat() does.
     private static int Showq(string queueDir, TextWriter output)
@@ -207,7 +240,7 @@ internal static class Program
     }
 
     private static void Usage() =>
-        Msg.Fatal("usage: attrprobe [-c config_dir] [-x] rewrite rule address... | resolve|verify sender address... | trigger class service text | wakeup | flush | showq | stub-rewrite domain reason");
+        Msg.Fatal("usage: attrprobe [-c config_dir] [-x] rewrite rule address... | resolve|verify sender address... | trigger class service text | wakeup | flush | showq | stub-rewrite domain reason | flush-request request [name=value...]");
 
     private static string Hex(Action<AttrWriter> print)
     {

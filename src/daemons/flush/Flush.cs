@@ -390,12 +390,12 @@ public static partial class Flush
     // two bytes, null-terminated) or an attribute request.
     private static string? ReceiveRequest(ClientConnection conn, AttrStream s)
     {
-        s.Send(w => w.Str(MailProto.AttrProto, "flush"));
+        s.Send(w => w.Str(MailProto.AttrProto, "queue_flush_protocol"));
         if (conn.Socket is { } socket)
         {
             if (!socket.Poll((int)Math.Min(int.MaxValue, (long)ipcTimeout * 1_000_000), SelectMode.SelectRead))
             {
-                Msg.Warn("timeout while waiting for data from public/flush");
+                Msg.Warn($"timeout while waiting for data from {s.Path}");
                 return null;
             }
             if (socket.Available <= 2)
@@ -412,7 +412,7 @@ public static partial class Flush
                 }
                 if (!got)
                 {
-                    Msg.Warn("end-of-input while reading request from public/flush: Success");
+                    Msg.Warn($"end-of-input while reading request from {s.Path}: {Sys.StrError(Errno)}");
                     return null;
                 }
                 return sb.ToString();
@@ -428,7 +428,7 @@ public static partial class Flush
     {
         if (ctx.Args.Length > 0)
             Msg.Fatal($"unexpected command-line argument: {ctx.Args[0]}");
-        var s = new AttrStream(conn.Stream, "public/flush");
+        var s = new AttrStream(conn.Stream, ctx.ServiceName + " socket");
         var status = StatBad;
         void Reply(int value) => s.Send(w => w.Int(MailProto.AttrStatus, value));
         var request = ReceiveRequest(conn, s);
