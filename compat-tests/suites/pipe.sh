@@ -63,7 +63,7 @@ kill -9 $$
 EOF
 cat >"$PP_T/bin/talk.sh" <<'EOF'
 #!/bin/sh
-echo "hello $(id -u) $1"
+echo "hello $(id -u) $(umask) $1"
 read line
 echo "got [$line]"
 exit 3
@@ -199,7 +199,7 @@ pp_norm() {
         -e 's/<[0-9]{14}\.QID@/<STAMP.QID@/' -e "s#$PP_T/(ref|mix)#INST#g" \
         -e 's/^(arg \[)?From (.*)  [A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [0-9]{4}/\1From \2  DATE/' \
         -e 's/^(Date|Received): .*/\1: MASKED/' -e 's/^	(by|for|id) .*/	MASKED/' \
-        -e 's/process id [0-9]+/process id PID/' "$@"
+        -e 's/process id [0-9]+/process id PID/' -e 's/ pid [0-9]+ / pid PID /' "$@"
 }
 
 # pp_both NAME CMD - run CMD with $S = ref, then mix; compare the outputs.

@@ -29,17 +29,27 @@ public static class Pipe
     private static ArgvExpander? expander;
     private static int timeLimit;
 
-    public static int Run(string[] args) =>
-        SingleServer.Run(args, Serve, new ServerOptions
+    // The master's umask (077), which the commands inherit; the common
+    // program start-up sets its own, so it is put back at pre-init.
+    private static int inheritedUmask = -1;
+
+    public static int Run(string[] args)
+    {
+        inheritedUmask = Sys.Umask(0);
+        Sys.Umask(inheritedUmask);
+        return SingleServer.Run(args, Serve, new ServerOptions
         {
             PreInit = PreInit,
             PostInit = DropPrivileges,
             PreAccept = PreAccept,
             Privileged = true,
         });
+    }
 
     private static void PreInit(ServerContext ctx)
     {
+        if (inheritedUmask >= 0)
+            Sys.Umask(inheritedUmask);
         DeliverConfig.Init(ctx.Conf);
     }
 

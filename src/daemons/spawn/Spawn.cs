@@ -109,13 +109,26 @@ public static class Spawn
 {
     private static SpawnAttributes? attr;
 
-    public static int Run(string[] args) =>
-        SingleServer.Run(args, Serve, new ServerOptions
+    // The master's umask (077), which the commands inherit; the common
+    // program start-up sets its own, so it is put back at pre-init.
+    private static int inheritedUmask = -1;
+
+    public static int Run(string[] args)
+    {
+        inheritedUmask = Sys.Umask(0);
+        Sys.Umask(inheritedUmask);
+        return SingleServer.Run(args, Serve, new ServerOptions
         {
+            PreInit = _ =>
+            {
+                if (inheritedUmask >= 0)
+                    Sys.Umask(inheritedUmask);
+            },
             PostInit = DropPrivileges,
             PreAccept = PreAccept,
             Privileged = true,
         });
+    }
 
     private static void DropPrivileges(ServerContext ctx)
     {
