@@ -136,13 +136,14 @@ sm_log() {
     grep -E 'postfix/(smtp|lmtp)\[' "$SM_T/$1/maillog" | sm_norm | sed -E 's/^TIME [^ ]+ //'
 }
 
-# sm_sink_files SIDE - what the sinks stored.
+# sm_sink_files SIDE - what the sinks stored, in an order that does not
+# depend on the sink's file names: one line per message, sorted, then
+# unfolded.
 sm_sink_files() {
     local f
-    for f in $(cd "$SM_T/$1/sink" && find . -type f | LC_ALL=C sort); do
-        echo "== $(dirname "$f")"
-        sm_norm "$SM_T/$1/sink/$f"
-    done
+    for f in $(cd "$SM_T/$1/sink" && find . -type f); do
+        { echo "== $(dirname "$f")"; sm_norm "$SM_T/$1/sink/$f"; } | tr '\n' '\001'; echo
+    done | LC_ALL=C sort | tr '\001' '\n'
 }
 
 if [ "$(id -u)" != 0 ] || ! id postfix >/dev/null 2>&1 || ! id nobody >/dev/null 2>&1 || [ ! -x /usr/sbin/smtp-sink ] \
@@ -196,6 +197,8 @@ else
     sm_send a@s10.example b@s10.example
     printf 'Subject: eight bit\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\ncaf\xc3\xa9\n' >"$SM_T/msg"
     sm_send -B 8BITMIME c@s10.example
+    { printf 'Subject: long line\n\n'; head -c 2500 /dev/zero | tr '\0' x; printf '\nshort\n'; } >"$SM_T/msg"
+    sm_send long@s10.example
     printf 'Subject: dsn\n\nbody\n' >"$SM_T/msg"
     sm_send -N success,delay -V envid-1 d@s10.example
     printf 'Subject: refusals\n\nbody\n' >"$SM_T/msg"
@@ -219,10 +222,44 @@ else
     sm_send nxhost@nxhost.example
     sm_send named@named.example
     sm_both settled 'sm_settle $S && sleep 1 && sm_settle $S && echo ok'
-    sm_both sinks 'sm_sink_files $S'
+    for sm_n in $SM_SINKS unix; do
+        sm_both "sink-$sm_n" 'sm_sink_files $S | sed -n "/^== \.\/$sm_n\$/,/^== /p" | grep -v "^== \./[^$sm_n]"'
+    done
     sm_both queue '$REF_SBIN/postqueue -c $SM_T/$S/conf -p | sm_norm | sed -E "s/^QID +[0-9]+ .*/QID SIZE DATE/" | LC_ALL=C sort'
     sm_both stop '$REF_SBIN/postfix -c $SM_T/$S/conf stop; sleep 1'
+    for sm_r in a@s10.example c@s10.example d@s10.example long@s10.example r5@s11.example r4@s12.example m5@s13.example \
+        d4@s14.example dot5@s15.example greet@s16.example lost@s17.example old@s18.example refused@refused.example \
+        l1@lmtp.example l2@lmtp.example u1@lmtpunix.example mx@mx.example mxfail@mxfail.example nomx@nomx.example \
+        nx@nxdomain.example nxhost@nxhost.example named@named.example; do
+        sm_both "log-$sm_r" 'sm_log $S | grep -F "to=<$sm_r>" | LC_ALL=C sort'
+    done
     sm_both log 'sm_log $S | LC_ALL=C sort'
+    # Other settings: soft_bounce, a 5xx greeting taken as final, HELO
+    # only, LMTP deliveries reported as final, no line length limit.
+    for sm_s in ref ours; do
+        mv "$SM_T/$sm_s/maillog" "$SM_T/$sm_s/maillog.1"
+        "$REF_SBIN/postconf" -c "$SM_T/$sm_s/conf" -e "soft_bounce = yes" "smtp_skip_5xx_greeting = no" \
+            "smtp_never_send_ehlo = yes" "lmtp_assume_final = yes" "smtp_line_length_limit = 0"
+        "$REF_SBIN/postsuper" -c "$SM_T/$sm_s/conf" -d ALL >/dev/null 2>&1
+        find "$SM_T/$sm_s/conf" -type f -exec touch -d '1 minute ago' {} +
+        unshare -m sh -c "mount --bind $SM_T/resolv.conf /etc/resolv.conf && $REF_SBIN/postfix -c $SM_T/$sm_s/conf start" >/dev/null 2>&1
+    done
+    printf 'Subject: second round\n\nbody\n' >"$SM_T/msg"
+    sm_send r5@s11.example
+    sm_send greet@s16.example
+    sm_send helo@s10.example
+    sm_send fin1@lmtp.example fin2@lmtp.example
+    sm_send nx2@nxdomain.example
+    { printf 'Subject: long line\n\n'; head -c 2500 /dev/zero | tr '\0' y; printf '\n'; } >"$SM_T/msg"
+    sm_send long2@s10.example
+    sm_both settled2 'sm_settle $S && sleep 1 && sm_settle $S && echo ok'
+    sm_both stop2 '$REF_SBIN/postfix -c $SM_T/$S/conf stop; sleep 1'
+    for sm_r in r5@s11.example greet@s16.example helo@s10.example fin1@lmtp.example fin2@lmtp.example \
+        nx2@nxdomain.example long2@s10.example; do
+        sm_both "log2-$sm_r" 'sm_log $S | grep -F "to=<$sm_r>" | LC_ALL=C sort'
+    done
+    sm_both log2 'sm_log $S | LC_ALL=C sort'
+    sm_both sinks2 'sm_sink_files $S | grep -e "^X-Helo-Args\|^X-Client-Proto\|^X-Rcpt\|^yyyy" | LC_ALL=C sort'
     sm_stop
     trap 'rm -rf "$COMPAT_TMP"' EXIT
 fi

@@ -38,8 +38,39 @@ public static class Smtp
     private static void PostInit(ServerContext ctx)
     {
         settings = SmtpSettings.FromConfig(ctx.Conf, ctx.ProcessName == "lmtp");
+        settings.FinalDelivery = CommandLineFlags(ctx.Args, settings, ctx.Conf.Bool("lmtp_assume_final"));
         DsnFilter.Init($"{SmtpSettings.Prefix(settings.Lmtp)}_delivery_status_filter",
             ctx.Conf.Eval($"{SmtpSettings.Prefix(settings.Lmtp)}_delivery_status_filter"));
+    }
+
+    // CommandLineFlags - get_cli_attr(): "flags=DORX" from master.cf; true
+    // when X (final delivery) is set. D, O and R (the Delivered-To:,
+    // X-Original-To: and Return-Path: headers) are accepted but not yet
+    // acted on.
+    private static bool CommandLineFlags(string[] args, SmtpSettings s, bool assumeFinal)
+    {
+        var lastFlags = "flags=";
+        var final = false;
+        foreach (var arg in args)
+        {
+            if (!arg.StartsWith("flags=", StringComparison.OrdinalIgnoreCase))
+                Msg.Fatal($"unknown attribute name: {arg}");
+            lastFlags = arg;
+            final = false;
+            foreach (var c in arg.AsSpan(6))
+            {
+                if (c == 'X')
+                    final = true;
+                else if (c is not ('D' or 'O' or 'R'))
+                    Msg.Fatal($"unknown {arg} value \"{c}\" in \"{arg[6..]}\"");
+            }
+        }
+        if (s.Lmtp && assumeFinal && !final)
+        {
+            final = true;
+            Msg.Warn($"lmtp_assume_final is obsolete; instead, specify \"{lastFlags}X\" in master.cf");
+        }
+        return final;
     }
 
     private static void PreAccept(ServerContext ctx)

@@ -228,7 +228,7 @@ internal static class SmtpConnect
         var proto = new SmtpProto(state, chat)
         {
             QueueFileBytes = queueBytes,
-            FinalDelivery = state.Settings.Lmtp && state.Settings.LmtpAssumeFinal is "yes" or "true",
+            FinalDelivery = state.Settings.FinalDelivery,
         };
         if (proto.Helo() != 0)
         {

@@ -384,43 +384,64 @@ internal sealed class SmtpProto
         return 0;
     }
 
-    // SendMessage - the queue file's message content, dot-stuffed, lines
-    // longer than the limit broken with CR LF SPACE.
+    // SendMessage - smtp_text_out(): the queue file's message content,
+    // dot-stuffed; output lines longer than smtp_line_length_limit are
+    // broken with CR LF SPACE (logged once per message).
     private void SendMessage()
     {
         var data = QueueFileBytes ?? Array.Empty<byte>();
         var reader = new RecordReader(data, state.Request.QueueId);
         reader.Seek(state.Request.DataOffset);
         var prevType = RecordType.Norm;
-        var lineLength = 0;
         var limit = settings.LineLengthLimit;
-        var crlf = "\r\n"u8;
+        var spaceLeft = limit;
+        var logged = false;
         int type;
         while ((type = reader.Read(out var rec)) > 0)
         {
             if (type != RecordType.Norm && type != RecordType.Cont)
                 break;
-            if (prevType == RecordType.Norm && rec.Length > 0 && rec[0] == '.')
-                chat.Write("."u8);
-            var piece = rec;
-            while (limit > 0 && lineLength + piece.Length > limit)
+            var left = rec;
+            do
             {
-                var take = limit - lineLength;
-                chat.Write(piece[..take]);
-                chat.Write("\r\n "u8);
-                piece = piece[take..];
-                lineLength = 1;
+                if (spaceLeft == limit && left.Length > 0 && left[0] == '.')
+                    chat.Write("."u8);
+                if (limit > 0 && left.Length >= spaceLeft)
+                {
+                    chat.Write(left[..spaceLeft]);
+                    chat.Write("\r\n"u8);
+                    left = left[spaceLeft..];
+                    spaceLeft = limit;
+                    if (left.Length > 0 || type == RecordType.Cont)
+                    {
+                        chat.Write(" "u8);
+                        spaceLeft -= 1;
+                        if (!logged)
+                        {
+                            Msg.Info($"{state.Request.QueueId}: breaking line > {limit} bytes with <CR><LF>SPACE");
+                            logged = true;
+                        }
+                    }
+                }
+                else
+                {
+                    chat.Write(left);
+                    if (type == RecordType.Cont)
+                    {
+                        spaceLeft -= left.Length;
+                    }
+                    else
+                    {
+                        chat.Write("\r\n"u8);
+                        spaceLeft = limit;
+                    }
+                    break;
+                }
             }
-            chat.Write(piece);
-            lineLength += piece.Length;
-            if (type == RecordType.Norm)
-            {
-                chat.Write(crlf);
-                lineLength = 0;
-            }
+            while (left.Length > 0);
             prevType = type;
         }
-        if (prevType != RecordType.Norm)
-            chat.Write(crlf);
+        if (prevType == RecordType.Cont)
+            chat.Write("\r\n"u8);
     }
 }

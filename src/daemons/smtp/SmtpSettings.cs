@@ -54,6 +54,9 @@ internal sealed class SmtpSettings
     public string TlsSecurityLevel { get; init; } = "";
     public string LmtpAssumeFinal { get; init; } = "no";
     public string LmtpTcpPort { get; init; } = "24";
+
+    // FinalDelivery - flags=X in master.cf (or lmtp_assume_final).
+    public bool FinalDelivery { get; set; }
     public string RelayHost { get; init; } = "";
 
     public static string Prefix(bool lmtp) => lmtp ? "lmtp" : "smtp";

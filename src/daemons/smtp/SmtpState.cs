@@ -54,8 +54,8 @@ internal sealed class SmtpSessionInfo
         Host = host;
         Addr = addr;
         Port = port;
-        NamAddr = unix ? host : $"{host}[{addr}]";
-        NamAddrPort = unix ? host : port == 0 ? NamAddr : $"{host}[{addr}]:{port}";
+        NamAddr = $"{host}[{addr}]";
+        NamAddrPort = unix || port == 0 ? NamAddr : $"{host}[{addr}]:{port}";
     }
 
     public string Host { get; }

@@ -244,6 +244,19 @@ public sealed class SmtpProtoTests : System.IDisposable
     }
 
     [Fact]
+    public void LongLinesAreBrokenWithCrLfSpace()
+    {
+        var (req, bytes) = Request($"[127.0.0.1]:{server.Port}", new[] { "a@example.com" }, new string('x', 25), ".dot", "end");
+        var s = Settings();
+        var rep = Run(req, bytes, new SmtpSettings
+        {
+            HeloName = s.HeloName, MyHostname = s.MyHostname, LookupDns = false, LookupNative = true, LineLengthLimit = 10,
+        });
+        rep.Events.Single().Kind.ShouldBe("sent");
+        server.Messages.Single().ShouldBe("xxxxxxxxxx\n xxxxxxxxx\n xxxxxx\n.dot\nend\n");
+    }
+
+    [Fact]
     public void QuotingAndXtext()
     {
         SmtpText.Quote821("a b@example.com").ShouldBe("\"a b\"@example.com");
