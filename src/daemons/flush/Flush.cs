@@ -84,7 +84,7 @@ public static partial class Flush
     }
 
     // TimeParam - a time value; a bare number is in the default's unit.
-    private static int TimeParam(MailConf conf, string name, char defUnit)
+    internal static int TimeParam(MailConf conf, string name, char defUnit)
     {
         var v = conf.Eval(name);
         var i = 0;
