@@ -16,6 +16,7 @@ using System.Buffers.Binary;
 using System.IO;
 using System.Net.Sockets;
 using Postfix.Global.Attr;
+using Postfix.Global.Deliver;
 using Postfix.Util;
 
 namespace Postfix.Daemons.Qmgr;
@@ -37,73 +38,62 @@ internal sealed record AgentOutcome(AgentStatus Status, AgentDsn Dsn);
 
 internal static class AgentClient
 {
-    private static readonly AttrSpec[] Announce = [AttrSpec.StrEq(MailProto.AttrProto, MailProto.ProtoDeliver)];
-
-    private static readonly AttrSpec[] FinalReply =
-    [
-        AttrSpec.Str("status"), AttrSpec.Str("diag_type"), AttrSpec.Str("diag_text"),
-        AttrSpec.Str("mta_type"), AttrSpec.Str("mta_mname"), AttrSpec.Str("action"),
-        AttrSpec.Str("reason"), AttrSpec.Int("status"),
-    ];
-
-    // Connect - mail_connect(private, transport); null with a warning.
-    public static Socket? Connect(string transport, int timeoutSec)
-    {
-        var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            s.Connect(new UnixDomainSocketEndPoint("private/" + transport));
-            s.ReceiveTimeout = s.SendTimeout = (int)Math.Min(int.MaxValue, timeoutSec * 1000L);
-            return s;
-        }
-        catch (SocketException e)
-        {
-            s.Dispose();
-            Msg.Warn($"connect to transport private/{transport}: {Sys.StrError(AgentClient.SocketErrno(e))}");
-            return null;
-        }
-    }
-
     public static AgentOutcome Deliver(string transport, DeliveryWork work, int timeoutSec)
     {
-        using var sock = Connect(transport, timeoutSec);
-        if (sock == null)
-            return new AgentOutcome(AgentStatus.Unavailable, AgentDsn.Empty);
-        var path = "private/" + transport;
-        using var conn = new AttrStream(new NetworkStream(sock, ownsSocket: false), path);
-        var v = new AttrValue[FinalReply.Length];
-        if (ServerLoopPeek(sock) < 0)
+        var client = DeliverClient.Connect(MailProto.ClassPrivate, transport, out var errno);
+        if (client == null)
         {
-            Msg.Warn($"{path}: premature disconnect");
+            Msg.Warn($"connect to transport private/{transport}: {Sys.StrError(errno)}");
             return new AgentOutcome(AgentStatus.Unavailable, AgentDsn.Empty);
         }
-        if (conn.Receive(Announce, v, AttrFlags.Strict) != 0)
+        using (client)
         {
-            Msg.Warn($"{path}: malformed response");
-            return new AgentOutcome(AgentStatus.Unavailable, AgentDsn.Empty);
+            if (client.InitialReply() != 0)
+                return new AgentOutcome(AgentStatus.Unavailable, AgentDsn.Empty);
+            if (!client.Send(ToRequest(work), work.Recipients.ConvertAll(ToRecipient)))
+            {
+                Msg.Warn($"write to process ({transport}): {Sys.StrError(client.LastErrno)}");
+                return new AgentOutcome(AgentStatus.Unavailable, AgentDsn.Empty);
+            }
+            var dsb = new DsnBuf();
+            var stat = client.FinalReply(dsb);
+            if (stat == DeliverStat.Crash)
+                return new AgentOutcome(AgentStatus.Crash, AgentDsn.Empty);
+            var d = dsb.ToDsn();
+            var dsn = new AgentDsn(d.Status, d.Dtype, d.Dtext, d.Mtype, d.Mname, d.Action, d.Reason);
+            return new AgentOutcome(stat == DeliverStat.Defer ? AgentStatus.Defer : AgentStatus.Ok, dsn);
         }
-        var sent = conn.Send(w => WriteRequest(w, work));
-        foreach (var rcpt in work.Recipients)
-            sent = sent && conn.Send(w => WriteRecipient(w, rcpt));
-        if (!sent)
-        {
-            Msg.Warn($"write to process ({transport}): {Sys.StrError(conn.LastErrno)}");
-            return new AgentOutcome(AgentStatus.Crash, AgentDsn.Empty);
-        }
-        var n = conn.Receive(FinalReply, v, AttrFlags.Strict);
-        if (n <= 0)
-        {
-            Msg.Warn($"{path}: premature disconnect");
-            return new AgentOutcome(AgentStatus.Crash, AgentDsn.Empty);
-        }
-        if (n != FinalReply.Length)
-        {
-            Msg.Warn($"{path}: malformed response");
-            return new AgentOutcome(AgentStatus.Crash, AgentDsn.Empty);
-        }
-        var dsn = new AgentDsn(v[0].Str, v[1].Str, v[2].Str, v[3].Str, v[4].Str, v[5].Str, v[6].Str);
-        return new AgentOutcome(v[7].Int != 0 ? AgentStatus.Defer : AgentStatus.Ok, dsn);
     }
+
+    internal static Recipient ToRecipient(QueuedRecipient r) => new(r.OrigAddr, r.Address, r.Offset, r.DsnOrcpt, r.DsnNotify);
+
+    // ToRequest - the request qmgr_deliver_send_request() builds.
+    internal static DeliverRequest ToRequest(DeliveryWork r) => new()
+    {
+        Flags = r.Flags,
+        QueueName = r.QueueName,
+        QueueId = r.QueueId,
+        DataOffset = r.DataOffset,
+        DataSize = r.ContLength,
+        Nexthop = r.Nexthop,
+        Encoding = r.Encoding,
+        SmtpUtf8 = r.SmtpUtf8,
+        Sender = r.Sender,
+        DsnEnvid = r.DsnEnvid,
+        DsnRet = r.DsnRet,
+        Stats = Stats(r.ArrivalSec, r.ArrivalUsec, r.ActiveSec, r.ActiveUsec),
+        Client = new ClientInfo(r.ClientName, r.ClientAddr, r.ClientPort, r.ClientProto, r.ClientHelo),
+        Sasl = new SaslInfo(r.SaslMethod, r.SaslUsername, r.SaslSender),
+        LogIdent = r.LogIdent,
+        RewriteContext = r.RewriteContext,
+    };
+
+    // Stats - QMGR_MSG_STATS(): arrival and active queue entry times.
+    internal static MsgStats Stats(long arrivalSec, long arrivalUsec, long activeSec, long activeUsec) => new()
+    {
+        IncomingArrival = new TimeVal(arrivalSec, arrivalUsec),
+        ActiveArrival = new TimeVal(activeSec, activeUsec),
+    };
 
     // SocketErrno - the errno behind a socket failure, for %m texts.
     internal static int SocketErrno(SocketException e) => e.SocketErrorCode switch
@@ -116,56 +106,6 @@ internal static class AgentClient
         SocketError.AddressNotAvailable => 2,
         _ => e.NativeErrorCode > 0 && e.NativeErrorCode < 4096 ? e.NativeErrorCode : 5,
     };
-
-    // peekfd() < 0: the agent went away before it said anything.
-    private static int ServerLoopPeek(Socket s)
-    {
-        try
-        {
-            s.Poll(-1, SelectMode.SelectRead);
-            return 0;
-        }
-        catch (SocketException)
-        {
-            return -1;
-        }
-    }
-
-    // WriteRequest - the request as qmgr_deliver_send_request() sends it.
-    internal static void WriteRequest(AttrWriter w, DeliveryWork r)
-    {
-        w.Int("flags", r.Flags)
-            .Str("queue_name", r.QueueName)
-            .Str("queue_id", r.QueueId)
-            .Long("offset", r.DataOffset)
-            .Long("size", r.ContLength)
-            .Str("nexthop", r.Nexthop)
-            .Str("encoding", r.Encoding)
-            .Int("smtputf8", r.SmtpUtf8)
-            .Str("sender", r.Sender)
-            .Str("envelope_id", r.DsnEnvid)
-            .Int("ret_flags", r.DsnRet)
-            .Data("time", MsgStats(r.ArrivalSec, r.ArrivalUsec, r.ActiveSec, r.ActiveUsec))
-            .Str("log_client_name", r.ClientName)
-            .Str("log_client_address", r.ClientAddr)
-            .Str("log_client_port", r.ClientPort)
-            .Str("log_protocol_name", r.ClientProto)
-            .Str("log_helo_name", r.ClientHelo)
-            .Str("sasl_method", r.SaslMethod)
-            .Str("sasl_username", r.SaslUsername)
-            .Str("sasl_sender", r.SaslSender)
-            .Str("log_ident", r.LogIdent)
-            .Str("rewrite_context", r.RewriteContext)
-            .Int("recipient_count", r.Recipients.Count);
-    }
-
-    // WriteRecipient - rcpt_print(): one list per recipient.
-    internal static void WriteRecipient(AttrWriter w, QueuedRecipient rcpt) =>
-        w.Str("original_recipient", rcpt.OrigAddr)
-            .Str("recipient", rcpt.Address)
-            .Long("offset", rcpt.Offset)
-            .Str("dsn_orig_rcpt", rcpt.DsnOrcpt)
-            .Int("notify_flags", rcpt.DsnNotify);
 
     // MsgStats - the MSG_STATS structure as the C agents receive it: five
     // struct timeval (incoming arrival, active arrival, agent hand-off,

@@ -10,6 +10,7 @@
 //	wakeup timer keeps it busy), and it exits when a lookup table it
 //	uses changed.
 using System;
+using Postfix.Global.Deliver;
 using Postfix.Global.Dict;
 using Postfix.Global.Queue;
 using Postfix.Server;
@@ -38,6 +39,7 @@ public static class Qmgr
             Msg.Warn("support for the name old name (nqmgr) will be removed from Postfix");
         }
         var config = QmgrConfig.FromConf(ctx.Conf);
+        DeliverConfig.Init(ctx.Conf);
         ctx.Conf.Update("ipc_timeout", config.IpcTimeout.ToString(System.Globalization.CultureInfo.InvariantCulture));
         ctx.Conf.Update("max_use", "0");
         ctx.Conf.Update("max_idle", "0");

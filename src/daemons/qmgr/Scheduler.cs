@@ -584,9 +584,11 @@ internal sealed class Scheduler
                 if (string.Equals(local, config.DoubleBounceSender, StringComparison.OrdinalIgnoreCase))
                 {
                     // An undeliverable postmaster notification: discarded.
-                    var orig = rcpt.OrigAddr.Length > 0 && rcpt.OrigAddr != rcpt.Address ? $", orig_to=<{rcpt.OrigAddr}>" : "";
-                    Msg.Info($"{message.QueueId}: to=<{rcpt.Address}>{orig}, relay=none, {Delays.Format(message)}, dsn=2.0.0, status=sent (undeliverable postmaster notification discarded)");
-                    QueuedMessage.MarkDone(message.Path, rcpt.Offset);
+                    var status = BounceRequests.Sent(message, rcpt, "2.0.0", "undeliverable postmaster notification discarded");
+                    if (status == 0)
+                        QueuedMessage.MarkDone(message.Path, rcpt.Offset);
+                    else
+                        message.Flags |= status;
                     assignment[rcpt] = null;
                     continue;
                 }
@@ -603,7 +605,7 @@ internal sealed class Scheduler
                 var retry = FindTransport(ServiceRetry);
                 if (retry.Dead)
                 {
-                    message.Flags |= BounceRequests.DeferAppend(config, message, rcpt, reason.Status, reason.Reason);
+                    message.Flags |= BounceRequests.DeferAppend(message, rcpt, reason.Status, reason.Reason);
                     assignment[rcpt] = null;
                     continue;
                 }
@@ -633,7 +635,7 @@ internal sealed class Scheduler
                 var retryQueue = ErrorQueue(reason);
                 if (retryQueue == null)
                 {
-                    message.Flags |= BounceRequests.DeferAppend(config, message, rcpt, reason.Status, reason.Reason);
+                    message.Flags |= BounceRequests.DeferAppend(message, rcpt, reason.Status, reason.Reason);
                     assignment[rcpt] = null;
                     continue;
                 }
@@ -971,7 +973,7 @@ internal sealed class Scheduler
                 continue;
             }
             foreach (var rcpt in entry.Recipients)
-                entry.Message.Flags |= BounceRequests.DeferAppend(config, entry.Message, rcpt, reason.Status, reason.Reason);
+                entry.Message.Flags |= BounceRequests.DeferAppend(entry.Message, rcpt, reason.Status, reason.Reason);
             EntryDone(entry);
         }
     }
@@ -1005,7 +1007,7 @@ internal sealed class Scheduler
             }
             else
             {
-                message.Flags |= BounceRequests.Flush(config, message) == 0 ? 0 : StatDefer;
+                message.Flags |= BounceRequests.Flush(message) == 0 ? 0 : StatDefer;
             }
         }
         // A delivery agent marks a file corrupt by changing its mode.
@@ -1017,7 +1019,7 @@ internal sealed class Scheduler
         if ((message.TraceFlags & (QueuedMessage.FlagUsrVrfy | QueuedMessage.FlagRecord | QueuedMessage.FlagRecDlySent)) != 0
             || (message.ReadFlags & 2) != 0 || message.NotifySuccess)
         {
-            var status = BounceRequests.TraceFlush(config, message);
+            var status = BounceRequests.TraceFlush(message);
             if (status == 0 && message.TraceFlagsOffset != 0)
                 QueuedMessage.Kill(message.Path, message.TraceFlagsOffset);
             message.Flags |= status == 0 ? 0 : StatDefer;
@@ -1033,11 +1035,11 @@ internal sealed class Scheduler
             if (expire != null)
             {
                 Msg.Info($"{message.QueueId}: from=<{message.Sender}>, status={expire}, returned to sender");
-                message.Flags = BounceRequests.DeferFlush(config, message) == 0 ? 0 : StatDefer;
+                message.Flags = BounceRequests.DeferFlush(message) == 0 ? 0 : StatDefer;
             }
             else if (Backoff.WarnDue(now, message.WarnTime))
             {
-                if (BounceRequests.Warn(config, message) == 0)
+                if (BounceRequests.Warn(message) == 0)
                     message.ClearWarning();
             }
         }
