@@ -52,7 +52,7 @@ public static class Local
         var resolve = new ResolveClient(null);
         agent.Resolver = external =>
         {
-            var canon = rewrite.Rewrite("canonical", external);
+            var canon = rewrite.Rewrite("local", external);
             if (canon == null)
                 return null;
             var tree = Postfix.Global.Address.Tok822.Scan(canon, out _);
@@ -63,7 +63,7 @@ public static class Local
         agent.CanonicalRewrite = addr =>
         {
             var ext = Postfix.Global.Address.Quote822.Local(addr);
-            var canon = rewrite.Rewrite("canonical", ext);
+            var canon = rewrite.Rewrite("local", ext);
             return canon == null ? addr : Postfix.Global.Address.Quote822.Unquote(canon);
         };
         Forwarder.Send = ForwardClient.Send;

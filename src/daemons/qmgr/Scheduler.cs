@@ -546,7 +546,7 @@ internal sealed class Scheduler
                     assignment[rcpt] = null;
                     continue;
                 }
-                var canon = rewriter!.Rewrite("canonical", message.RedirectAddress) ?? message.RedirectAddress;
+                var canon = rewriter!.Rewrite("local", message.RedirectAddress) ?? message.RedirectAddress;
                 rcpt = list[i] = rcpt with { Address = canon };
                 (transportName, nexthop, address, flags) = ResolveOne(message, rcpt.Address);
             }
