@@ -99,8 +99,8 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 recorder  unix  -       n       n       -       -       pipe
   flags=FR user=nobody argv=$d/files/recorder \${sender} \${recipient} \${nexthop} \${user} \${domain}
 EOF
-    "$REF_SBIN/postmap" -c "$d/conf" "$d/conf/transport" "$d/conf/vmailbox"
-    "$REF_SBIN/postalias" -c "$d/conf" "$d/conf/aliases"
+    "$(dl_sbin "$s")/postmap" -c "$d/conf" "$d/conf/transport" "$d/conf/vmailbox"
+    "$(dl_sbin "$s")/postalias" -c "$d/conf" "$d/conf/aliases"
     find "$d/conf" -type f -exec touch -d '1 minute ago' {} +
 }
 
