@@ -137,6 +137,10 @@ joe@sender.example special:[via-special]
 EOT
     printf 'joe@moved.example\tjoe@new.example\njoe@remote.example\tnew place\n' >"$d/relocated"
     printf 'local.example ok\nmoved.example ok\n' >"$d/mydest"
+    printf 'alias.example anything\n@other.example x\n' >"$d/valias"
+    printf 'vmbox.example ok\nrelay.example dup\n' >"$d/vmbox"
+    printf 'relay.example ok\nother.example ok\n' >"$d/relaydoms"
+    printf 'localhost\n# comment\nlocal.example, !moved.example\n' >"$d/mydest.list"
     chmod -R a+rX "$d"
 }
 
@@ -234,6 +238,11 @@ else
         "append_dot_mydomain = yes" "mydomain = example.com"
     tr_resolve_case failures "transport_maps = texthash:TABLES/missing" "relay_domains = texthash:TABLES/missing2" \
         "default_transport = :nohost" "sender_dependent_relayhost_maps = texthash:TABLES/missing3"
+    tr_resolve_case table-lists "virtual_alias_maps = texthash:TABLES/valias" "virtual_mailbox_maps = texthash:TABLES/vmbox" \
+        "relay_domains = texthash:TABLES/relaydoms, alias.example" "mydestination = TABLES/mydest.list, \$myhostname"
+    tr_resolve_case both-lists "virtual_alias_domains = alias.example, local.example" "virtual_mailbox_domains = alias.example" \
+        "relay_domains = alias.example, vmbox.example, sub.relay.example" "virtual_mailbox_domains = vmbox.example, localhost" \
+        "parent_domain_matches_subdomains =" "helpful_warnings = yes"
     tr_resolve_case fail-tables "virtual_alias_domains = fail:va" "sender_dependent_default_transport_maps = fail:sd"
     tr_resolve_case fail-tables2 "virtual_mailbox_domains = fail:vm" "relocated_maps = fail:rl" "mydestination = fail:md"
     trap 'rm -rf "$COMPAT_TMP"' EXIT
