@@ -185,7 +185,10 @@ public static class Spawn
         if (pid < 0)
         {
             // The reference's child dies with this fatal error, status 1.
+            // The reference's child pauses a second before it exits, as
+            // msg_fatal() does; the client sees the same timing.
             PipeCommand.LogChildFatal($"spawn_comand: execvp {command}: {Sys.StrError(errno)}");
+            System.Threading.Thread.Sleep(1000);
             return 1 << 8;
         }
         var status = PipeCommand.TimedWaitPid(pid, a.TimeLimit, out var expired);
