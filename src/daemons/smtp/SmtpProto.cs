@@ -131,12 +131,72 @@ internal sealed class SmtpProto
                 return state.MesgFail(null, SmtpResponse.Fake("5.3.4"),
                     $"message size {state.Request.DataSize} exceeds size limit {session.SizeLimit} of server {session.NamAddr}");
             }
-            return 0;
+            return inTls ? 0 : StartTls();
         }
         catch (SmtpStreamException e)
         {
             return state.StreamExcept(e.Error, where);
         }
+    }
+
+    private bool inTls;
+
+    // StartTls - the STARTTLS part of smtp_helo(): TLS when the level
+    // allows and the server offers it, then EHLO again.
+    private int StartTls()
+    {
+        var level = SmtpTls.Parse(settings.TlsSecurityLevel);
+        if ((session.Features & SmtpFeatures.StartTls) != 0 && level >= SmtpTls.May)
+        {
+            SmtpResponse resp;
+            try
+            {
+                chat.Command("STARTTLS");
+                resp = chat.Response();
+            }
+            catch (SmtpStreamException e)
+            {
+                return state.StreamExcept(e.Error, "receiving the STARTTLS response");
+            }
+            if (resp.Code / 100 == 2)
+            {
+                var ssl = SmtpTls.Start(chat.Stream, session.Host, session.NamAddrPort, level, settings.HeloTimeout, out var reason);
+                if (ssl == null)
+                    return state.SiteFail(null, SmtpResponse.Fake("4.7.5"), reason);
+                chat.Stream = ssl;
+                inTls = true;
+                session.Features = SmtpFeatures.None;
+                try
+                {
+                    var where = settings.Lmtp ? "performing the LHLO handshake" : "performing the EHLO handshake";
+                    try
+                    {
+                        chat.Command($"{Cmd} {settings.HeloName}");
+                        resp = chat.Response();
+                    }
+                    catch (SmtpStreamException e)
+                    {
+                        return state.StreamExcept(e.Error, where);
+                    }
+                    if (resp.Code / 100 != 2)
+                        return Refused(resp);
+                    session.Features |= SmtpFeatures.Esmtp;
+                    ParseFeatures(resp.Text);
+                    return 0;
+                }
+                finally
+                {
+                    session.Features &= ~SmtpFeatures.StartTls;
+                }
+            }
+            session.Features &= ~SmtpFeatures.StartTls;
+            if (SmtpTls.Required(level))
+                return state.SiteFail(session.Host, resp,
+                    $"TLS is required, but host {session.NamAddr} refused to start TLS: {SmtpText.OneLine(resp.Text)}");
+        }
+        if (SmtpTls.Required(level))
+            return state.SiteFail(null, SmtpResponse.Fake("4.7.4"), $"TLS is required, but was not offered by host {session.NamAddr}");
+        return 0;
     }
 
     private int Refused(SmtpResponse resp) =>

@@ -105,7 +105,8 @@ internal sealed class SmtpSettings
             DeferMxAddress = B("defer_if_no_mx_address_found"),
             DiscardEhloKeywords = Words(S(lmtp ? "discard_lhlo_keywords" : "discard_ehlo_keywords").ToLowerInvariant()),
             LineLengthLimit = Int(S("line_length_limit")),
-            TlsSecurityLevel = S("tls_security_level"),
+            TlsSecurityLevel = S("tls_security_level") is { Length: > 0 } level ? level
+                : B("enforce_tls") ? "encrypt" : B("use_tls") ? "may" : "none",
             LmtpAssumeFinal = lmtp ? S("assume_final") : "no",
             LmtpTcpPort = conf.Eval("lmtp_tcp_port"),
             RelayHost = conf.Eval("relayhost"),

@@ -42,6 +42,8 @@ internal sealed class FakeSmtpServer : IDisposable
     public ConcurrentQueue<string> Commands { get; } = new();
     public ConcurrentQueue<string> Messages { get; } = new();
     public int Connections;
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; set; }
+    public bool TlsActive { get; private set; }
 
     private string Reply(string command)
     {
@@ -83,7 +85,7 @@ internal sealed class FakeSmtpServer : IDisposable
 
     private void Serve(TcpClient client)
     {
-        var stream = client.GetStream();
+        Stream stream = client.GetStream();
         var reader = new StreamReader(stream, Encoding.Latin1);
         var writer = new StreamWriter(stream, Encoding.Latin1) { NewLine = "\r\n", AutoFlush = true };
         writer.WriteLine(Greeting);
@@ -97,6 +99,17 @@ internal sealed class FakeSmtpServer : IDisposable
         {
             Commands.Enqueue(line);
             var verb = line.Split(' ')[0].ToUpperInvariant();
+            if (verb == "STARTTLS" && Certificate != null)
+            {
+                writer.WriteLine("220 2.0.0 Ready to start TLS");
+                var ssl = new System.Net.Security.SslStream(stream);
+                ssl.AuthenticateAsServer(Certificate);
+                stream = ssl;
+                TlsActive = true;
+                reader = new StreamReader(stream, Encoding.Latin1);
+                writer = new StreamWriter(stream, Encoding.Latin1) { NewLine = "\r\n", AutoFlush = true };
+                continue;
+            }
             if (verb is "EHLO" or "LHLO")
             {
                 var r = Reply(line);

@@ -256,6 +256,61 @@ public sealed class SmtpProtoTests : System.IDisposable
         server.Messages.Single().ShouldBe("xxxxxxxxxx\n xxxxxxxxx\n xxxxxx\n.dot\nend\n");
     }
 
+    private static System.Security.Cryptography.X509Certificates.X509Certificate2 SelfSigned()
+    {
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        var req = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=fake.example", rsa,
+            System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+        using var cert = req.CreateSelfSigned(System.DateTimeOffset.Now.AddDays(-1), System.DateTimeOffset.Now.AddDays(1));
+        return System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12(cert.Export(
+            System.Security.Cryptography.X509Certificates.X509ContentType.Pfx), null);
+    }
+
+    private static SmtpSettings TlsSettings(string level)
+    {
+        var s = Settings();
+        return new SmtpSettings
+        {
+            HeloName = s.HeloName, MyHostname = s.MyHostname, LookupDns = false, LookupNative = true, TlsSecurityLevel = level,
+        };
+    }
+
+    [Fact]
+    public void StartTlsWhenOffered()
+    {
+        server.Certificate = SelfSigned();
+        server.Features = new List<string> { "PIPELINING", "STARTTLS" };
+        var (req, bytes) = Request($"[127.0.0.1]:{server.Port}", new[] { "a@example.com" }, "secret");
+        var rep = Run(req, bytes, TlsSettings("encrypt"));
+        rep.Events.Single().Kind.ShouldBe("sent");
+        server.TlsActive.ShouldBeTrue();
+        server.Commands.Count(c => c.StartsWith("EHLO")).ShouldBe(2);
+        server.Messages.Single().ShouldBe("secret\n");
+    }
+
+    [Fact]
+    public void TlsRequiredButNotOffered()
+    {
+        var (req, bytes) = Request($"[127.0.0.1]:{server.Port}", new[] { "a@example.com" }, "x");
+        var rep = Run(req, bytes, TlsSettings("encrypt"));
+        rep.Events.Single().Kind.ShouldBe("deferred");
+        rep.Events.Single().Dsn.Status.ShouldBe("4.7.4");
+        rep.Events.Single().Dsn.Reason.ShouldBe("TLS is required, but was not offered by host 127.0.0.1[127.0.0.1]");
+        (req, bytes) = Request($"[127.0.0.1]:{server.Port}", new[] { "a@example.com" }, "x");
+        Run(req, bytes, TlsSettings("may")).Events.Single().Kind.ShouldBe("sent");
+    }
+
+    [Fact]
+    public void VerifyRejectsASelfSignedCertificate()
+    {
+        server.Certificate = SelfSigned();
+        server.Features = new List<string> { "STARTTLS" };
+        var (req, bytes) = Request($"[127.0.0.1]:{server.Port}", new[] { "a@example.com" }, "x");
+        var rep = Run(req, bytes, TlsSettings("secure"));
+        rep.Events.Single().Kind.ShouldBe("deferred");
+        rep.Events.Single().Dsn.Status.ShouldBe("4.7.5");
+    }
+
     [Fact]
     public void QuotingAndXtext()
     {
