@@ -5,7 +5,9 @@
 # to error: (the bounce comes back to the sender's alias file), to
 # retry: (deferred, with the file's time stamp moved ahead by
 # minimal_backoff_time), to smtp-sink over smtp(8) with a relayhost on
-# loopback, to a transport in defer_transports (deferred, then delivered
+# loopback, to a destination that refuses connections (suspended: the
+# next message is deferred through retry), null-sender mail that expires
+# at once (bounce_queue_lifetime = 0), to a transport in defer_transports (deferred, then delivered
 # by postqueue -f), and to a transport missing from master.cf (the
 # transport is suspended: deferred through retry). Compared: the
 # destinations' contents, the queue left behind, the deferred files'
@@ -58,6 +60,7 @@ notify_classes =
 defer_transports = held
 minimal_backoff_time = 300s
 maximal_backoff_time = 4000s
+bounce_queue_lifetime = 0
 EOF
     cat >"$d/conf/aliases" <<EOF
 postmaster: $d/files/postmaster
@@ -70,6 +73,7 @@ error.example error:5.1.1 no such place
 retry.example retry:4.4.1 try later
 held.example held:[127.0.0.1]:$(qm_port "$s")
 nowhere.example nosuchtransport:
+dead.example smtp:[127.0.0.1]:42699
 EOF
     cat >"$d/conf/master.cf" <<EOF
 pickup    unix  n       -       n       60      1       pickup
@@ -201,6 +205,12 @@ else
     printf 'Subject: held transport\n\nbody\n' >"$QM_T/msg"; qm_send -f sender@example.com h@held.example
     printf 'Subject: no transport\n\nbody\n' >"$QM_T/msg"; qm_send -f sender@example.com n@nowhere.example
     printf 'Subject: null sender\n\nbody\n' >"$QM_T/msg"; qm_send -f '' filer
+    # Null sender, deferred: bounce_queue_lifetime = 0 returns it at once.
+    printf 'Subject: expires\n\nbody\n' >"$QM_T/msg"; qm_send -f '' w@retry.example
+    # A destination that refuses connections dies after one failed
+    # cohort; the next message for it is deferred by qmgr through retry.
+    printf 'Subject: dead 1\n\nbody\n' >"$QM_T/msg"; qm_send -f sender@example.com d1@dead.example d2@dead.example
+    printf 'Subject: dead 2\n\nbody\n' >"$QM_T/msg"; qm_send -f sender@example.com d3@dead.example
     qm_both settled 'qm_settle $S && sleep 1 && qm_settle $S && echo ok'
     qm_both backoff 'qm_backoff'
     qm_both queue1 'qm_queue'

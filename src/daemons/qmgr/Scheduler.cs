@@ -899,6 +899,11 @@ internal sealed class Scheduler
 
     private void EntryDone(Entry entry)
     {
+        // An idle destination that is not dead is forgotten (window,
+        // feedback and all), as qmgr_queue_done() frees it.
+        var queue = entry.Queue;
+        if (queue.Todo.Count == 0 && queue.Busy == 0 && queue.Window.Ready)
+            RemoveQueue(queue);
         var message = entry.Message;
         message.RefCount--;
         if (message.RefCount == 0)
@@ -926,26 +931,52 @@ internal sealed class Scheduler
     // ThrottleQueue - true when the destination is now dead.
     private bool ThrottleQueue(DestQueue queue, (string, string) reason)
     {
-        if (!queue.Window.Throttle())
+        if (Msg.Verbose > 0)
+            Msg.Info($"qmgr_queue_throttle: queue {queue.Name}: {reason.Item1} {reason.Item2}");
+        var dead = queue.Window.Throttle();
+        LogWindow(queue);
+        if (!dead)
             return false;
         queue.DeadReason = reason;
         AddTimer(config.MinBackoff, queue, () => UnthrottleQueue(queue));
         return true;
     }
 
+    // LogWindow - QMGR_LOG_WINDOW() (verbose).
+    private static void LogWindow(DestQueue queue)
+    {
+        if (Msg.Verbose > 0)
+        {
+            var w = queue.Window;
+            Msg.Info($"queue {queue.Name}: limit {w.Limit} window {w.Window} success {w.Success:G} failure {w.Failure:G} fail_cohorts {w.FailCohorts:G}");
+        }
+    }
+
     private void UnthrottleQueue(DestQueue queue)
     {
         var wasDead = queue.Window.Throttled;
         queue.Window.Unthrottle(queue.Busy);
+        LogWindow(queue);
         if (wasDead)
         {
             queue.DeadReason = null;
             CancelTimer(queue);
             if (queue.Todo.Count == 0 && queue.Busy == 0)
-            {
-                queue.Transport.Queues.Remove(queue.Name);
-                queue.Transport.Order.Remove(queue);
-            }
+                RemoveQueue(queue);
+        }
+    }
+
+    private static void RemoveQueue(DestQueue queue)
+    {
+        if (queue.Transport.Queues.TryGetValue(queue.Name, out var q) && ReferenceEquals(q, queue))
+        {
+            queue.Transport.Queues.Remove(queue.Name);
+            var i = queue.Transport.Order.IndexOf(queue);
+            queue.Transport.Order.RemoveAt(i);
+            if (queue.Transport.Next > i)
+                queue.Transport.Next--;
+            if (queue.Transport.Next >= queue.Transport.Order.Count)
+                queue.Transport.Next = 0;
         }
     }
 
