@@ -11,7 +11,8 @@
 # by postqueue -f), and to a transport missing from master.cf (the
 # transport is suspended: deferred through retry). Compared: the
 # destinations' contents, the queue left behind, the deferred files'
-# backoff, and the maillog (times, pids, queue IDs, delays masked).
+# backoff, the delay warnings (delay_warning_time = 1s) and the maillog
+# (times, pids, queue IDs, delays masked).
 # Then our qmgr is killed with SIGKILL while mail flows: the master
 # starts a new one and no message is lost.
 #
@@ -61,6 +62,7 @@ defer_transports = held
 minimal_backoff_time = 300s
 maximal_backoff_time = 4000s
 bounce_queue_lifetime = 0
+delay_warning_time = 1s
 EOF
     cat >"$d/conf/aliases" <<EOF
 postmaster: $d/files/postmaster
