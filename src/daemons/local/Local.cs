@@ -36,6 +36,8 @@ public static class Local
     private static void PreInit(ServerContext ctx)
     {
         DeliverConfig.Init(ctx.Conf);
+        // The master runs daemons with umask 077: commands inherit it.
+        Sys.Umask(0x3f);
         config = LocalConfig.FromConf(ctx.Conf);
         var messageLimit = long.TryParse(ctx.Conf.Eval("message_size_limit"), out var m) ? m : 0;
         if (config.MailboxLimit > 0)

@@ -38,6 +38,7 @@ public static class Virtual
     private static void PreInit(ServerContext ctx)
     {
         DeliverConfig.Init(ctx.Conf);
+        Sys.Umask(0x3f);
         var limit = Number(ctx.Conf, "virtual_mailbox_limit");
         var messageLimit = Number(ctx.Conf, "message_size_limit");
         if (limit > 0)

@@ -164,6 +164,7 @@ public static class PipeCommand
         var (path, argv) = Argv(args.Command, args.Shell);
         var env = Env(args);
 
+        var savedCwd = args.WorkingDirectory != null ? System.IO.Directory.GetCurrentDirectory() : null;
         Eugid.SpawnIds(args.Uid, args.Gid);
         string? cwdError = null;
         if (args.WorkingDirectory != null && Sys.Chdir(args.WorkingDirectory) < 0)
@@ -171,8 +172,8 @@ public static class PipeCommand
         int pid = -1, spawnErrno = 0;
         if (cwdError == null)
             pid = Sys.Spawn(path, argv, env, [(inRead, 0), (outWrite, 1), (outWrite, 2)], out spawnErrno);
-        if (args.WorkingDirectory != null)
-            Sys.Chdir("/");
+        if (savedCwd != null)
+            Sys.Chdir(savedCwd);
         Eugid.Restore(args.RestoreUid, args.RestoreGid);
         Sys.Close(inRead);
         Sys.Close(outWrite);
