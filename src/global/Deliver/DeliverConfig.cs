@@ -41,8 +41,12 @@ public static class DeliverConfig
         VerifyService = conf.Eval("address_verify_service_name");
         FlushService = conf.Eval("flush_service_name");
         var res = conf.Eval("delay_logging_resolution_limit");
-        if (!int.TryParse(res, NumberStyles.None, CultureInfo.InvariantCulture, out var r) || r < 0 || r > 6)
-            Msg.Fatal($"invalid delay_logging_resolution_limit parameter value {res}; valid values are 0..6");
+        if (!int.TryParse(res, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var r))
+            Msg.Fatal($"bad numerical configuration: delay_logging_resolution_limit = {res}");
+        if (r < 0)
+            Msg.Fatal($"invalid delay_logging_resolution_limit parameter value {r} < 0");
+        if (r > 6)
+            Msg.Fatal($"invalid delay_logging_resolution_limit parameter value {r} > 6");
         DelayMaxRes = r;
         var form = conf.Eval("info_log_address_format");
         if (string.Equals(form, "internal", StringComparison.OrdinalIgnoreCase))
