@@ -21,6 +21,8 @@ namespace Postfix.Daemons.Smtp;
 public static class Smtp
 {
     private static SmtpSettings? settings;
+    private static Maps? saslMaps;
+    private static readonly char[] ListDelims = { ' ', ',', '\t' };
 
     public static int Run(string[] args) =>
         SingleServer.Run(args, Serve, new ServerOptions
@@ -33,12 +35,30 @@ public static class Smtp
     private static void PreInit(ServerContext ctx)
     {
         DeliverConfig.Init(ctx.Conf);
+        var p = SmtpSettings.Prefix(ctx.ProcessName == "lmtp");
+        var mapNames = ctx.Conf.Eval($"{p}_sasl_password_maps");
+        if (ctx.Conf.Bool($"{p}_sasl_auth_enable") && mapNames.Length > 0)
+            saslMaps = Maps.Create($"{p}_sasl_password_maps", mapNames, DictFlags.Lock | DictFlags.FoldFix);
     }
 
     private static void PostInit(ServerContext ctx)
     {
         settings = SmtpSettings.FromConfig(ctx.Conf, ctx.ProcessName == "lmtp");
         settings.FinalDelivery = CommandLineFlags(ctx.Args, settings, ctx.Conf.Bool("lmtp_assume_final"));
+        var p = SmtpSettings.Prefix(settings.Lmtp);
+        if (ctx.Conf.Bool($"{p}_sasl_auth_enable"))
+        {
+            settings.Sasl = new SmtpSaslSettings
+            {
+                Enable = true,
+                PasswordMaps = saslMaps,
+                SecurityOptions = ctx.Conf.Eval($"{p}_sasl_security_options"),
+                TlsSecurityOptions = ctx.Conf.Eval($"{p}_sasl_tls_security_options"),
+                MechanismFilter = ctx.Conf.Eval($"{p}_sasl_mechanism_filter")
+                    .Split(ListDelims, StringSplitOptions.RemoveEmptyEntries),
+                AuthSoftBounce = ctx.Conf.Bool($"{p}_sasl_auth_soft_bounce"),
+            };
+        }
         DsnFilter.Init($"{SmtpSettings.Prefix(settings.Lmtp)}_delivery_status_filter",
             ctx.Conf.Eval($"{SmtpSettings.Prefix(settings.Lmtp)}_delivery_status_filter"));
     }

@@ -152,7 +152,7 @@ internal static class SmtpConnect
             if (dest!.Unix)
             {
                 state.FinalServer = finalNexthop;
-                TryServer(state, new SmtpSessionInfo(settings.MyHostname, dest.Host, 0, true), () => ConnectUnix(dest.Host, settings, why), queueBytes);
+                TryServer(state, new SmtpSessionInfo(settings.MyHostname, dest.Host, 0, true), () => ConnectUnix(dest.Host, settings, why), queueBytes, sites[i]);
                 continue;
             }
             List<SmtpTarget> targets;
@@ -178,7 +178,7 @@ internal static class SmtpConnect
                     last = true;
                 state.FinalServer = finalNexthop && last;
                 var info = new SmtpSessionInfo(target.Host, target.Address.ToString(), dest.Port, false);
-                var used = TryServer(state, info, () => ConnectInet(target, dest.Port, settings, why), queueBytes);
+                var used = TryServer(state, info, () => ConnectInet(target, dest.Port, settings, why), queueBytes, sites[i]);
                 if (used && settings.MxSessionLimit > 0 && ++sessCount == settings.MxSessionLimit)
                     break;
                 if (settings.MxAddressLimit > 0 && addrCount == settings.MxAddressLimit)
@@ -213,7 +213,7 @@ internal static class SmtpConnect
     private static string LmtpPort(SmtpSettings settings) => settings.LmtpTcpPort;
 
     // TryServer - connect, HELO, transfer; true when a session was made.
-    private static bool TryServer(SmtpState state, SmtpSessionInfo info, Func<(Stream, Socket?)?> connect, byte[]? queueBytes)
+    private static bool TryServer(SmtpState state, SmtpSessionInfo info, Func<(Stream, Socket?)?> connect, byte[]? queueBytes, string dest)
     {
         var conn = connect();
         if (conn == null)
@@ -229,6 +229,8 @@ internal static class SmtpConnect
         {
             QueueFileBytes = queueBytes,
             FinalDelivery = state.Settings.FinalDelivery,
+            Sasl = state.Settings.Sasl,
+            Dest = dest,
         };
         if (proto.Helo() != 0)
         {

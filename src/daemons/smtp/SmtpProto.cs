@@ -51,6 +51,14 @@ internal sealed class SmtpProto
 
     public bool FinalDelivery { get; set; }
 
+    // Sasl - the SASL client settings, or null.
+    public SmtpSaslSettings? Sasl { get; set; }
+
+    // Dest - the next-hop destination as written (SASL password lookup).
+    public string Dest { get; set; } = "";
+
+    private string lastEhloText = "";
+
     private string Cmd => settings.Lmtp ? "LHLO" : "EHLO";
 
     // Helo - smtp_helo(); 0 when the session may carry mail.
@@ -131,7 +139,12 @@ internal sealed class SmtpProto
                 return state.MesgFail(null, SmtpResponse.Fake("5.3.4"),
                     $"message size {state.Request.DataSize} exceeds size limit {session.SizeLimit} of server {session.NamAddr}");
             }
-            return inTls ? 0 : StartTls();
+            var status = inTls ? 0 : StartTls();
+            if (status != 0)
+                return status;
+            if (Sasl is { Enable: true } && (session.Features & SmtpFeatures.Auth) != 0)
+                return SmtpSasl.Login(state, chat, session, Sasl, lastEhloText, Dest, inTls);
+            return 0;
         }
         catch (SmtpStreamException e)
         {
@@ -205,6 +218,7 @@ internal sealed class SmtpProto
     // ParseFeatures - the EHLO/LHLO keywords after the first reply line.
     internal void ParseFeatures(string text)
     {
+        lastEhloText = text;
         var lines = text.Split('\n');
         for (var i = 1; i < lines.Length; i++)
         {

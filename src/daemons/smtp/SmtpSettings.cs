@@ -55,6 +55,9 @@ internal sealed class SmtpSettings
     public string LmtpAssumeFinal { get; init; } = "no";
     public string LmtpTcpPort { get; init; } = "24";
 
+    // Sasl - the SASL client settings (null: disabled).
+    public SmtpSaslSettings? Sasl { get; set; }
+
     // FinalDelivery - flags=X in master.cf (or lmtp_assume_final).
     public bool FinalDelivery { get; set; }
     public string RelayHost { get; init; } = "";

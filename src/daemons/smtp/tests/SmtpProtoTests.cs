@@ -311,6 +311,51 @@ public sealed class SmtpProtoTests : System.IDisposable
         rep.Events.Single().Dsn.Status.ShouldBe("4.7.5");
     }
 
+    private static SmtpSettings SaslSettings(string options = "noanonymous")
+    {
+        var s = Settings();
+        return new SmtpSettings
+        {
+            HeloName = s.HeloName, MyHostname = s.MyHostname, LookupDns = false, LookupNative = true,
+            Sasl = new SmtpSaslSettings
+            {
+                Enable = true, SecurityOptions = options,
+                Lookup = k => k.StartsWith("[127.0.0.1]") ? "user:secret" : null,
+            },
+        };
+    }
+
+    [Fact]
+    public void SaslPlainAndLogin()
+    {
+        server.Features = new List<string> { "PIPELINING", "AUTH PLAIN LOGIN" };
+        var (req, bytes) = Request($"[127.0.0.1]:{server.Port}", new[] { "a@example.com" }, "x");
+        Run(req, bytes, SaslSettings()).Events.Single().Kind.ShouldBe("sent");
+        server.Commands.ShouldContain("AUTH PLAIN AHVzZXIAc2VjcmV0");
+        server.Features = new List<string> { "AUTH LOGIN" };
+        server.Replies["AUTH LOGIN"] = "334 VXNlcm5hbWU6";
+        server.Replies["dXNlcg=="] = "334 UGFzc3dvcmQ6";
+        server.Replies["c2VjcmV0"] = "235 2.7.0 Authentication successful";
+        (req, bytes) = Request($"[127.0.0.1]:{server.Port}", new[] { "a@example.com" }, "x");
+        Run(req, bytes, SaslSettings()).Events.Single().Kind.ShouldBe("sent");
+        server.Commands.ShouldContain("dXNlcg==");
+    }
+
+    [Fact]
+    public void SaslFailures()
+    {
+        server.Features = new List<string> { "AUTH PLAIN" };
+        server.Replies["AUTH"] = "535 5.7.8 Error: authentication failed";
+        var (req, bytes) = Request($"[127.0.0.1]:{server.Port}", new[] { "a@example.com" }, "x");
+        var rep = Run(req, bytes, SaslSettings());
+        rep.Events.Single().Kind.ShouldBe("deferred");
+        rep.Events.Single().Dsn.Reason.ShouldBe("SASL authentication failed; server 127.0.0.1[127.0.0.1] said: 535 5.7.8 Error: authentication failed");
+        rep.Events.Single().Dsn.Status.ShouldBe("4.7.8");
+        (req, bytes) = Request($"[127.0.0.1]:{server.Port}", new[] { "a@example.com" }, "x");
+        rep = Run(req, bytes, SaslSettings("noplaintext, noanonymous"));
+        rep.Events.Single().Dsn.Reason.ShouldBe("SASL authentication failed; cannot authenticate to server 127.0.0.1[127.0.0.1]: no mechanism available");
+    }
+
     [Fact]
     public void QuotingAndXtext()
     {
