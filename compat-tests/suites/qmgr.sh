@@ -105,7 +105,7 @@ qm_norm() {
         -e 's/\b[0-9A-F]{10,12}\b/QID/g' -e "s,sink/[0-9]+\\.[0-9a-f]+,sink/FILE," \
         -e "s/with ESMTP id [0-9a-f]+;/with ESMTP id SINK;/" -e "s/delay=[0-9.]+, delays=[0-9.\/]+/delay=D, delays=D/" \
         -e 's/^(From [^ ]+ +)[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [0-9]{4}$/\1DATE/' \
-        -e 's/(; |^\t|Date: |Arrival-Date: )[A-Z][a-z]{2}, [ 0-9]?[0-9] [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [-+][0-9]{4}( \([A-Z]+\))?/\1DATE/' \
+        -e 's/(; |^\t|Date: |Arrival-Date: |Will-Retry-Until: )[A-Z][a-z]{2}, [ 0-9]?[0-9] [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [-+][0-9]{4}( \([A-Z]+\))?/\1DATE/' \
         -e 's/<[0-9]{14}\.QID@/<STAMP.QID@/' -e 's/QID\.[0-9]+\/mx\.example\.com/BOUNDARY/g' \
         -e "s#$QM_T/(ref|ours)#INST#g" -e "s#$REF_LIBEXEC/#DAEMONS/#g; s#$OUR_LIBEXEC/#DAEMONS/#g" \
         -e "s/127\\.0\\.0\\.1\\]:($(qm_port ref)|$(qm_port ours))/127.0.0.1]:PORT/g" \

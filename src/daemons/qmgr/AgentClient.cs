@@ -27,6 +27,7 @@ internal enum AgentStatus
     Defer,          // DELIVER_STAT_DEFER
     Crash,          // DELIVER_STAT_CRASH
     Unavailable,    // could not connect or no announcement
+    Timeout,        // no final reply within qmgr_daemon_timeout
 }
 
 internal sealed record AgentDsn(string Status, string DiagType, string DiagText, string MtaType, string MtaName, string Action, string Reason)
@@ -38,18 +39,30 @@ internal sealed record AgentOutcome(AgentStatus Status, AgentDsn Dsn);
 
 internal static class AgentClient
 {
+    private const int Etimedout = 110;
+
     public static AgentOutcome Deliver(string transport, DeliveryWork work, int timeoutSec)
     {
-        var client = DeliverClient.Connect(MailProto.ClassPrivate, transport, out var errno);
-        if (client == null)
+        var sock = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
         {
-            Msg.Warn($"connect to transport private/{transport}: {Sys.StrError(errno)}");
+            sock.Connect(new UnixDomainSocketEndPoint(MailProto.ClassPrivate + "/" + transport));
+        }
+        catch (SocketException e)
+        {
+            sock.Dispose();
+            Msg.Warn($"connect to transport {MailProto.ClassPrivate}/{transport}: {Sys.StrError(SocketErrno(e))}");
             return new AgentOutcome(AgentStatus.Unavailable, AgentDsn.Empty);
         }
+        var client = new DeliverClient(new NetworkStream(sock, ownsSocket: true), $"{MailProto.ClassPrivate}/{transport} socket");
         using (client)
         {
             if (client.InitialReply() != 0)
                 return new AgentOutcome(AgentStatus.Unavailable, AgentDsn.Empty);
+            // The watchdog: an agent that says nothing for qmgr_daemon_timeout
+            // seconds after the request is a fatal problem (the master
+            // restarts the queue manager, the message is tried again).
+            sock.ReceiveTimeout = (int)Math.Min(int.MaxValue, timeoutSec * 1000L);
             if (!client.Send(ToRequest(work), work.Recipients.ConvertAll(ToRecipient)))
             {
                 Msg.Warn($"write to process ({transport}): {Sys.StrError(client.LastErrno)}");
@@ -57,6 +70,8 @@ internal static class AgentClient
             }
             var dsb = new DsnBuf();
             var stat = client.FinalReply(dsb);
+            if (stat == DeliverStat.Crash && client.LastErrno == Etimedout)
+                return new AgentOutcome(AgentStatus.Timeout, AgentDsn.Empty);
             if (stat == DeliverStat.Crash)
                 return new AgentOutcome(AgentStatus.Crash, AgentDsn.Empty);
             var d = dsb.ToDsn();

@@ -844,6 +844,8 @@ internal sealed class Scheduler
         var message = entry.Message;
         queue.Busy--;
         transport.Busy--;
+        if (outcome.Status == AgentStatus.Timeout)
+            Msg.Fatal($"{message.QueueId}: timeout receiving delivery status from transport: {transport.Name}");
         if (outcome.Status == AgentStatus.Unavailable)
         {
             // The entry was never handed over: back to its queue, then
