@@ -243,6 +243,32 @@ else
     tr_resolve_case both-lists "virtual_alias_domains = alias.example, local.example" "virtual_mailbox_domains = alias.example" \
         "relay_domains = alias.example, vmbox.example, sub.relay.example" "virtual_mailbox_domains = vmbox.example, localhost" \
         "parent_domain_matches_subdomains =" "helpful_warnings = yes"
+    # A table that is replaced on disk: the process restarts within 10
+    # seconds ("table ... has changed") and the next request sees the new
+    # entry. (lmdb tables are safe for concurrent writers: an update in
+    # place is read live and does not count as a change.)
+    printf 'remote.example smtp:[before.example]\n' >"$TR_T/tables/lmdbtransport"
+    "$REF_SBIN/postmap" -c "$TR_T/ref/conf" "lmdb:$TR_T/tables/lmdbtransport"
+    chmod a+r "$TR_T/tables/lmdbtransport.lmdb"
+    for tr_n in ref ours; do
+        tr_instance "$tr_n" $([ "$tr_n" = ours ] && echo trivial-rewrite)
+        "$REF_SBIN/postconf" -c "$TR_T/$tr_n/conf" -e "transport_maps = lmdb:$TR_T/tables/lmdbtransport"
+        find "$TR_T/$tr_n/conf" -type f -exec touch -d '1 minute ago' {} +
+        "$REF_SBIN/postfix" -c "$TR_T/$tr_n/conf" start >/dev/null 2>&1
+        MAIL_CONFIG=$TR_T/$tr_n/conf "$TR_PROBE" resolve "" joe@remote.example >"$TR_T/$tr_n.restart" 2>&1
+    done
+    sleep 1
+    printf 'remote.example smtp:[after.example]\n' >"$TR_T/tables/lmdbnew"
+    "$REF_SBIN/postmap" -c "$TR_T/ref/conf" "lmdb:$TR_T/tables/lmdbnew"
+    chmod a+r "$TR_T/tables/lmdbnew.lmdb"
+    mv "$TR_T/tables/lmdbnew.lmdb" "$TR_T/tables/lmdbtransport.lmdb"
+    sleep 12
+    for tr_n in ref ours; do
+        MAIL_CONFIG=$TR_T/$tr_n/conf "$TR_PROBE" resolve "" joe@remote.example >>"$TR_T/$tr_n.restart" 2>&1
+    done
+    tr_stop
+    for tr_n in ref ours; do tr_log "$tr_n" >>"$TR_T/$tr_n.restart"; done
+    compare_files trivial-rewrite-table-changed "$TR_T/ref.restart" "$TR_T/ours.restart"
     tr_resolve_case fail-tables "virtual_alias_domains = fail:va" "sender_dependent_default_transport_maps = fail:sd"
     tr_resolve_case fail-tables2 "virtual_mailbox_domains = fail:vm" "relocated_maps = fail:rl" "mydestination = fail:md"
     trap 'rm -rf "$COMPAT_TMP"' EXIT

@@ -105,7 +105,10 @@ internal sealed class AddressResolve
                 AccessSearch.ParentStyle(parentDomains, "relay_domains"));
         text = conf.Eval("relocated_maps");
         if (text.Length > 0)
+        {
             relocatedMaps = Maps.Create("relocated_maps", text, MapFlags);
+            TableNames.RegisterMaps(text, MapFlags);
+        }
 
         var transportParent = AccessSearch.ParentStyle(parentDomains, "transport_maps");
         Regular = MakeContext(conf, transportParent, "local_transport", "virtual_transport", "relay_transport",
@@ -142,13 +145,22 @@ internal sealed class AddressResolve
         const DictFlags NoRegsubFlags = MapFlags | DictFlags.NoRegsub;
         var text = conf.Eval(transportMaps);
         if (text.Length > 0)
+        {
             ctx.TransportInfo = new TransportTable(Maps.Create(transportMaps, text, NoRegsubFlags), transportParent, findOptions);
+            TableNames.RegisterMaps(text, NoRegsubFlags);
+        }
         text = conf.Eval(sndRelay);
         if (text.Length > 0)
+        {
             ctx.SndRelayInfo = Maps.Create(sndRelay, text, NoRegsubFlags);
+            TableNames.RegisterMaps(text, NoRegsubFlags);
+        }
         text = conf.Eval(sndDefXport);
         if (text.Length > 0)
+        {
             ctx.SndDefXportInfo = Maps.Create(sndDefXport, text, NoRegsubFlags);
+            TableNames.RegisterMaps(text, NoRegsubFlags);
+        }
         return ctx;
     }
 

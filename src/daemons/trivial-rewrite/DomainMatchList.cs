@@ -34,6 +34,9 @@ internal sealed class DomainMatchList
 
     public DictError Error { get; private set; }
 
+    // TableRegistered - told of each table a list opens (type:name, flags).
+    public static Action<string, DictFlags>? TableRegistered { get; set; }
+
     private DomainMatchList(string paramName, string text, bool hostStyle, bool parentStyle)
     {
         this.paramName = paramName;
@@ -93,6 +96,7 @@ internal sealed class DomainMatchList
                 {
                     dict = DictOpen.Open(item, DictOpenFlags.ReadOnly, DictFlags.Lock | DictFlags.Utf8Request);
                     Tables[key] = dict;
+                    TableRegistered?.Invoke(item, DictFlags.Lock | DictFlags.Utf8Request);
                 }
                 patterns.Add(new Pattern(match, item, dict));
             }

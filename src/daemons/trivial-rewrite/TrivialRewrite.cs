@@ -35,6 +35,7 @@ public static class TrivialRewrite
     {
         PreInit = ctx =>
         {
+            DomainMatchList.TableRegistered = TableNames.Register;
             rewrite = new AddressRewrite(ctx.Conf);
             resolve = new AddressResolve(ctx.Conf, rewrite);
         },
@@ -59,7 +60,7 @@ public static class TrivialRewrite
     {
         if (DictOpen.ChangedName() is { } table)
         {
-            Msg.Info($"table {table} has changed -- restarting");
+            Msg.Info($"table {TableNames.Display(table)} has changed -- restarting");
             Environment.Exit(0);
         }
         nextTableCheck = Now() + TableCheckInterval;
