@@ -22,7 +22,7 @@ chmod 755 "$SM_T"
 
 # Ports: 431NN for the reference, 432NN for ours; NN names the sink.
 sm_port() { if [ "$1" = ref ]; then echo "431$2"; else echo "432$2"; fi; }
-SM_SINKS="10 11 12 13 14 15 16 17 18 19"
+SM_SINKS="10 11 12 13 14 15 16 17 18 19 20 21"
 sm_sink_opts() {
     case $1 in
         10) echo "" ;;           # accepts everything
@@ -35,6 +35,8 @@ sm_sink_opts() {
         17) echo "-q RCPT" ;;    # hangs up after RCPT
         18) echo "-e -p" ;;      # no ESMTP, no PIPELINING
         19) echo "-L" ;;         # LMTP
+        20) echo "" ;;           # SASL (any AUTH accepted)
+        21) echo "-f AUTH" ;;    # SASL refused
     esac
 }
 
@@ -81,6 +83,7 @@ EOF
         echo "nxdomain.example smtp:nosuch.test:$(sm_port "$s" 10)"
         echo "nxhost.example smtp:[nosuch.test]:$(sm_port "$s" 10)"
         echo "named.example smtp:[mx1.mx.test]:$(sm_port "$s" 10)"
+        echo "helo.example smtphelo:[127.0.0.1]:$(sm_port "$s" 10)"
         echo "discard.example discard:"
     } >"$d/conf/transport"
     cat >"$d/conf/master.cf" <<'EOF'
@@ -93,6 +96,7 @@ defer     unix  -       -       n       -       0       bounce
 trace     unix  -       -       n       -       0       bounce
 smtp      unix  -       -       n       -       -       smtp
 lmtp      unix  -       -       n       -       -       lmtp
+smtphelo  unix  -       -       n       -       -       smtp -o smtp_never_send_ehlo=yes
 discard   unix  -       -       n       -       -       discard
 error     unix  -       -       n       -       -       error
 postlog   unix-dgram n  -       n       -       1       postlogd
@@ -235,11 +239,17 @@ else
     done
     sm_both log 'sm_log $S | LC_ALL=C sort'
     # Other settings: soft_bounce, a 5xx greeting taken as final, HELO
-    # only, LMTP deliveries reported as final, no line length limit.
+    # only (a master.cf -o override), LMTP deliveries reported as final,
+    # no line length limit, SASL.
     for sm_s in ref ours; do
         mv "$SM_T/$sm_s/maillog" "$SM_T/$sm_s/maillog.1"
         "$REF_SBIN/postconf" -c "$SM_T/$sm_s/conf" -e "soft_bounce = yes" "smtp_skip_5xx_greeting = no" \
-            "smtp_never_send_ehlo = yes" "lmtp_assume_final = yes" "smtp_line_length_limit = 0"
+            "lmtp_assume_final = yes" "smtp_line_length_limit = 0"
+        printf '[127.0.0.1]:%s user:secret\n[127.0.0.1]:%s user:wrong\n' "$(sm_port $sm_s 20)" "$(sm_port $sm_s 21)" \
+            >"$SM_T/$sm_s/conf/sasl_passwd"
+        "$REF_SBIN/postmap" -c "$SM_T/$sm_s/conf" "$SM_T/$sm_s/conf/sasl_passwd"
+        "$REF_SBIN/postconf" -c "$SM_T/$sm_s/conf" -e "smtp_sasl_auth_enable = yes" \
+            "smtp_sasl_password_maps = hash:$SM_T/$sm_s/conf/sasl_passwd" "smtp_sasl_security_options = noanonymous"
         "$REF_SBIN/postsuper" -c "$SM_T/$sm_s/conf" -d ALL >/dev/null 2>&1
         find "$SM_T/$sm_s/conf" -type f -exec touch -d '1 minute ago' {} +
         unshare -m sh -c "mount --bind $SM_T/resolv.conf /etc/resolv.conf && $REF_SBIN/postfix -c $SM_T/$sm_s/conf start" >/dev/null 2>&1
@@ -247,15 +257,17 @@ else
     printf 'Subject: second round\n\nbody\n' >"$SM_T/msg"
     sm_send r5@s11.example
     sm_send greet@s16.example
-    sm_send helo@s10.example
+    sm_send helo@helo.example
     sm_send fin1@lmtp.example fin2@lmtp.example
     sm_send nx2@nxdomain.example
+    sm_send auth@s20.example
+    sm_send authfail@s21.example
     { printf 'Subject: long line\n\n'; head -c 2500 /dev/zero | tr '\0' y; printf '\n'; } >"$SM_T/msg"
     sm_send long2@s10.example
     sm_both settled2 'sm_settle $S && sleep 1 && sm_settle $S && echo ok'
     sm_both stop2 '$REF_SBIN/postfix -c $SM_T/$S/conf stop; sleep 1'
-    for sm_r in r5@s11.example greet@s16.example helo@s10.example fin1@lmtp.example fin2@lmtp.example \
-        nx2@nxdomain.example long2@s10.example; do
+    for sm_r in r5@s11.example greet@s16.example helo@helo.example fin1@lmtp.example fin2@lmtp.example \
+        nx2@nxdomain.example long2@s10.example auth@s20.example authfail@s21.example; do
         sm_both "log2-$sm_r" 'sm_log $S | grep -F "to=<$sm_r>" | LC_ALL=C sort'
     done
     sm_both log2 'sm_log $S | LC_ALL=C sort'
