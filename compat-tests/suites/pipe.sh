@@ -265,7 +265,7 @@ else
     trap 'pp_stop; rm -rf "$COMPAT_TMP"' EXIT
     for pp_s in ref mix; do pp_instance $pp_s; done
     pp_both start '$REF_SBIN/postfix -c $PP_T/$S/conf start'
-    pp_both daemons 'n=$(ls -l $PP_T/$S/libexec/pipe $PP_T/$S/libexec/spawn | grep -c -- "-> $OUR_LIBEXEC/"); case $S:$n in ref:0|mix:2) echo ok;; *) echo "$n of ours";; esac'
+    pp_both daemons 'pp_n=$(ls -l $PP_T/$S/libexec/pipe $PP_T/$S/libexec/spawn | grep -c -- "-> $OUR_LIBEXEC/"); case $S:$pp_n in ref:0|mix:2) echo ok;; *) echo "$pp_n of ours";; esac'
     # One message at a time, both instances, then wait for the queues.
     pp_send() {
         local s

@@ -322,7 +322,10 @@ public class PipeTests
         return path;
     }
 
-    private static (PipeStat, DsnBuf) RunCommand(string script, int timeLimit = 10, params string[] extra)
+    private static (PipeStat, DsnBuf) RunCommand(string script, int timeLimit = 10, params string[] extra) =>
+        RunCommandIn(null, script, timeLimit, extra);
+
+    private static (PipeStat, DsnBuf) RunCommandIn(string? cwd, string script, int timeLimit = 10, params string[] extra)
     {
         var file = QueueFile(out var offset, Body);
         var why = new DsnBuf();
@@ -338,6 +341,7 @@ public class PipeTests
             Flags = CopyFlags.ReturnPath,
             TimeLimit = timeLimit,
             Export = ["FOO=bar"],
+            Cwd = cwd,
         }, file, offset, "test", why);
         return (st, why);
     }
@@ -376,6 +380,20 @@ public class PipeTests
         var (st, why) = RunCommand("/nonexistent/cmd");
         (st, why.Status).ShouldBe((PipeStat.Defer, "4.3.0"));
         why.Reason.ShouldBe("temporary failure. Command output: pipe: fatal: pipe_command: execvp /nonexistent/cmd: No such file or directory ");
+    }
+
+    [Fact]
+    public void WorkingDirectoryAndSession()
+    {
+        var (st, why) = RunCommandIn("/tmp", Script("cat >/dev/null; echo \"$(pwd) $(ps -o sid= -p $$ | tr -d ' ') $$\"\n"));
+        st.ShouldBe(PipeStat.Ok);
+        var parts = why.Reason.Trim().Split(' ');
+        parts[0].ShouldBe("/tmp");
+        parts[1].ShouldBe(parts[2]);
+        var nobody = Sys.GetPwNam("nobody")!;
+        (st, why) = RunCommandIn("/nonexistent-dir", Script("exit 0\n"));
+        (st, why.Status).ShouldBe((PipeStat.Defer, "4.3.0"));
+        why.Reason.ShouldBe($"temporary failure. Command output: pipe: fatal: cannot change directory to \"/nonexistent-dir\" for uid={nobody.Uid} gid={nobody.Gid}: No such file or directory ");
     }
 
     [Fact]
