@@ -187,6 +187,44 @@ bo_case() {
     compare_files "bounce-$name-log" "$BO_T/ref.$name.log" "$BO_T/ours.$name.log"
 }
 
+# vf_smtp PORT RCPT... - an SMTP session with the instance's smtpd: the
+# replies to each RCPT TO (reject_unverified_recipient asks verify).
+vf_smtp() {
+    local port=$1 r line; shift
+    exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
+    vf_reply() { while IFS= read -r -t 15 line <&3; do echo "${line%$'\r'}"; [ "${line:3:1}" = "-" ] || break; done; }
+    vf_reply >/dev/null
+    printf 'EHLO client.example\r\n' >&3; vf_reply >/dev/null
+    printf 'MAIL FROM:<sender@remote.example>\r\n' >&3; vf_reply
+    for r in "$@"; do printf 'RCPT TO:<%s>\r\n' "$r" >&3; vf_reply; done
+    printf 'QUIT\r\n' >&3; vf_reply >/dev/null
+    exec 3>&-
+}
+
+# vf_case NAME SETTING... -- RCPT... - verify(8): ours against the
+# reference, through the reference smtpd with reject_unverified_recipient;
+# the RCPT replies are compared (each recipient asked twice).
+vf_case() {
+    local name=$1 n settings=() port; shift
+    case "verify-$name" in *"${CASE_FILTER:-}"*) ;; *) return 0;; esac
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do settings+=("$1"); shift; done
+    shift
+    for n in ref ours; do
+        bo_instance "$n" $([ "$n" = ours ] && echo verify) "smtpd_recipient_restrictions = reject_unverified_recipient" \
+            "address_verify_map =" "${settings[@]}"
+        port=$((20000 + RANDOM % 20000))
+        echo "$port" >"$BO_T/$n.port"
+        printf '127.0.0.1:%s inet n - n - - smtpd\nverify unix - - n - 1 verify\nproxymap unix - - n - - proxymap\n' "$port" >>"$BO_T/$n/conf/master.cf"
+        bo_start "$n"
+    done
+    sleep 1
+    for n in ref ours; do
+        vf_smtp "$(cat "$BO_T/$n.port")" "$@" "$@" >"$BO_T/$n.vf-$name" 2>&1
+    done
+    bo_stop
+    compare_files "verify-$name" "$BO_T/ref.vf-$name" "$BO_T/ours.vf-$name"
+}
+
 if [ "$(id -u)" != 0 ] || [ ! -x "$OUR_LIBEXEC/bounce" ]; then
     echo "bounce: skipped: needs root and our daemons ($OUR_LIBEXEC)"
 else
@@ -237,5 +275,12 @@ else
     printf '/^Auto-Submitted:/ HOLD\n/^Subject: test message/ REJECT no tests here\n' >"$BO_T/reject_checks"
     chmod 644 "$BO_T/reject_checks"
     bo_case cleanup-reject 1 "header_checks = regexp:$BO_T/reject_checks" -- -f sender@remote.example user@ok.example
+
+    # verify(8), when our build has it.
+    if [ -x "$OUR_LIBEXEC/verify" ]; then
+        vf_case probes -- user@err.example user@ok.example user@retry.example
+        vf_case no-negative-cache "address_verify_negative_cache = no" "address_verify_poll_count = 1" \
+            -- user@err.example user@ok.example
+    fi
     bo_stop
 fi
