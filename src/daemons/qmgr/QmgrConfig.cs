@@ -20,6 +20,7 @@ internal sealed class QmgrConfig
     public required MailConf Conf { get; init; }
     public int ActiveLimit { get; set; } = 20000;
     public int RecipientLimit { get; set; } = 20000;
+    public int RecipientMinimum { get; set; } = 10;
     public int MinBackoff { get; set; } = 300;
     public int MaxBackoff { get; set; } = 4000;
     public int QueueRunDelay { get; set; } = 300;
@@ -47,6 +48,7 @@ internal sealed class QmgrConfig
             Conf = conf,
             ActiveLimit = IntOr(conf, "qmgr_message_active_limit", 20000),
             RecipientLimit = IntOr(conf, "qmgr_message_recipient_limit", 20000),
+            RecipientMinimum = Math.Max(1, IntOr(conf, "qmgr_message_recipient_minimum", 10)),
             MinBackoff = TimeOr(conf, "minimal_backoff_time", 300),
             MaxBackoff = TimeOr(conf, "maximal_backoff_time", 4000),
             QueueRunDelay = TimeOr(conf, "queue_run_delay", 300),

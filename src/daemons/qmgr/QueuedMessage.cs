@@ -84,10 +84,34 @@ internal sealed class QueuedMessage
 
     // Load - qmgr_message_read() over the whole file image; null when the
     // file is unusable (warnings already logged).
-    public static QueuedMessage? Load(byte[] image, string queueId, string path, int scanFlags, bool logOpened = true)
+    // RcptOffset - where the recipients not read yet begin (0: all read).
+    public long RcptOffset { get; set; }
+
+    private long startOffset;
+    private int recipientLimit = int.MaxValue;
+
+    public static QueuedMessage? Load(byte[] image, string queueId, string path, int scanFlags, bool logOpened = true,
+        int recipientLimit = int.MaxValue)
     {
-        var m = new QueuedMessage { QueueId = queueId, Path = path, ScanFlags = scanFlags };
+        var m = new QueuedMessage { QueueId = queueId, Path = path, ScanFlags = scanFlags, recipientLimit = recipientLimit };
         return m.Parse(image, logOpened) ? m : null;
+    }
+
+    // Reload - qmgr_message_realloc(): the next batch of recipients, from
+    // RcptOffset on; false when the file became unusable.
+    public bool Reload(byte[] image, int limit)
+    {
+        var next = new QueuedMessage
+        {
+            QueueId = QueueId, Path = Path, ScanFlags = ScanFlags,
+            startOffset = RcptOffset, recipientLimit = limit,
+        };
+        if (!next.Parse(image, false))
+            return false;
+        Recipients.Clear();
+        Recipients.AddRange(next.Recipients);
+        RcptOffset = next.RcptOffset;
+        return true;
     }
 
     private static readonly string EnvTypes = RecordType.Envelope + RecordType.Extract;
@@ -158,7 +182,12 @@ internal sealed class QueuedMessage
             {
                 case RecordType.Rcpt:
                     RcptUnread--;
-                    Recipients.Add(new QueuedRecipient(offset, dsnOrcpt ?? "", dsnNotify, origRcpt ?? "", text));
+                    if (offset >= startOffset && RcptOffset == 0)
+                    {
+                        Recipients.Add(new QueuedRecipient(offset, dsnOrcpt ?? "", dsnNotify, origRcpt ?? "", text));
+                        if (Recipients.Count >= recipientLimit)
+                            RcptOffset = reader.Position;
+                    }
                     NotifySuccess |= (dsnNotify & DsnNotifySuccess) != 0;
                     dsnOrcpt = origRcpt = null;
                     dsnNotify = 0;
@@ -313,7 +342,7 @@ internal sealed class QueuedMessage
             RewriteContext = "local";
         if (CreateTime == 0)
             CreateTime = ArrivalSec;
-        if (RcptUnread != 0)
+        if (RcptUnread != 0 && startOffset == 0)
         {
             Msg.Warn($"{QueueId}: rcpt count mismatch ({RcptUnread})");
             RcptUnread = 0;

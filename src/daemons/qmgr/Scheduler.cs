@@ -407,7 +407,7 @@ internal sealed class Scheduler
             image = new byte[file.Length];
             file.ReadExactly(image);
         }
-        var message = QueuedMessage.Load(image, queueId, activePath, flags);
+        var message = QueuedMessage.Load(image, queueId, activePath, flags, recipientLimit: RecipientBudget());
         if (message == null)
         {
             Corrupt(queueId);
@@ -435,6 +435,14 @@ internal sealed class Scheduler
             ActiveDone(message);
         return true;
     }
+
+    // RecipientBudget - how many recipients one read may take in:
+    // what is left of qmgr_message_recipient_limit, at least
+    // qmgr_message_recipient_minimum, at most 5000.
+    private int RecipientBudget() =>
+        Math.Min(5000, Math.Max(config.RecipientLimit - inCoreRecipients, config.RecipientMinimum));
+
+    private int inCoreRecipients;
 
     private bool Rename(string queueId, string from, string to, out int errno)
     {
@@ -688,6 +696,7 @@ internal sealed class Scheduler
                 message.RefCount++;
             }
             entry.Recipients.Add(rcpt);
+            inCoreRecipients++;
         }
         assignment.Clear();
         message.Recipients.Clear();
@@ -907,6 +916,7 @@ internal sealed class Scheduler
         if (queue.Todo.Count == 0 && queue.Busy == 0 && queue.Window.Ready)
             RemoveQueue(queue);
         var message = entry.Message;
+        inCoreRecipients -= entry.Recipients.Count;
         message.RefCount--;
         if (message.RefCount == 0)
             ActiveDone(message);
@@ -1047,6 +1057,31 @@ internal sealed class Scheduler
         if (message.Flags != 0 && !MailOpenOk.Check(mailQueue, MailQueue.Active, message.QueueId, out _, out _))
         {
             Corrupt(message.QueueId);
+            return;
+        }
+        // More recipients in the file: the next batch.
+        if (message.RcptOffset > 0)
+        {
+            byte[] image;
+            try
+            {
+                image = File.ReadAllBytes(message.Path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                image = [];
+            }
+            if (image.Length == 0 || !message.Reload(image, RecipientBudget()))
+            {
+                Corrupt(message.QueueId);
+                return;
+            }
+            SortRecipients(message);
+            Resolve(message);
+            SortRecipients(message);
+            Assign(message);
+            if (message.RefCount == 0)
+                ActiveDone(message);
             return;
         }
         if ((message.TraceFlags & (QueuedMessage.FlagUsrVrfy | QueuedMessage.FlagRecord | QueuedMessage.FlagRecDlySent)) != 0

@@ -191,6 +191,20 @@ public class QueueFileTests
     }
 
     [Fact]
+    public void RecipientsAreReadInBatches()
+    {
+        var image = Build(out _, out _, doneFirst: false);
+        var m = QueuedMessage.Load(image, "ABC123", "active/ABC123", 0, logOpened: false, recipientLimit: 1)!;
+        m.Recipients.ConvertAll(r => r.Address).ShouldBe(["done@example.com"]);
+        m.RcptOffset.ShouldBeGreaterThan(0);
+        m.Reload(image, 1).ShouldBeTrue();
+        m.Recipients.ConvertAll(r => r.Address).ShouldBe(["todo@example.com"]);
+        m.Reload(image, 1).ShouldBeTrue();
+        m.Recipients.Count.ShouldBe(0);
+        m.RcptOffset.ShouldBe(0);
+    }
+
+    [Fact]
     public void MissingSenderIsRejected()
     {
         var image = Build(out _, out _);
