@@ -221,7 +221,7 @@ else
     qm_both flush '$REF_SBIN/postqueue -c $QM_T/$S/conf -f; sleep 2; qm_settle $S && echo ok'
     qm_both queue2 'qm_queue'
     qm_both files 'qm_files'
-    qm_both stop '$REF_SBIN/postfix -c $QM_T/$S/conf stop; sleep 1'
+    qm_both stop 'qm_settle $S; sleep 1; qm_settle $S; $REF_SBIN/postfix -c $QM_T/$S/conf stop; sleep 1'
     qm_both maillog 'qm_log'
 
     # SIGKILL: our qmgr dies with mail in flight; a new one (started by the
