@@ -13,7 +13,10 @@
 # queue: each is printed with the reference postcat and compared after
 # queue IDs, dates and MIME boundary time stamps are masked. The defer
 # logfile of the deferred message and bounce's log lines are compared
-# too.
+# too. Then verify(8): an instance with our verify (and one with the
+# reference's) runs the reference smtpd with reject_unverified_recipient;
+# the RCPT TO replies of an SMTP session (probes through error, discard
+# and retry transports) are compared.
 #
 # Needs root, the postfix user and our daemons (OUR_LIBEXEC: a link
 # named bounce to the multi-call binary); skipped otherwise.
