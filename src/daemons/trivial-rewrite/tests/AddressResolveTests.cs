@@ -161,4 +161,15 @@ public sealed class AddressResolveTests : IDisposable
     [InlineData("1.2.3.4", false)]
     [InlineData("bad_host!", false)]
     public void Hostnames(string name, bool valid) => HostSyntax.ValidHostname(name).ShouldBe(valid);
+
+    [Fact]
+    public void TableRegistryNames()
+    {
+        TableNames.FlagsStr(Postfix.Global.Dict.DictFlags.Lock | Postfix.Global.Dict.DictFlags.NoRegsub
+            | Postfix.Global.Dict.DictFlags.FoldFix | Postfix.Global.Dict.DictFlags.Utf8Request)
+            .ShouldBe("lock|no_regsub|fold_fix|utf8_request");
+        TableNames.Register("lmdb:/x/transport", Postfix.Global.Dict.DictFlags.Lock | Postfix.Global.Dict.DictFlags.Utf8Request);
+        TableNames.Display("lmdb:/x/transport").ShouldBe("lmdb:/x/transport(0,lock|utf8_request)");
+        TableNames.Display("lmdb:/unknown").ShouldBe("lmdb:/unknown");
+    }
 }
