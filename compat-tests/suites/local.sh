@@ -98,7 +98,7 @@ lt_norm() {
         -e 's/^From (\S+)  [A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [0-9]{4}$/From \1  DATE/' \
         -e 's/^(\s+id QID); .*/\1; DATE/' -e 's/^Date: .*/Date: DATE/' -e 's/^(\s+for <[^>]*>); .*/\1; DATE/' \
         -e 's/^(\s+by host.local.example \(Postfix[^)]*\) with [A-Z]+ id QID); .*/\1; DATE/' \
-        -e 's/^Message-Id: <[0-9]+\.QID@/Message-Id: <STAMP.QID@/' \
+        -e 's/^Message-Id: <[0-9]+\.QID@/Message-Id: <STAMP.QID@/' -e 's/message-id=<[0-9]{14}\./message-id=<STAMP./' \
         -e "s#$LT_T/(ref|mix)#INST#g" "$@"
 }
 
@@ -121,14 +121,18 @@ lt_settle() {
     return 1
 }
 
-# lt_dump DIR - every file under DIR with its mode and owner, normalized.
+# lt_dump DIR - every file under DIR with its mode and owner, normalized;
+# maildir messages (whose names depend on time and inode) sorted by content.
 lt_dump() {
     local f
-    (cd "$1" 2>/dev/null && find . -type f | LC_ALL=C sort) | while read -r f; do
-        case "$f" in */new/*|*/cur/*) echo "== $(dirname "$f")/MAILDIR-FILE $(stat -c '%a %U' "$1/$f")";;
-                     *) echo "== $f $(stat -c '%a %U' "$1/$f")";; esac
+    (cd "$1" 2>/dev/null && find . -type f ! -path '*/new/*' ! -path '*/cur/*' | LC_ALL=C sort) | while read -r f; do
+        echo "== $f $(stat -c '%a %U' "$1/$f")"
         lt_norm "$1/$f"
     done
+    (cd "$1" 2>/dev/null && find . -type f \( -path '*/new/*' -o -path '*/cur/*' \)) | while read -r f; do
+        { echo "== $(dirname "$f")/MAILDIR-FILE $(stat -c '%a %U' "$1/$f")"; lt_norm "$1/$f"; } | tr '\n' '\001'
+        echo
+    done | LC_ALL=C sort | tr '\001' '\n'
 }
 
 lt_log_of() {
