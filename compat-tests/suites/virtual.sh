@@ -124,6 +124,7 @@ else
     trap 'vt_stop; rm -rf "$COMPAT_TMP"' EXIT
     for vt_s in ref mix; do vt_instance $vt_s; done
     vt_both start '$REF_SBIN/postfix -c $VT_T/$S/conf start'
+    if [ "$(readlink "$VT_T/mix/libexec/virtual")" = "$OUR_LIBEXEC/virtual" ]; then record virtual-daemon-is-ours 1; else record virtual-daemon-is-ours 0; fi
     vt_send() {
         local s
         for s in ref mix; do printf "$VT_MSG" | "$REF_SBIN/sendmail" -C "$VT_T/$s/conf" "$@" >"$VT_T/$s.send" 2>&1; done
