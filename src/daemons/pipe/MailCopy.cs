@@ -58,7 +58,7 @@ public static class MailCopy
     // the errno of a write error in writeErrno.
     public static int Copy(string sender, string? origRcpt, string? delivered, ReadOnlySpan<byte> queueFile,
         long dataOffset, string path, Stream dst, CopyFlags flags, string eol, bool enableOrcpt, DsnBuf? why,
-        out int writeErrno, DateTime? now = null)
+        out int writeErrno, DateTime? now = null, Action? markCorrupt = null)
     {
         var errnoSeen = 0;
         var eolBytes = Encoding.UTF8.GetBytes(eol);
@@ -141,6 +141,7 @@ public static class MailCopy
             {
                 Msg.Warn($"bad record type: {type} in message content");
                 corrupt = true;
+                markCorrupt?.Invoke();
             }
             if (prevType != RecordType.Norm)
                 Put(eolBytes);

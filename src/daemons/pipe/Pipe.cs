@@ -204,11 +204,11 @@ public static class Pipe
         }
 
         var data = ReadQueueFile(queueFile!);
-        var path = queueFile!.Name;
+        var queuePath = DeliverConfig.Queue.Path(request.QueueName, request.QueueId);
         if ((a.Flags & CopyFlags.Delivered) != 0)
         {
             var rcpt = request.Recipients[0];
-            if (DeliveredHeaders.Find(data, request.DataOffset, path, rcpt.Address))
+            if (DeliveredHeaders.Find(data, request.DataOffset, queuePath, rcpt.Address))
             {
                 why.Simple("5.4.6", $"mail forwarding loop for {rcpt.Address}");
                 return Report(PipeStat.Bounce, service, request, a.Flags, why, queueFile);
@@ -254,8 +254,25 @@ public static class Pipe
             Delivered = request.Recipients[0].Address,
             EnableOrcpt = ctx.Conf.Bool("enable_original_recipient"),
             ProcName = ctx.ProcessName,
-        }, data, request.DataOffset, path, why);
+            MarkCorrupt = () => MarkCorrupt(ctx, queueFile!, queuePath),
+        }, data, request.DataOffset, queuePath, why);
         return Report(commandStatus, service, request, a.Flags, why, queueFile);
+    }
+
+    // MarkCorrupt - mark_corrupt(): make the queue file read-only for
+    // its owner, which the queue manager treats as corrupt.
+    private static void MarkCorrupt(ServerContext ctx, FileStream file, string path)
+    {
+        var owner = Sys.GetPwNam(ctx.Conf.Eval("mail_owner"));
+        uint euid = Sys.GetEuid(), egid = Sys.GetEgid();
+        var switchIds = owner != null && euid != owner.Uid && (Sys.GetUid() == 0 || euid == 0);
+        if (switchIds)
+            PipeCommand.SetEugid(owner!.Uid, owner.Gid);
+        Msg.Warn($"corrupted queue file: {path}");
+        if (Sys.Fchmod((int)file.SafeFileHandle.DangerousGetHandle(), Convert.ToInt32("400", 8)) != 0)
+            Msg.Fatal($"mark_corrupt: fchmod {path}: {Sys.LastError()}");
+        if (switchIds)
+            PipeCommand.SetEugid(euid, egid);
     }
 
     private static byte[] ReadQueueFile(FileStream file)

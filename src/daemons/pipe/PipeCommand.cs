@@ -61,6 +61,9 @@ public sealed class PipeCommandArgs
     public bool EnableOrcpt { get; init; } = true;
 
     public string ProcName { get; init; } = "pipe";
+
+    // MarkCorrupt - mark_corrupt() of the queue file.
+    public Action? MarkCorrupt { get; init; }
 }
 
 public static class PipeCommand
@@ -258,7 +261,8 @@ public static class PipeCommand
         Sys.NonBlocking(inWrite, true);
         var writer = new TimedFdStream(inWrite, args.TimeLimit, () => timedOut, () => timedOut = true);
         var writeStatus = MailCopy.Copy(args.Sender, args.OrigRcpt, args.Delivered, queueFile, dataOffset, path,
-            new BufferedStream(writer, 4096), args.Flags, args.Eol, args.EnableOrcpt, why, out var writeErrno);
+            new BufferedStream(writer, 4096), args.Flags, args.Eol, args.EnableOrcpt, why, out var writeErrno,
+            markCorrupt: args.MarkCorrupt);
 
         var log = new byte[OutputLimit];
         var logLen = 0;

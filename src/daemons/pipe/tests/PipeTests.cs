@@ -234,9 +234,11 @@ public class PipeTests
     public void CorruptContent()
     {
         var file = QueueFile(out var offset, ('N', "a"), ('E', ""));
+        var marked = 0;
         var status = MailCopy.Copy("s", "", "", file, offset, "test", new MemoryStream(), CopyFlags.None, "\n", true,
-            new DsnBuf(), out _);
+            new DsnBuf(), out _, markCorrupt: () => marked++);
         status.ShouldBe(MailCopy.StatCorrupt);
+        marked.ShouldBe(1);
     }
 
     [Fact]
