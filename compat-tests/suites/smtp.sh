@@ -247,9 +247,8 @@ else
             "lmtp_assume_final = yes" "smtp_line_length_limit = 0"
         printf '[127.0.0.1]:%s user:secret\n[127.0.0.1]:%s user:wrong\n' "$(sm_port $sm_s 20)" "$(sm_port $sm_s 21)" \
             >"$SM_T/$sm_s/conf/sasl_passwd"
-        "$REF_SBIN/postmap" -c "$SM_T/$sm_s/conf" "$SM_T/$sm_s/conf/sasl_passwd"
         "$REF_SBIN/postconf" -c "$SM_T/$sm_s/conf" -e "smtp_sasl_auth_enable = yes" \
-            "smtp_sasl_password_maps = hash:$SM_T/$sm_s/conf/sasl_passwd" "smtp_sasl_security_options = noanonymous"
+            "smtp_sasl_password_maps = texthash:$SM_T/$sm_s/conf/sasl_passwd" "smtp_sasl_security_options = noanonymous"
         "$REF_SBIN/postsuper" -c "$SM_T/$sm_s/conf" -d ALL >/dev/null 2>&1
         find "$SM_T/$sm_s/conf" -type f -exec touch -d '1 minute ago' {} +
         unshare -m sh -c "mount --bind $SM_T/resolv.conf /etc/resolv.conf && $REF_SBIN/postfix -c $SM_T/$sm_s/conf start" >/dev/null 2>&1
