@@ -24,6 +24,8 @@ internal enum SmtpStreamError
 {
     Eof,
     Timeout,
+    // Data - a local problem (table lookup error), not the server's.
+    Data,
 }
 
 internal sealed class SmtpStreamException(SmtpStreamError error) : Exception(error.ToString())

@@ -77,7 +77,15 @@ internal static class SmtpSasl
     public static int Login(SmtpState state, SmtpChat chat, SmtpSessionInfo session, SmtpSaslSettings sasl,
         string ehloText, string dest, bool inTls)
     {
-        var value = sasl.Find(session.Host) ?? sasl.Find(dest);
+        sasl.PasswordMaps?.ClearError();
+        var value = sasl.Find(session.Host);
+        if (value == null && sasl.PasswordMaps is not { Error: not DictError.None })
+            value = sasl.Find(dest);
+        if (value == null && sasl.PasswordMaps is { Error: not DictError.None } maps)
+        {
+            Msg.Warn($"{state.Request.QueueId}: {maps.Title} lookup error");
+            return state.StreamExcept(SmtpStreamError.Data, "");
+        }
         if (value == null)
         {
             session.Features &= ~SmtpFeatures.Auth;

@@ -230,6 +230,8 @@ internal sealed class SmtpState
         var namaddr = Session?.NamAddr ?? "none";
         if (error == SmtpStreamError.Eof)
             Why.Simple("4.4.2", $"lost connection with {namaddr} while {description}");
+        else if (error == SmtpStreamError.Data)
+            Why.Simple("4.3.0", $"local data error while talking to {namaddr}");
         else
             Why.Simple("4.4.2", $"conversation with {namaddr} timed out while {description}");
         return BulkFail(true);
