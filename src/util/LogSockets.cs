@@ -130,6 +130,10 @@ public sealed partial class PostlogClient
                 socket!.Send(Encoding.UTF8.GetBytes(line));
                 return;
             }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.WouldBlock)
+            {
+                // Queue full: the fallback writer takes this line.
+            }
             catch (SocketException)
             {
                 Disconnect();
@@ -149,6 +153,12 @@ public sealed partial class PostlogClient
         {
             socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
             socket.Connect(new UnixDomainSocketEndPoint(ServicePath));
+            // A program with a fallback writer (master, postfix) never waits
+            // for postlogd: when its queue is full (postlogd stopped, or not
+            // yet started by the very master that is logging), the line goes
+            // to the fallback instead of blocking the master for good.
+            if (Fallback != null)
+                socket.Blocking = false;
             return true;
         }
         catch (SocketException)

@@ -2,7 +2,8 @@
 //	ProgramHost - common start and exit path of every command
 // DESCRIPTION
 //	Sets the message tag from argv[0], makes sure descriptors 0-2 are
-//	open, sets umask 022, runs the program body, and turns a
+//	open, sets umask 022 (not for daemons, which keep the umask that
+//	master(8) gave them, 077), runs the program body, and turns a
 //	FatalException into the exit status after the one-second pause
 //	that Postfix's msg_fatal() makes. Stdout is flushed on every exit.
 using System;
@@ -23,12 +24,17 @@ public static class ProgramHost
         set => stdout = value;
     }
 
+    // KeepUmask - set by the daemons' multi-call host: a daemon keeps the
+    // umask it inherits from master(8), as the reference's daemons do.
+    public static bool KeepUmask { get; set; }
+
     // Run - run body(args) as program "name"; return the exit status.
     // Argv0 verbatim: some programs (postconf, postcat) print argv[0] as given.
     public static int Run(string defaultName, string[] args, Func<string[], int> body, bool verbatimArgv0 = false)
     {
         Msg.Tag = verbatimArgv0 ? (Argv0() is { Length: > 0 } a ? a : defaultName) : ProgramName(defaultName);
-        Sys.Umask(Convert.ToInt32("022", 8));
+        if (!KeepUmask)
+            Sys.Umask(Convert.ToInt32("022", 8));
         int status;
         try
         {

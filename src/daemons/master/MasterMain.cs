@@ -410,6 +410,7 @@ public static partial class MasterMain
     private static void SigDeath(int sig)
     {
         var pid = Environment.ProcessId;
+        MasterRuntime.Dying = true;
         Sys.Kill(-pid, Sys.SIGTERM);
         Msg.Info($"terminating on signal {sig}");
         foreach (var r in Registrations)

@@ -340,9 +340,16 @@ internal sealed partial class MasterRuntime
         AvailListen(serv);
     }
 
+    // Dying - set by the signal thread once it has stopped the process
+    // group: the reference master dies at once and never reports the
+    // children it took down with it, so neither do we.
+    public static volatile bool Dying;
+
     // ReapChildren - master_reap_child().
     public void ReapChildren()
     {
+        if (Dying)
+            return;
         int pid;
         while ((pid = Sys.WaitPid(-1, out var status, Sys.WNOHANG)) > 0)
         {

@@ -38,7 +38,11 @@ public static class Daemons
     {
         var name = ProgramHost.ProgramName("postfix-daemons");
         if (Table.TryGetValue(name, out var run))
+        {
+            // master(8) sets its own umask (077); the other daemons inherit it.
+            ProgramHost.KeepUmask = name != "master";
             return run(args);
+        }
         Console.Error.WriteLine($"{name}: unknown daemon name; link this program as one of: {string.Join(' ', Table.Keys)}");
         return 1;
     }
