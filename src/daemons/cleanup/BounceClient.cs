@@ -212,46 +212,7 @@ internal sealed class BounceClient(MailConf conf) : IBouncer
 
     private string LogAddr(string addr) => logInternal || addr.Length == 0 ? addr : Quote822.Local(addr);
 
-    // FormatTv - format_tv(): seconds with at most sigDig significant
-    // decimals and at most maxDig decimals.
-    internal static void FormatTv(StringBuilder buf, long sec, long usec, int sigDig, int maxDig)
-    {
-        const long million = 1_000_000;
-        int[] pow10 = [1, 10, 100, 1000, 10000, 100000, 1000000];
-        long ures = million / pow10[maxDig];
-        long wid = pow10[sigDig];
-        if (ures < million)
-        {
-            if (sec > 0)
-            {
-                for (long n = 1; sec >= n && n <= wid / 10; n *= 10)
-                    ures = million / wid * n;
-            }
-            else
-            {
-                while (usec >= wid * ures)
-                    ures *= 10;
-            }
-        }
-        if (ures > 1)
-        {
-            usec += ures / 2;
-            if (usec >= million)
-            {
-                sec += 1;
-                usec -= million;
-            }
-        }
-        buf.Append(sec.ToString(CultureInfo.InvariantCulture));
-        if (usec >= ures)
-        {
-            buf.Append('.');
-            long rem = usec;
-            for (long n = million / 10; rem >= ures && n > 0; n /= 10)
-            {
-                buf.Append((char)('0' + rem / n));
-                rem %= n;
-            }
-        }
-    }
+    // FormatTv - format_tv(), shared with the delivery agents' status lines.
+    internal static void FormatTv(StringBuilder buf, long sec, long usec, int sigDig, int maxDig) =>
+        Postfix.Global.Deliver.LogAdhoc.FormatTv(buf, sec, usec, sigDig, maxDig);
 }

@@ -44,7 +44,7 @@ internal static class BounceRequests
                 BounceClient.Flush(0, m.QueueName, m.QueueId, m.Encoding, m.SmtpUtf8, sender, m.DsnEnvid, m.DsnRet) == 0 ? 0 : -2,
             CmdFlush => BounceClient.DeferFlush(0, m.QueueName, m.QueueId, m.Encoding, m.SmtpUtf8, sender, m.DsnEnvid, m.DsnRet),
             CmdWarn => BounceClient.DeferWarn(0, m.QueueName, m.QueueId, m.Encoding, m.SmtpUtf8, sender, m.DsnEnvid, m.DsnRet),
-            _ => BounceClient.TraceFlush(m.TraceFlags, m.QueueName, m.QueueId, m.Encoding, sender, m.DsnEnvid, m.DsnRet),
+            _ => BounceClient.TraceFlush(m.TraceFlags, m.QueueName, m.QueueId, m.Encoding, m.SmtpUtf8, sender, m.DsnEnvid, m.DsnRet),
         };
         if (status == -2)
             return -1;

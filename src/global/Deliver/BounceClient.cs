@@ -59,18 +59,13 @@ public static class BounceClient
         Command(DeliverConfig.DeferService, BounceCmd.Warn, flags, queue, id, encoding, smtputf8, sender,
             dsnEnvid, dsnRet, null) == 0 ? 0 : -1;
 
-    // TraceFlush - trace_flush(): note, no smtputf8 attribute here.
-    public static int TraceFlush(int flags, string queue, string id, string encoding, string sender,
+    // TraceFlush - atrace_flush() as qmgr sends it: the same attributes as
+    // the other bounce commands (smtputf8 included; the bounce service
+    // rejects a trace request without it as malformed).
+    public static int TraceFlush(int flags, string queue, string id, string encoding, int smtputf8, string sender,
         string dsnEnvid, int dsnRet) =>
-        MailCommandClient.Command(MailProto.ClassPrivate, DeliverConfig.TraceService, MailProto.ProtoBounce,
-            w => w.Int(MailProto.AttrNreq, BounceCmd.Trace)
-                .Int(MailProto.AttrFlags, flags)
-                .Str(MailProto.AttrQueue, queue)
-                .Str(MailProto.AttrQueueId, id)
-                .Str(MailProto.AttrEncoding, encoding)
-                .Str(MailProto.AttrSender, sender)
-                .Str(MailProto.AttrDsnEnvid, dsnEnvid)
-                .Int(MailProto.AttrDsnRet, dsnRet)) == 0 ? 0 : -1;
+        Command(DeliverConfig.TraceService, BounceCmd.Trace, flags, queue, id, encoding, smtputf8, sender,
+            dsnEnvid, dsnRet, null) == 0 ? 0 : -1;
 
     private static int Command(string service, int cmd, int flags, string queue, string id, string encoding,
         int smtputf8, string sender, string dsnEnvid, int dsnRet, string? verpDelims) =>

@@ -467,7 +467,7 @@ public sealed class DeliverProtocolTests : IDisposable
         BounceClient.Flush(0, "active", Id, "7bit", 0, "s@x", "", DsnRet.Full).ShouldBe(0);
         BounceClient.DeferFlush(0, "active", Id, "7bit", 0, "s@x", "", 0).ShouldBe(0);
         BounceClient.DeferWarn(0, "active", Id, "7bit", 0, "s@x", "", 0).ShouldBe(0);
-        BounceClient.TraceFlush(0, "active", Id, "7bit", "s@x", "", 0).ShouldBe(0);
+        BounceClient.TraceFlush(0, "active", Id, "7bit", 0, "s@x", "", 0).ShouldBe(0);
         WaitFor(bounce, 1);
         WaitFor(defer, 2);
         WaitFor(trace, 1);
@@ -477,7 +477,7 @@ public sealed class DeliverProtocolTests : IDisposable
         defer[0][3].ShouldBe("2"); // BOUNCE_FLAG_DELRCPT
         defer[1][1].ShouldBe("2");
         trace[0].ShouldBe(["nrequest", "5", "flags", "0", "queue_name", "active", "queue_id", Id, "encoding", "7bit",
-            "sender", "s@x", "envelope_id", "", "ret_flags", "0"]);
+            "smtputf8", "0", "sender", "s@x", "envelope_id", "", "ret_flags", "0"]);
     }
 
     [Fact]
