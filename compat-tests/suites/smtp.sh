@@ -73,7 +73,7 @@ notify_classes =
 bounce_queue_lifetime = 1d
 EOF
     {
-        for n in $SM_SINKS; do echo "s$n.example smtp:[127.0.0.1]:$(sm_port "$s" "$n")"; done
+        for sm_n in $SM_SINKS; do echo "s$sm_n.example smtp:[127.0.0.1]:$(sm_port "$s" "$sm_n")"; done
         echo "refused.example smtp:[127.0.0.1]:$(sm_port "$s" 09)"
         echo "lmtp.example lmtp:inet:127.0.0.1:$(sm_port "$s" 19)"
         echo "lmtpunix.example lmtp:unix:$d/lmtp.sock"
