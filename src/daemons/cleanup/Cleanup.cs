@@ -12,6 +12,7 @@ using System.Runtime.InteropServices;
 using Postfix.Global.Attr;
 using Postfix.Global.Config;
 using Postfix.Global.Dict;
+using Postfix.Global.Post;
 using Postfix.Server;
 using Postfix.Util;
 

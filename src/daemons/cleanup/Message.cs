@@ -18,6 +18,7 @@ using Postfix.Global.Address;
 using System;
 using System.Collections.Generic;
 using System.Text;
+using Postfix.Global.Post;
 using Postfix.Global.Queue;
 using Postfix.Util;
 
