@@ -120,10 +120,12 @@ public class ParserTests
         BounceClient.FormatTv(sb, 0, 12345, 2, 2);
         sb.ToString().ShouldBe("0.01");
         sb.Clear();
+        // Two significant digits, as the reference's format_tv(): 12 s has
+        // no room left for decimals, 1.456 s keeps one.
         BounceClient.FormatTv(sb, 12, 345678, 2, 2);
-        sb.ToString().ShouldBe("12.3");
+        sb.ToString().ShouldBe("12");
         sb.Clear();
         BounceClient.FormatTv(sb, 1, 456000, 2, 2);
-        sb.ToString().ShouldBe("1.46");
+        sb.ToString().ShouldBe("1.5");
     }
 }
