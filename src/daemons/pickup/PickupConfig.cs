@@ -31,7 +31,7 @@ internal sealed class PickupConfig
     public int LineLimit = 2048;
     public uint OwnerUid;
     public bool LogInternal;
-    public Func<long, string> MailDate = Cleanup.MailDate.Format;
+    public Func<long, string> MailDate = Postfix.Global.Post.MailDate.Format;
 
     public static PickupConfig FromConf(MailConf conf)
     {

@@ -811,7 +811,7 @@ internal sealed class Scheduler
         };
         var name = transport.Name;
         var timeout = config.DaemonTimeout;
-        var t = new Thread(() =>
+        DeliveryWorkers.Run(() =>
         {
             AgentOutcome outcome;
             try
@@ -824,9 +824,7 @@ internal sealed class Scheduler
                 outcome = new AgentOutcome(AgentStatus.Crash, AgentDsn.Empty);
             }
             Post(() => DeliveryDone(entry, outcome));
-        })
-        { IsBackground = true, Name = "deliver " + name };
-        t.Start();
+        });
     }
 
     // VerpSender - verp_sender(): prefix+user=domain@origin.
