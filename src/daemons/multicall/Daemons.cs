@@ -14,6 +14,7 @@ public static class Daemons
 {
     private static readonly Dictionary<string, Func<string[], int>> Table = new(StringComparer.Ordinal)
     {
+        ["anvil"] = Anvil.Anvil.Run,
         ["bounce"] = Bounce.Bounce.Run,
         ["cleanup"] = Cleanup.Cleanup.Run,
         ["discard"] = Discard.Discard.Run,
@@ -28,6 +29,7 @@ public static class Daemons
         ["qmgr"] = Qmgr.Qmgr.Run,
         ["showq"] = Showq.Showq.Run,
         ["smtp"] = Smtp.Smtp.Run,
+        ["smtpd"] = Smtpd.Smtpd.Run,
         ["spawn"] = Spawn.Spawn.Run,
         ["trivial-rewrite"] = TrivialRewrite.TrivialRewrite.Run,
         ["verify"] = Verify.Verify.Run,
