@@ -33,6 +33,7 @@ public static class MultiServer
                     service(ctx, conn);
                     conn.Stream.Flush();
                 }
+                host.Options.PreDisconnect?.Invoke(ctx, conn);
             }
             return host.Exit();
         }
@@ -99,6 +100,7 @@ public static class MultiServer
                 {
                     if (Msg.Verbose > 0)
                         Msg.Info($"connection closed fd {fd}");
+                    host.Options.PreDisconnect?.Invoke(ctx, client);
                     clients.Remove(fd);
                     client.Dispose();
                     useCount++;

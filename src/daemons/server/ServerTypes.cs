@@ -112,6 +112,10 @@ public sealed class ServerOptions
     // protocol announcement some services send first.
     public Action<ServerContext, ClientConnection>? PostAccept { get; set; }
 
+    // PreDisconnect - a multi-server client is about to be closed (by the
+    // service or at end-of-file): drop per-client state here.
+    public Action<ServerContext, ClientConnection>? PreDisconnect { get; set; }
+
     // OnExit - before the process exits normally.
     public Action<ServerContext>? OnExit { get; set; }
 
