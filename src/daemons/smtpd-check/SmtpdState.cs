@@ -81,6 +81,11 @@ public class SmtpdState
     public string Instance = "";               // policy "instance" attribute
     public int Seqno;                          // policy query correlation
 
+    // Added by the restriction engine (smtpd may set the first three).
+    public bool IllegalPipelining;             // SMTPD_FLAG_ILL_PIPELINING
+    public bool? SaslActive;                   // smtpd_sasl_is_active(); null: smtpd_sasl_auth_enable
+    public string ErrorText = "";              // the last reply formatted by a restriction
+
     // XFORWARD attributes received from an upstream filter (smtpd_xforward.c).
     public SmtpdXforward Xforward = new();
 }
@@ -89,12 +94,15 @@ public class SmtpdState
 public sealed class SmtpdDefer
 {
     public bool Active;
+    public int Class;                          // MAIL_ERROR_* of the postponed reply
+    public int Code;                           // its SMTP code
     public string Dsn = "";
     public string Reason = "";
 
     public void Clear()
     {
         Active = false;
+        Class = Code = 0;
         Dsn = "";
         Reason = "";
     }
