@@ -1,13 +1,14 @@
 // NAME
 //	XsaslServer - the SMTP server's SASL back-end (smtpd_sasl_type)
 // POSTFIX
-//	src/xsasl/xsasl.h, xsasl_server.c, xsasl_dovecot_server.c
+//	src/xsasl/xsasl.h, xsasl_server.c
 // DESCRIPTION
 //	Init(type, path) once per process (xsasl_server_init: type "dovecot"
-//	talks to Dovecot's auth socket at path); Create() once per SMTP
-//	session; First/Next run one AUTH exchange. Reply texts and status
-//	values are the reference's (XSASL_AUTH_*).
-//	PLACEHOLDER API: the SASL helper replaces the bodies.
+//	talks to Dovecot's auth socket at path; any other type is refused
+//	with the reference's warning); Create() once per SMTP session;
+//	First/Next run one AUTH exchange. Reply texts and status values are
+//	the reference's (XSASL_AUTH_*). The Dovecot back-end is in
+//	DovecotServer.cs.
 using System;
 
 namespace Postfix.Xsasl;
@@ -26,7 +27,13 @@ public enum XsaslStatus
 public abstract class XsaslServerImpl : IDisposable
 {
     // null with the reference's warning when the type is unknown.
-    public static XsaslServerImpl? Init(string type, string path) => null;
+    public static XsaslServerImpl? Init(string type, string path)
+    {
+        if (type == "dovecot")
+            return new DovecotServerImpl(path);
+        Postfix.Util.Msg.Warn($"unsupported SASL server implementation: {type}");
+        return null;
+    }
 
     // xsasl_server_types: the supported smtpd_sasl_type values.
     public static string[] Types => new[] { "dovecot" };
@@ -55,7 +62,9 @@ public sealed class XsaslServerArgs
 // XsaslServer - one SMTP session's SASL state
 public abstract class XsaslServer : IDisposable
 {
-    // Mechanism list for the EHLO AUTH line (space separated).
+    // Mechanism list for the EHLO AUTH line (space separated); empty when
+    // the back-end cannot be reached or offers nothing that the security
+    // options allow (the reference's null: smtpd treats it as fatal).
     public abstract string MechanismList { get; }
 
     public abstract XsaslStatus First(string mechanism, string? initialResponse, out string reply);
