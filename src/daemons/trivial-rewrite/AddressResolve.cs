@@ -64,8 +64,14 @@ internal sealed class AddressResolve
     public ResolveContext Regular { get; }
     public ResolveContext Verify { get; }
 
-    public AddressResolve(MailConf conf, AddressRewrite rewrite, ResolveLocal? local = null)
+    private readonly Func<string, string, DictFlags, Maps> openMaps;
+
+    // openMaps - how the tables are opened (Maps.Create; postfix explain
+    // passes one that records each lookup).
+    public AddressResolve(MailConf conf, AddressRewrite rewrite, ResolveLocal? local = null,
+        Func<string, string, DictFlags, Maps>? openMaps = null)
     {
+        this.openMaps = openMaps ?? ((title, names, flags) => Maps.Create(title, names, flags));
         this.rewrite = rewrite;
         resolveLocal = local ?? new ResolveLocal(conf);
         swapBangpath = conf.Bool("swap_bangpath");
@@ -106,7 +112,7 @@ internal sealed class AddressResolve
         text = conf.Eval("relocated_maps");
         if (text.Length > 0)
         {
-            relocatedMaps = Maps.Create("relocated_maps", text, MapFlags);
+            relocatedMaps = this.openMaps("relocated_maps", text, MapFlags);
             TableNames.RegisterMaps(text, MapFlags);
         }
 
@@ -146,19 +152,19 @@ internal sealed class AddressResolve
         var text = conf.Eval(transportMaps);
         if (text.Length > 0)
         {
-            ctx.TransportInfo = new TransportTable(Maps.Create(transportMaps, text, NoRegsubFlags), transportParent, findOptions);
+            ctx.TransportInfo = new TransportTable(openMaps(transportMaps, text, NoRegsubFlags), transportParent, findOptions);
             TableNames.RegisterMaps(text, NoRegsubFlags);
         }
         text = conf.Eval(sndRelay);
         if (text.Length > 0)
         {
-            ctx.SndRelayInfo = Maps.Create(sndRelay, text, NoRegsubFlags);
+            ctx.SndRelayInfo = openMaps(sndRelay, text, NoRegsubFlags);
             TableNames.RegisterMaps(text, NoRegsubFlags);
         }
         text = conf.Eval(sndDefXport);
         if (text.Length > 0)
         {
-            ctx.SndDefXportInfo = Maps.Create(sndDefXport, text, NoRegsubFlags);
+            ctx.SndDefXportInfo = openMaps(sndDefXport, text, NoRegsubFlags);
             TableNames.RegisterMaps(text, NoRegsubFlags);
         }
         return ctx;
