@@ -41,7 +41,7 @@ internal sealed partial class CleanupSession
     }
 
     // AddrSender - cleanup_addr_sender().
-    private void AddrSender(string buf)
+    private long AddrSender(string buf)
     {
         var clean = RewriteInternal("local", buf);
         if (clean.StartsWith("MAILER-DAEMON@", StringComparison.OrdinalIgnoreCase))
@@ -60,7 +60,31 @@ internal sealed partial class CleanupSession
         }
         Out(RecordType.From, clean);
         Sender = clean;
+        var after = 0L;
+        if (MiltersActive)
+        {
+            // Room to replace the sender with a pointer.
+            if (clean.Length < RecordType.PtrPayloadSize)
+                Pad(RecordType.Ptr, RecordType.PtrPayloadSize - clean.Length);
+            after = Tell();
+        }
         BccLookup(cfg.AddressMaps?.SendBcc, clean);
+        return after;
+    }
+
+    // AddrSenderForMilter - cleanup_addr_sender() for a milter's new sender.
+    private long AddrSenderForMilter(string addr) => AddrSender(addr);
+
+    // AddrBccDsn - cleanup_addr_bcc_dsn().
+    private void AddrBccDsn(string bcc, string? orcpt, int notify)
+    {
+        var clean = RewriteInternal("local", bcc);
+        CanonInternal(ref clean, AddressMaps.EnvRcpt, cfg.AddressMaps?.RcptCanon, cfg.AddressMaps?.RcptCanonFlags ?? 0);
+        MasqInternal(ref clean, AddressMaps.EnvRcpt);
+        if (cfg.SmtpUtf8Enable && clean.Length > 0 && !Raw.IsAscii(clean) && ValidUtf8(clean)
+            && (Flags & CleanupFlags.AutoUtf8) != 0)
+            SmtpUtf8 |= SmtpUtf8Requested;
+        OutRecipient(orcpt, notify, clean, clean);
     }
 
     // AddrRecipient - cleanup_addr_recipient().

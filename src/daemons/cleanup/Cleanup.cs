@@ -36,6 +36,7 @@ public static class Cleanup
     private static void PreJail(ServerContext ctx)
     {
         var cfg = CleanupConfig.FromConf(ctx.Conf);
+        cfg.NonSmtpdMilters = Postfix.Milter.Milters.Create(ctx.Conf, ctx.Conf.Eval("non_smtpd_milters"));
         CleanupConfig.WarnUnsupported(ctx.Conf);
         var rewriter = new TrivialRewriter(new RewriteClient(null, ctx.Conf.Eval("rewrite_service_name")));
         service = new CleanupService(cfg, rewriter)
@@ -70,7 +71,7 @@ public static class Cleanup
             Msg.Fatal($"unexpected command-line argument: {ctx.Args[0]}");
         try
         {
-            service!.Serve(conn.Stream, "unknown_stream");
+            service!.Serve(conn.Stream, "unknown_stream", conn.Fd);
         }
         catch (Exception)
         {

@@ -55,11 +55,14 @@ internal sealed class CleanupConfig
     public MailQueue Queue = new();
     public Maps? HeaderChecks, MimeHeaderChecks, NestedHeaderChecks, BodyChecks;
     public AddressMaps? AddressMaps;
+    public Postfix.Milter.Milters? NonSmtpdMilters;
+    public string MilterDaemonName = "", MilterV = "";
+    public bool InetProtocolsFirstIpv6;
 
     // Parameters whose tables are not implemented in this cleanup yet.
     public static readonly string[] UnsupportedMaps =
     [
-        "non_smtpd_milters", "milter_header_checks",
+        "milter_header_checks",
     ];
 
     public static CleanupConfig FromConf(MailConf conf, Func<string, string, Maps>? openMaps = null)
@@ -91,6 +94,9 @@ internal sealed class CleanupConfig
             EnableOrigRcpt = conf.Bool("enable_original_recipient"),
             InfoLogInternal = string.Equals(conf.Eval("info_log_address_format"), "internal", StringComparison.OrdinalIgnoreCase),
             MyHostname = conf.Eval("myhostname"),
+            MilterDaemonName = conf.Eval("milter_macro_daemon_name"),
+            MilterV = conf.Eval("milter_macro_v"),
+            InetProtocolsFirstIpv6 = FirstProtocolIsIpv6(conf.Eval("inet_protocols")),
             MyOrigin = conf.Eval("myorigin"),
             RcptWitheld = conf.Eval("undisclosed_recipients_header"),
             RemoteRewriteDomain = conf.Eval("remote_header_rewrite_domain"),
@@ -151,6 +157,16 @@ internal sealed class CleanupConfig
         if (!long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n))
             Msg.Fatal($"bad numerical configuration: {name} = {v}");
         return n;
+    }
+
+    // FirstProtocolIsIpv6 - inet_proto_info()->sa_family_list[0] == AF_INET6.
+    private static bool FirstProtocolIsIpv6(string protocols)
+    {
+        var p = protocols.Trim().ToLowerInvariant();
+        if (p == "all")
+            return false;
+        var first = p.Split([',', ' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+        return first.Length > 0 && first[0] == "ipv6" && !Array.Exists(first, x => x == "ipv4");
     }
 
     // Time - get_mail_conf_time(): a number with an optional unit.

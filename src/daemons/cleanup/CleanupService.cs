@@ -41,15 +41,33 @@ internal sealed class CleanupService
     // Current - the file being written, for removal on a fatal error.
     public static QueueFile? Current { get; private set; }
 
-    public void Serve(Stream src, string path)
+    public void Serve(Stream src, string path, int fd = -1)
     {
-        var channel = new ClientChannel(src, path);
+        var channel = new ClientChannel(src, path, fd);
         using var file = QueueFile.Create(cfg);
         Current = file;
         try
         {
             file.RemoveSpuriousLogs();
-            var session = new CleanupSession(cfg, rewriter, file.Stream, file.Id, file.CreateTime);
+            var session = new CleanupSession(cfg, rewriter, file.Stream, file.Id, file.CreateTime) { Channel = channel };
+            try
+            {
+                ServeSession(channel, session, file, path);
+            }
+            finally
+            {
+                session.MilterDisconnect();
+            }
+        }
+        finally
+        {
+            Current = null;
+        }
+    }
+
+    private void ServeSession(ClientChannel channel, CleanupSession session, QueueFile file, string path)
+    {
+        {
             channel.Send(w => w.Str(MailProto.AttrProto, MailProto.ProtoCleanup).Str(MailProto.AttrQueueId, file.Id));
             var values = new AttrValue[1];
             var flags = 0;
@@ -79,9 +97,16 @@ internal sealed class CleanupService
             }
             if (!session.OutOk && type > 0)
             {
-                while (type != RecordType.End && (type = channel.ReadRecord(out _)) > 0)
+                while (type != RecordType.End && (type = channel.ReadRecord(out var junk)) > 0)
                 {
-                    // Keep reading until the client waits for our status.
+                    // Keep reading until the client waits for our status;
+                    // take milters that smtpd hands over, or it would hang.
+                    if (type == RecordType.MiltCount)
+                    {
+                        var count = int.TryParse(Raw.FromBytes(junk), out var n) ? n : -1;
+                        if (count >= 0)
+                            session.MilterReceive(count);
+                    }
                 }
             }
             if (channel.TimedOut)
@@ -91,10 +116,6 @@ internal sealed class CleanupService
             var why = (session.Flags & CleanupFlags.SmtpReply) != 0 && session.SmtpReply != null
                 ? session.SmtpReply : session.Reason ?? "";
             channel.Send(w => w.Int(MailProto.AttrStatus, status).Str(MailProto.AttrWhy, Raw.Text(why)));
-        }
-        finally
-        {
-            Current = null;
         }
     }
 

@@ -181,7 +181,7 @@ internal sealed partial class CleanupSession
             if ((Flags & CleanupFlags.AutoUtf8) != 0)
                 SmtpUtf8 |= SmtpUtf8Requested;
         }
-        var limit = cfg.HeaderLimit;
+        var limit = MiltersActive ? Math.Min(cfg.HeaderLimit, 60000) : cfg.HeaderLimit;
         var nul = header.IndexOf('\0', StringComparison.Ordinal);
         if (nul >= 0)
             header = header[..nul];
@@ -201,7 +201,12 @@ internal sealed partial class CleanupSession
                 next = null;
             }
             if (line == start)
+            {
                 Out(RecordType.Norm, text);
+                // Room to overwrite a short header with a pointer.
+                if (MiltersActive && text.Length < RecordType.PtrPayloadSize)
+                    Pad(RecordType.Dtxt, RecordType.PtrPayloadSize - text.Length);
+            }
             else if (text.Length > 0 && (text[0] == ' ' || text[0] == '\t'))
                 Out(RecordType.Norm, text);
             else
@@ -242,6 +247,7 @@ internal sealed partial class CleanupSession
         }
         if ((Flags & CleanupFlags.Discard) != 0)
             Errs = 0;
+        MilterAtFlush();
         if (OutOk)
             Final();
     }

@@ -15,7 +15,7 @@ using Postfix.Global.Attr;
 
 namespace Postfix.Daemons.Cleanup;
 
-internal sealed class ClientChannel
+internal sealed class ClientChannel : Postfix.Milter.IMilterChannel
 {
     private readonly Stream stream;
     private readonly ArrayBufferWriter<byte> outBuf = new(256);
@@ -25,16 +25,51 @@ internal sealed class ClientChannel
     private int inEnd;
     private bool eof;
 
-    public ClientChannel(Stream stream, string path)
+    public ClientChannel(Stream stream, string path, int fd = -1)
     {
         this.stream = stream;
         Path = path;
+        Fd = fd;
         writer = new AttrWriter(outBuf, AttrEncoding.Zero);
     }
 
     public string Path { get; }
 
     public bool TimedOut { get; private set; }
+
+    // Fd - the socket descriptor (milter descriptors arrive over it).
+    public int Fd { get; }
+
+    public bool Send(Action<AttrWriter> print, AttrFlags flags)
+    {
+        outBuf.ResetWrittenCount();
+        print(writer);
+        writer.End(flags);
+        try
+        {
+            stream.Write(outBuf.WrittenSpan);
+            stream.Flush();
+            return true;
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    public bool SendRaw(byte[] data)
+    {
+        try
+        {
+            stream.Write(data);
+            stream.Flush();
+            return true;
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
 
     // Send - attr_print() and flush; false on a write error.
     public bool Send(Action<AttrWriter> print)
@@ -55,14 +90,15 @@ internal sealed class ClientChannel
     }
 
     // Receive - attr_scan(): the number of conversions, -1 on error.
-    public int Receive(ReadOnlySpan<AttrSpec> spec, Span<AttrValue> values, AttrFlags flags)
+    public int Receive(ReadOnlySpan<AttrSpec> spec, Span<AttrValue> values, AttrFlags flags,
+        System.Collections.Generic.IDictionary<string, string>? hash = null)
     {
         var state = new AttrReaderState(AttrEncoding.Zero);
         for (; ; )
         {
             var r = new AttrReader(inBuf.AsSpan(inStart, inEnd - inStart), state,
                 eof ? (TimedOut ? AttrInputEnd.Timeout : AttrInputEnd.Eof) : AttrInputEnd.More, Path);
-            var status = r.Scan(spec, values, flags, out var result);
+            var status = r.Scan(spec, values, flags, out var result, hash);
             inStart += (int)r.Consumed;
             if (status == AttrScanStatus.Done)
                 return result;

@@ -15,6 +15,9 @@ internal sealed class DupFilter(int limit)
 {
     private readonly HashSet<string> seen = new(StringComparer.Ordinal);
 
+    // Drop - been_here_drop(): forget a key.
+    public void Drop(string key) => seen.Remove(key.ToLowerInvariant());
+
     public bool Seen(string key)
     {
         var folded = key.ToLowerInvariant();

@@ -105,7 +105,13 @@ internal sealed partial class CleanupSession
             return;
         }
         if (type == RecordType.MiltCount)
-            return; // Milter support is not implemented; no filters to set up.
+        {
+            // Not part of the queue file: smtpd hands over its milters.
+            var count = Atoi(buf);
+            if (count >= 0)
+                MilterReceive(count);
+            return;
+        }
 
         var mappedType = type;
         var mappedBuf = buf;
@@ -164,6 +170,8 @@ internal sealed partial class CleanupSession
             }
             origRcpt ??= buf;
             AddrRecipient(buf);
+            if (cfg.NonSmtpdMilters != null && milters == null && MilterOk)
+                MilterEmulRcpt(cfg.NonSmtpdMilters, Recip!);
             origRcpt = null;
             dsnOrcpt = null;
             dsnNotify = 0;
@@ -207,7 +215,12 @@ internal sealed partial class CleanupSession
         if (type == RecordType.Mesg)
         {
             action = Message;
-            Flags &= ~CleanupFlags.InRcpt;
+            if ((Flags & CleanupFlags.InRcpt) != 0)
+            {
+                if (MiltersActive)
+                    (appendRcptPtOffset, appendRcptPtTarget) = Placeholder();
+                Flags &= ~CleanupFlags.InRcpt;
+            }
             return;
         }
 
@@ -251,7 +264,13 @@ internal sealed partial class CleanupSession
                 Reject("multiple envelope sender records");
                 return;
             }
-            AddrSender(buf);
+            if (MiltersActive)
+                senderPtOffset = Tell();
+            var afterSender = AddrSender(buf);
+            if (MiltersActive)
+                senderPtTarget = afterSender;
+            if (cfg.NonSmtpdMilters != null && milters == null && MilterOk)
+                MilterEmulMail(cfg.NonSmtpdMilters, Sender!);
             return;
         }
         if (mappedType == RecordType.DsnEnvId)

@@ -67,6 +67,9 @@ internal sealed partial class CleanupSession
             if (attr.TryGetValue("encoding", out var encoding))
                 Out(RecordType.Attr, "encoding=" + encoding);
             Flags |= CleanupFlags.InRcpt;
+            // Room to append more meta records.
+            if (MiltersActive)
+                (appendMetaPtOffset, appendMetaPtTarget) = Placeholder();
         }
 
         if (type == RecordType.Rcpt)
@@ -120,6 +123,9 @@ internal sealed partial class CleanupSession
         }
         if (type == RecordType.End)
         {
+            // Room to append recipients.
+            if (MiltersActive && appendRcptPtOffset < 0)
+                (appendRcptPtOffset, appendRcptPtTarget) = Placeholder();
             Flags &= ~CleanupFlags.InRcpt;
             Flags |= CleanupFlags.EndSeen;
             ExtractedFinish();

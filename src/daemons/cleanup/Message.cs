@@ -49,7 +49,7 @@ internal sealed partial class CleanupSession
                 || cfg.NestedHeaderChecksNames.Length > 0)
                 options |= MimeState.Options.ReportNesting;
         }
-        mime = new MimeState(options, cfg.HeaderOpts, cfg.HeaderLimit, cfg.MimeBoundLimit, cfg.MimeMaxDepth,
+        mime = new MimeState(options, cfg.HeaderOpts, MiltersActive ? Math.Min(cfg.HeaderLimit, 60000) : cfg.HeaderLimit, cfg.MimeBoundLimit, cfg.MimeMaxDepth,
             HeaderCallback, HeaderDoneCallback, BodyCallback, MimeErrorCallback);
         action = MessageHeaderBody;
         MessageHeaderBody(type, buf);
@@ -86,6 +86,9 @@ internal sealed partial class CleanupSession
         else if (type == RecordType.Xtra)
         {
             mimeErrs = mime!.Update(type, buf);
+            // Room for a body replacement.
+            if (MiltersActive)
+                PutPtr(0);
             mimeErrs &= ~MimeState.ErrTruncHeader;
             if (mimeErrs != 0 && Reason == null)
             {
@@ -300,6 +303,12 @@ internal sealed partial class CleanupSession
                 Msg.Warn($"bad undisclosed_recipients_header header text \"{cfg.RcptWitheld}\" -- need \"headername: headervalue\"");
             else
                 Out(RecordType.Norm, Raw.FromText(cfg.RcptWitheld));
+        }
+        // Room to append headers without moving the end of the content.
+        if (MiltersActive)
+        {
+            (appendHdrPtOffset, appendHdrPtTarget) = Placeholder();
+            bodyOffset = appendHdrPtTarget;
         }
     }
 
