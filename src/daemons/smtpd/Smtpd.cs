@@ -1,16 +1,253 @@
 // NAME
 //	Smtpd - smtpd(8), the SMTP server
 // POSTFIX
-//	src/smtpd/smtpd.c
+//	src/smtpd/smtpd.c (main, pre_jail_init, post_jail_init,
+//	smtpd_service)
 // DESCRIPTION
-//	PLACEHOLDER: the smtpd helper replaces this.
+//	Runs under the threaded server skeleton: one process serves many
+//	SMTP sessions, each on its own thread. Process-wide state (the
+//	parameters, the restriction engine, the anvil client, the TLS and
+//	SASL set-up) lives in Process; each session gets an SmtpdSession.
+//	With -S (sendmail -bs) the single session is stdin/stdout and mail
+//	goes through postdrop.
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using Postfix.Daemons.Anvil;
+using Postfix.Daemons.SmtpdCheck;
+using Postfix.Global.Attr;
+using Postfix.Global.Config;
+using Postfix.Global.Deliver;
+using Postfix.Global.Dict;
+using Postfix.Server;
+using Postfix.Util;
+
 namespace Postfix.Daemons.Smtpd;
 
 public static class Smtpd
 {
-    public static int Run(string[] args)
+    // Sessions per process before the master is told this one is busy.
+    public const int MaxSessions = 100;
+
+    private static Process? process;
+
+    public static int Run(string[] args) =>
+        ThreadedServer.Run(args, Service, new ServerOptions
+        {
+            PreInit = PreInit,
+            PostInit = PostInit,
+            InFlowDelay = true,
+        }, MaxSessions);
+
+    private static void PreInit(ServerContext ctx)
     {
-        System.Console.Error.WriteLine("smtpd: not implemented yet");
-        return 1;
+        MakeLoggingThreadSafe();
+        process = new Process(ctx);
+    }
+
+    private static void PostInit(ServerContext ctx) => process!.PostInit(ctx);
+
+    private static void Service(ServerContext ctx, ClientConnection conn)
+    {
+        if (ctx.Args.Length > 0)
+            Msg.Fatal($"unexpected command-line argument: {ctx.Args[0]}");
+        var session = new SmtpdSession(process!, ctx, conn);
+        session.Serve();
+    }
+
+    // MakeLoggingThreadSafe - sessions log from several threads; the log
+    // sinks write to one socket each, so serialize them.
+    private static void MakeLoggingThreadSafe()
+    {
+        var gate = new object();
+        for (var i = 0; i < Msg.Sinks.Count; i++)
+        {
+            var sink = Msg.Sinks[i];
+            Msg.Sinks[i] = (level, text) =>
+            {
+                lock (gate)
+                    sink(level, text);
+            };
+        }
+    }
+
+    // Process - what all sessions of this process share.
+    internal sealed class Process
+    {
+        public Process(ServerContext ctx)
+        {
+            var conf = ctx.Conf;
+            Config = new SmtpdConfig(conf);
+            Checker = new SmtpdChecker(conf);
+            var protocols = MyNetworks.Families(conf.Eval("inet_protocols"));
+            Ipv4Enabled = protocols.Contains(2);
+            Ipv6Enabled = protocols.Contains(10);
+            Ipv6First = protocols.Count > 0 && protocols[0] == 10;
+            NotifyMask = NotifyClasses(conf.Eval("notify_classes"));
+            var milterMaps = conf.Eval("smtpd_milter_maps");
+            if (milterMaps.Length > 0)
+                milterMapTable = Maps.Create("smtpd_milter_maps", milterMaps, DictFlags.Lock);
+            smtpdMilters = conf.Eval("smtpd_milters");
+            flushDomains = new MatchList("fast_flush_domains", conf.Eval("fast_flush_domains"), hostList: true,
+                SmtpdConfig.ParentStyle(conf.Eval("parent_domain_matches_subdomains"), "fast_flush_domains"));
+            var level = conf.Eval("smtpd_tls_security_level").ToLowerInvariant();
+            TlsWrapperMode = conf.Bool("smtpd_tls_wrappermode");
+            UseTls = conf.Bool("smtpd_use_tls");
+            EnforceTls = conf.Bool("smtpd_enforce_tls");
+            TlsAuthOnly = conf.Bool("smtpd_tls_auth_only");
+            if (!TlsWrapperMode && level.Length > 0)
+            {
+                switch (level)
+                {
+                    case "secure":
+                    case "verify":
+                    case "fingerprint":
+                        Msg.Warn($"smtpd_tls_security_level: unsupported TLS level \"{level}\", using \"encrypt\"");
+                        EnforceTls = UseTls = true;
+                        break;
+                    case "encrypt":
+                        EnforceTls = UseTls = true;
+                        break;
+                    case "may":
+                        EnforceTls = false;
+                        UseTls = true;
+                        break;
+                    case "none":
+                        EnforceTls = UseTls = false;
+                        break;
+                    default:
+                        Msg.Fatal($"Invalid TLS level \"{level}\"");
+                        break;
+                }
+            }
+            EnforceTls = TlsWrapperMode || EnforceTls;
+            TlsAuthOnly = TlsAuthOnly || EnforceTls;
+            UseTls = UseTls || EnforceTls;
+            BrokenAuthClients = conf.Bool("broken_sasl_auth_clients");
+            var saslExceptions = conf.Eval("smtpd_sasl_exceptions_networks");
+            if (saslExceptions.Length > 0)
+                SaslExceptions = new MatchList("smtpd_sasl_exceptions_networks", saslExceptions, hostList: true);
+            if (ctx.StandAlone)
+            {
+                UseTls = EnforceTls = TlsAuthOnly = false;
+            }
+            AutodetectSmtpd = false;
+            foreach (var name in conf.Eval("smtputf8_autodetect_classes").Split([',', ' ', '\t', '\r', '\n'],
+                         StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (string.Equals(name, "smtpd", StringComparison.OrdinalIgnoreCase)
+                    || string.Equals(name, "all", StringComparison.OrdinalIgnoreCase))
+                    AutodetectSmtpd = true;
+            }
+        }
+
+        public void PostInit(ServerContext ctx)
+        {
+            var c = Config;
+            if (c.ConnRateLimit != 0 || c.ConnCountLimit != 0 || c.MessageRateLimit != 0 || c.RecipientRateLimit != 0
+                || c.NewTlsRateLimit != 0 || c.AuthRateLimit != 0)
+                Anvil = new AnvilClient(null);
+            var minfree = SmtpdConfig.Long(ctx.Conf, "queue_minfree");
+            if (minfree > 0 && c.MessageSizeLimit > 0 && minfree / 1.5 < c.MessageSizeLimit)
+                Msg.Warn($"queue_minfree({minfree}) should be at least 1.5*message_size_limit({c.MessageSizeLimit})");
+        }
+
+        public SmtpdConfig Config { get; }
+
+        public SmtpdChecker Checker { get; }
+
+        public AnvilClient? Anvil { get; private set; }
+
+        public bool Ipv4Enabled { get; }
+
+        public bool Ipv6Enabled { get; }
+
+        public bool Ipv6First { get; }
+
+        public int NotifyMask { get; }
+
+        public bool TlsWrapperMode { get; }
+
+        public bool UseTls { get; }
+
+        public bool EnforceTls { get; }
+
+        public bool TlsAuthOnly { get; }
+
+        public bool BrokenAuthClients { get; }
+
+        public MatchList? SaslExceptions { get; }
+
+        public bool SaslCompiled => true;
+
+        public bool AutodetectSmtpd { get; }
+
+        public bool ProxySpeedAdjust => false;
+
+        private readonly Maps? milterMapTable;
+        private readonly string smtpdMilters;
+        private readonly MatchList flushDomains;
+
+        // MilterList - smtpd_milter_maps for the client, else smtpd_milters.
+        public string MilterList(string addr)
+        {
+            if (milterMapTable != null)
+            {
+                lock (MatchList.Gate)
+                {
+                    var v = milterMapTable.Find(addr);
+                    if (v != null)
+                        return v;
+                }
+            }
+            return smtpdMilters;
+        }
+
+        // ValidVerifySender - valid_verify_sender_addr() (not yet: probes
+        // from our own verify service pass the restrictions as usual).
+        public string? ValidVerifySender(string addr) => null;
+
+        // FlushSendSite - flush_send_site().
+        public int FlushSendSite(string site)
+        {
+            if (Msg.Verbose > 0)
+                Msg.Info($"flush_send_site: site {site}");
+            int status;
+            if (flushDomains.MatchHost(site, ""))
+                status = MailCommandClient.Command(MailProto.ClassPublic, Config.FlushService, MailProto.ProtoFlush,
+                    w => w.Str(MailProto.AttrReq, "send_site").Str(MailProto.AttrSite, site));
+            else
+                status = flushDomains.Error ? FlushClient.StatFail : FlushClient.StatDeny;
+            if (Msg.Verbose > 0)
+                Msg.Info($"flush_send_site: site {site} status {status}");
+            return status;
+        }
+
+        private static int NotifyClasses(string value)
+        {
+            var mask = 0;
+            foreach (var name in value.Split([',', ' ', '\t', '\r', '\n'], StringSplitOptions.RemoveEmptyEntries))
+            {
+                mask |= name.ToLowerInvariant() switch
+                {
+                    "bounce" => SmtpdSession.MailErrorBounce,
+                    "2bounce" => SmtpdSession.MailError2Bounce,
+                    "data" => SmtpdSession.MailErrorData,
+                    "delay" => SmtpdSession.MailErrorDelay,
+                    "policy" => SmtpdSession.MailErrorPolicy,
+                    "protocol" => SmtpdSession.MailErrorProtocol,
+                    "resource" => SmtpdSession.MailErrorResource,
+                    "software" => SmtpdSession.MailErrorSoftware,
+                    _ => BadClass(name, value),
+                };
+            }
+            return mask;
+        }
+
+        private static int BadClass(string name, string value)
+        {
+            Msg.Fatal($"unknown notify_classes value \"{name}\" in \"{value}\"");
+            return 0;
+        }
     }
 }

@@ -1,0 +1,201 @@
+// NAME
+//	ThreadedServer - many sessions per process, one thread per session
+// POSTFIX
+//	src/master/single_server.c, multi_server.c (what the master sees)
+// DESCRIPTION
+//	A long-running session service (smtpd) that runs each accepted
+//	client on its own thread with a small stack and blocking I/O. To
+//	the master the process looks like a multi server: it reports busy
+//	only while it accepts a connection, so the master does not start
+//	another process for every session. At the session cap the process
+//	stays busy (the master may then start another one) and stops
+//	accepting until a session ends. The idle timer runs only while no
+//	session is active; max_use counts finished sessions; when the
+//	master goes away, or at the use limit, the process takes no new
+//	clients and leaves when the sessions it has are done. With -S the
+//	single client is stdin/stdout, served on the main thread.
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using Postfix.Util;
+
+namespace Postfix.Server;
+
+public static class ThreadedServer
+{
+    // Default stack size of a session thread.
+    public const int DefaultStackSize = 256 * 1024;
+
+    public static int Run(string[] args, Action<ServerContext, ClientConnection> service, ServerOptions? options = null,
+        int maxSessions = 100, int stackSize = DefaultStackSize) =>
+        ProgramHost.Run("server", args, a => Main(a, service, options, maxSessions, stackSize));
+
+    private static int Main(string[] args, Action<ServerContext, ClientConnection> service, ServerOptions? options,
+        int maxSessions, int stackSize)
+    {
+        var host = ServerHost.Init(args, options);
+        var ctx = host.Context;
+        if (ctx.StandAlone)
+        {
+            using (var conn = ServerHost.StandAloneConnection())
+            {
+                host.Options.PostAccept?.Invoke(ctx, conn);
+                service(ctx, conn);
+                try
+                {
+                    conn.Stream.Flush();
+                }
+                catch (System.IO.IOException)
+                {
+                    // The client is gone.
+                }
+            }
+            return host.Exit();
+        }
+        host.RequireTransport("unix", "inet");
+        ServerLoop.CloseOnExecAll(host);
+        if (maxSessions < 1)
+            maxSessions = 1;
+        if (!Sys.Pipe(out var wakeRead, out var wakeWrite))
+            Msg.Fatal($"pipe: {Sys.LastError()}");
+        var listen = new List<int>(host.ListenFds());
+        var fds = new List<int>();
+        var ready = new List<int>();
+        var active = 0;
+        var useCount = 0;
+        var accepting = true;
+        var busy = false;
+        var gate = new object();
+        var idleDeadline = ServerLoop.IdleDeadline(host);
+        Span<byte> drain = stackalloc byte[64];
+        while (true)
+        {
+            int sessions;
+            lock (gate)
+                sessions = active;
+            if (!accepting && sessions == 0)
+                break;
+            var underCap = sessions < maxSessions && (host.UseLimit == 0 || useCount + sessions < host.UseLimit);
+            if (host.UseLimit > 0 && useCount >= host.UseLimit)
+                accepting = false;
+            // At the cap the master must see this process as busy.
+            if (accepting && !underCap && !busy)
+            {
+                busy = true;
+                if (!host.Notify(false))
+                    accepting = false;
+            }
+            else if (accepting && underCap && busy)
+            {
+                busy = false;
+                if (!host.Notify(true))
+                    accepting = false;
+            }
+            var takeClients = accepting && underCap;
+            if (takeClients && sessions == 0)
+                host.LockSelect();
+            var delay = host.Options.Loop?.Invoke(ctx) ?? -1;
+            fds.Clear();
+            if (takeClients)
+                fds.AddRange(listen);
+            fds.Add(wakeRead);
+            var result = ServerLoop.Wait(fds, accepting, sessions == 0 && accepting ? idleDeadline : 0, delay, ready);
+            if (result == ServerLoop.WaitResult.LoopTimer)
+            {
+                host.Options.Timer?.Invoke(ctx);
+                if (takeClients && sessions == 0)
+                    host.UnlockSelect();
+                continue;
+            }
+            if (result == ServerLoop.WaitResult.MasterGone || result == ServerLoop.WaitResult.IdleTimeout)
+            {
+                if (takeClients && sessions == 0)
+                    host.UnlockSelect();
+                if (sessions == 0)
+                    return host.Stop(result);
+                accepting = false;
+                continue;
+            }
+            var accepted = false;
+            foreach (var fd in ready)
+            {
+                if (fd == wakeRead)
+                {
+                    Sys.Read(wakeRead, drain);
+                    continue;
+                }
+                if (accepted)
+                    continue;
+                host.Options.PreAccept?.Invoke(ctx);
+                if (!busy && !host.Notify(false))
+                {
+                    accepting = false;
+                    continue;
+                }
+                var socket = ServerLoop.Accept(fd);
+                if (!busy && !host.Notify(true))
+                    accepting = false;
+                accepted = true;
+                if (socket == null)
+                    continue;
+                if (host.Options.InFlowDelay)
+                    MailFlow.Delay(ctx);
+                var conn = new ClientConnection(socket);
+                lock (gate)
+                    active++;
+                if (Msg.Verbose > 0)
+                    Msg.Info($"connection established fd {conn.Fd}");
+                var thread = new Thread(() => RunSession(ctx, conn, service, () =>
+                {
+                    lock (gate)
+                    {
+                        active--;
+                        useCount++;
+                    }
+                    Span<byte> one = stackalloc byte[1];
+                    Sys.Write(wakeWrite, one);
+                }), stackSize)
+                {
+                    IsBackground = true,
+                    Name = "session",
+                };
+                thread.Start();
+            }
+            if (takeClients && sessions == 0)
+                host.UnlockSelect();
+            lock (gate)
+            {
+                if (active == 0)
+                    idleDeadline = ServerLoop.IdleDeadline(host);
+            }
+        }
+        return host.Exit();
+    }
+
+    private static void RunSession(ServerContext ctx, ClientConnection conn, Action<ServerContext, ClientConnection> service,
+        Action done)
+    {
+        try
+        {
+            service(ctx, conn);
+        }
+        catch (FatalException e)
+        {
+            // msg_fatal() ends the whole process, as in the reference.
+            ProgramHost.FlushOut();
+            Thread.Sleep(1000);
+            Environment.Exit(e.Status);
+        }
+        catch (Exception e)
+        {
+            Msg.Warn($"session aborted: {e.GetType().Name}: {e.Message}");
+        }
+        finally
+        {
+            conn.Dispose();
+            if (Msg.Verbose > 0)
+                Msg.Info("connection closed");
+            done();
+        }
+    }
+}

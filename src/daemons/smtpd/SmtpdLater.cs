@@ -1,0 +1,138 @@
+// NAME
+//	SmtpdLater - commands whose full implementation is still to come
+// POSTFIX
+//	src/smtpd/smtpd.c (starttls_cmd, xclient_cmd, xforward_cmd,
+//	bdat_cmd), smtpd_sasl_proto.c, smtpd_proxy.c, smtpd_milter.c
+// DESCRIPTION
+//	STARTTLS, AUTH, XCLIENT, XFORWARD, BDAT, the before-queue proxy and
+//	the milter macro table, with the replies the reference gives when
+//	the feature is not available.
+using System;
+using System.Collections.Generic;
+
+namespace Postfix.Daemons.Smtpd;
+
+internal sealed partial class SmtpdSession
+{
+    // ---- TLS ----
+    private int StartTlsCmd(List<SmtpdToken> argv)
+    {
+        if (argv.Count != 1)
+        {
+            ErrorMask |= MailErrorProtocol;
+            Reply("501 5.5.4 Syntax: STARTTLS");
+            return -1;
+        }
+        if (Tls != null)
+        {
+            ErrorMask |= MailErrorProtocol;
+            Reply("554 5.5.1 Error: TLS already active");
+            return -1;
+        }
+        ErrorMask |= MailErrorProtocol;
+        Reply("502 5.5.1 Error: command not implemented");
+        return -1;
+    }
+
+    private bool StartTlsWrapper() => false;
+
+    private IEnumerable<string> TlsReceivedLines() => Array.Empty<string>();
+
+    private void TlsReset()
+    {
+    }
+
+    // ---- SASL ----
+    public bool SaslIsActive => false;
+
+    public string SaslMechanismList => "";
+
+    private bool SaslClientException() => false;
+
+    private void SaslActivateIfPlaintext()
+    {
+    }
+
+    private void SaslReset()
+    {
+    }
+
+    private string? SaslMailOpt(string arg) => null;
+
+    private int AuthCmd(List<SmtpdToken> argv)
+    {
+        ErrorMask |= MailErrorProtocol;
+        Reply("503 5.5.1 Error: authentication not enabled");
+        return -1;
+    }
+
+    // ---- XCLIENT / XFORWARD ----
+    private int XclientCmd(List<SmtpdToken> argv)
+    {
+        ErrorMask |= MailErrorPolicy;
+        Reply("550 5.7.0 Error: insufficient authorization");
+        return -1;
+    }
+
+    private int XforwardCmd(List<SmtpdToken> argv)
+    {
+        ErrorMask |= MailErrorPolicy;
+        Reply("550 5.7.0 Error: insufficient authorization");
+        return -1;
+    }
+
+    // ---- BDAT ----
+    private int BdatCmd(List<SmtpdToken> argv)
+    {
+        ErrorMask |= MailErrorProtocol;
+        Reply("502 5.5.1 Error: command not implemented");
+        return -1;
+    }
+
+    private void BdatReset()
+    {
+    }
+
+    // ---- before-queue proxy ----
+    public const int ProxyWantNone = 0, ProxyWantOk = 1, ProxyWantMore = 2, ProxyWantAny = 3;
+
+    public sealed class SmtpdProxy
+    {
+        public string Reply = "";
+    }
+
+    public SmtpdProxy? Proxy;
+
+    private string? ProxyFilter => null;
+
+    private int ProxyCreate() => -1;
+
+    private int ProxyCommand(int want, string text) => -1;
+
+    private void ProxyClose()
+    {
+    }
+
+    private void ProxyFree()
+    {
+        Proxy = null;
+    }
+
+    private sealed class ProxyOutput(SmtpdSession session) : IMessageOutput
+    {
+        public bool Record(int type, ReadOnlySpan<byte> data) => session.Proxy != null;
+
+        public int ErrorCode => CleanupStatProxy;
+    }
+
+    // ---- milter macros ----
+    private string? MilterMacro(string name) => null;
+}
+
+internal static class SmtpdNotify
+{
+    // Send - smtpd_chat_notify(): the transcript to the postmaster.
+    public static void Send(SmtpdSession session)
+    {
+    }
+}
