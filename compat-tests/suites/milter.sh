@@ -1,0 +1,245 @@
+# milter.sh - mail filters (milters) in cleanup(8): two reference
+# instances, one with our cleanup in its daemon_directory, both with
+# non_smtpd_milters set to a scripted test milter (milter-test.py, one
+# copy per instance) followed by a real opendkim that signs. Each case
+# submits the same message with sendmail to both instances while the
+# test milter follows one script (replies to events, end-of-message
+# edits: header add/insert/change/delete, body replacement, recipient
+# add/delete with ESMTP arguments, sender change, quarantine, reject,
+# tempfail, discard, reject at RCPT). Compared are the queue files
+# (postcat -v, normalized), cleanup's log lines, and what the test
+# milter saw (events, arguments, macros). The DKIM signature of each
+# signed message must verify (opendkim -t with the key as test DNS data).
+# Later cases: per-milter settings ({ inet:..., default_action=... }),
+# an unreachable milter with each default action, milter_protocol 2,
+# and milter_macro_defaults.
+
+MI_T=$COMPAT_TMP/milter
+MI_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+if [ "$(id -u)" != 0 ] || ! id postfix >/dev/null 2>&1 || [ ! -x "$OUR_LIBEXEC/cleanup" ] \
+    || ! command -v opendkim >/dev/null || ! command -v python3 >/dev/null; then
+    echo "milter: skipped: needs root, the postfix user, our cleanup, opendkim and python3"
+else
+mkdir -p "$MI_T"
+chmod 711 "$COMPAT_TMP"
+chmod 755 "$MI_T"
+
+mi_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+MI_DPORT=$(mi_port)
+mkdir -p "$MI_T/dkim"
+opendkim-genkey -b 1024 -d example.com -s test -D "$MI_T/dkim" >/dev/null 2>&1
+python3 - "$MI_T/dkim" <<'EOF'
+import re, sys
+d = sys.argv[1]
+txt = "".join(re.findall(r'"([^"]*)"', open(d + "/test.txt").read()))
+open(d + "/dns", "w").write("test._domainkey.example.com " + txt + "\n")
+EOF
+cat >"$MI_T/dkim/sign.conf" <<EOF
+Domain example.com
+Selector test
+KeyFile $MI_T/dkim/test.private
+Socket inet:$MI_DPORT@127.0.0.1
+Mode s
+Syslog no
+Background no
+Canonicalization relaxed/simple
+SignatureTTL 0
+OmitHeaders Received,DKIM-Signature
+EOF
+cat >"$MI_T/dkim/verify.conf" <<EOF
+Mode v
+Syslog no
+Background no
+TestDNSData $MI_T/dkim/dns
+EOF
+opendkim -x "$MI_T/dkim/sign.conf" -f >"$MI_T/opendkim.log" 2>&1 &
+MI_DKIM_PID=$!
+
+mi_instance() {
+    local n=$1 d=$MI_T/$1; shift
+    rm -rf "$d"; mkdir -p "$d/conf" "$d/q" "$d/data"
+    chown postfix "$d/data"
+    mixed_daemon_dir "$d/libexec" "$@"
+    eval "MI_TPORT_$n=\$(mi_port)"
+    local tport; eval "tport=\$MI_TPORT_$n"
+    echo '{}' >"$d/script.json"
+    : >"$d/milter.log"
+    python3 "$MI_HERE/milter-test.py" "$tport" "$d/script.json" "$d/milter.log" >"$d/milter.err" 2>&1 &
+    eval "MI_TPID_$n=$!"
+    {
+        echo "queue_directory = $d/q"
+        echo "data_directory = $d/data"
+        echo "daemon_directory = $d/libexec"
+        echo "maillog_file = $d/maillog"
+        echo "maillog_file_prefixes = $d"
+        echo "compatibility_level = 3.6"
+        echo "inet_interfaces = loopback-only"
+        echo "inet_protocols = ipv4"
+        echo "myhostname = host.example.com"
+        echo "mydomain = example.com"
+        echo "mydestination ="
+        echo "non_smtpd_milters = inet:127.0.0.1:$tport, inet:127.0.0.1:$MI_DPORT"
+        echo "milter_macro_daemon_name = mta.example.com"
+        echo "milter_macro_v = Postfix"
+    } >"$d/conf/main.cf"
+    cat >"$d/conf/master.cf" <<'EOF'
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+}
+
+mi_stop() {
+    local n p
+    for n in ref ours; do "$REF_SBIN/postfix" -c "$MI_T/$n/conf" stop >/dev/null 2>&1; done
+    for p in "${MI_TPID_ref:-}" "${MI_TPID_ours:-}" "${MI_DKIM_PID:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
+    return 0
+}
+trap 'mi_stop; rm -rf "$COMPAT_TMP"' EXIT
+
+for mi_s in ref ours; do
+    mi_instance $mi_s $([ $mi_s = ours ] && echo cleanup)
+    find "$MI_T/$mi_s/conf" -type f -exec touch -d '1 minute ago' {} +
+    "$REF_SBIN/postfix" -c "$MI_T/$mi_s/conf" start >/dev/null 2>&1
+done
+
+mi_norm_postcat() {
+    sed -E -e 's/\b[0-9A-F]{10,12}\b/QID/g' -e 's/^(message_arrival_time|create_time): .*/\1: T/' \
+        -e 's/^(message_size: +[0-9]+) +[0-9]+/\1 OFFSET/' \
+        -e 's/^(Received: from|Date:|Message-Id:) .*/\1 X/' -e 's/^\t(by|id|for|\(envelope) .*/\t\1 X/' \
+        -e 's/^\t[A-Z][a-z][a-z], .*/\tDATE/' -e 's/^named_attribute: log_ident=.*/log_ident/' \
+        -e 's/(^|[ ;])b=[^;]*/\1b=SIG/' -e 's/^\t[A-Za-z0-9+\/=]+$/\tSIGCONT/' -e 's/ t=[0-9]+;/ t=T;/' \
+        -e "s#$MI_T/(ref|ours)#INST#g" | grep -v -e '^\tSIGCONT$'
+}
+
+mi_norm_log() {
+    sed -E -e 's/^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [^ ]+ //' -e 's/\[[0-9]+\]:/:/' \
+        -e 's/\b[0-9A-F]{10,12}\b/QID/g' -e "s#$MI_T/(ref|ours)#INST#g" \
+        -e 's/(message-id=<)[^>]*/\1X/' -e 's/[A-Z][a-z]{2}, [ 0-9]+ [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [-+][0-9]{4}/DATE/g'
+}
+
+mi_norm_milter() {
+    sed -E -e 's/\b[0-9A-F]{10,12}\b/QID/g' -e 's/(Received|Date|Message-Id) \| .*/\1 | X/' \
+        -e 's/^(B ).*/\1BODY/;t' -e 's/\\t(by|id|for) [^\\]*//g'
+}
+
+# mi_wait S - until the maildrop is empty and the log has settled.
+mi_wait() {
+    local d=$MI_T/$1 i n m
+    for i in $(seq 1 60); do
+        if [ -z "$(find "$d/q/maildrop" -type f 2>/dev/null)" ]; then
+            n=$(wc -l <"$d/maillog" 2>/dev/null)
+            sleep 0.3
+            m=$(wc -l <"$d/maillog" 2>/dev/null)
+            [ "$n" = "$m" ] && ! pgrep -f "$d/q" >/dev/null 2>&1 && return 0
+            [ "$n" = "$m" ] && return 0
+        else
+            sleep 0.1
+        fi
+    done
+    return 1
+}
+
+mi_postcat_all() {
+    local f
+    for f in $(cd "$MI_T/$1/q" && find incoming hold deferred active -type f 2>/dev/null | sort); do
+        echo "== $(dirname "$f")"
+        "$REF_SBIN/postcat" -v "$MI_T/$1/q/$f" 2>&1 | mi_norm_postcat
+    done
+}
+
+# mi_verify S - the DKIM verdict for each queued message.
+mi_verify() {
+    local f
+    for f in $(cd "$MI_T/$1/q" && find incoming hold -type f 2>/dev/null | sort); do
+        "$REF_SBIN/postcat" -bh "$MI_T/$1/q/$f" >"$MI_T/$1/msg.txt" 2>/dev/null
+        opendkim -x "$MI_T/dkim/verify.conf" -t "$MI_T/$1/msg.txt" 2>&1 | sed "s#$MI_T/$1/##"
+    done
+}
+
+# mi_case NAME SCRIPT MESSAGE SENDMAIL-ARGS... - one message through both.
+mi_case() {
+    local name=$1 script=$2 msg=$3; shift 3
+    case "$name" in *"${CASE_FILTER:-}"*) ;; *) return 0;; esac
+    local s d out=$MI_T/cases/$name
+    mkdir -p "$out"
+    for s in ref ours; do
+        d=$MI_T/$s
+        rm -f "$d"/q/incoming/* "$d"/q/hold/* "$d"/q/active/* "$d"/q/deferred/*/* 2>/dev/null
+        printf '%s\n' "$script" >"$d/script.json"
+        : >"$d/milter.log"
+        : >"$d/maillog"
+        printf '%b' "$msg" | "$REF_SBIN/sendmail" -C "$d/conf" "$@"
+    done
+    for s in ref ours; do
+        d=$MI_T/$s
+        mi_wait $s
+        {
+            echo "--- queue"; mi_postcat_all $s
+            echo "--- log"; mi_norm_log <"$d/maillog" | grep -v -e ' pickup: ' -e 'postfix/postlogd' -e ' daemon started' | LC_ALL=C sort
+            echo "--- milter"; mi_norm_milter <"$d/milter.log"
+            echo "--- dkim"; mi_verify $s
+        } >"$out/$s" 2>&1
+    done
+    compare_files "milter-$name" "$out/ref" "$out/ours"
+}
+
+MI_MSG='From: Alice <alice@example.com>\nTo: bob@example.net\nSubject: hello\nX-Tag: one\nX-Tag: two\n\nline one\nline two\n'
+MI_SM=(-f alice@example.com bob@example.net carol@example.net)
+
+mi_case pass-sign '{}' "$MI_MSG" "${MI_SM[@]}"
+mi_case header-add '{"eom": [["h", "X-Added", "yes"], ["h", "X-Long", "a fairly long header value that is well over fifteen characters"]]}' "$MI_MSG" "${MI_SM[@]}"
+mi_case header-insert '{"eom": [["i", 0, "X-First", "top"], ["i", 1, "X-Second", "after ours"], ["i", 3, "X-Mid", "middle"], ["i", 99, "X-End", "end"]]}' "$MI_MSG" "${MI_SM[@]}"
+mi_case header-change '{"eom": [["m", 1, "Subject", "changed subject"], ["m", 2, "X-Tag", "second changed"], ["m", 1, "X-Missing", "appended"], ["m", 0, "Received", "replaced received"]]}' "$MI_MSG" "${MI_SM[@]}"
+mi_case header-delete '{"eom": [["m", 1, "X-Tag", ""], ["m", 1, "To", ""], ["m", 5, "X-Tag", ""]]}' "$MI_MSG" "${MI_SM[@]}"
+mi_case header-mixed '{"eom": [["i", 1, "X-A", "1"], ["i", 1, "X-B", "2"], ["m", 1, "X-A", "changed"], ["h", "X-C", "3"], ["m", 1, "X-B", ""]]}' "$MI_MSG" "${MI_SM[@]}"
+mi_case body-replace '{"eom": [["b", "new body line 1\r\nnew body line 2\r\n"], ["b", "second chunk without end"]]}' "$MI_MSG" "${MI_SM[@]}"
+mi_case body-and-header '{"eom": [["b", "replaced\r\n"], ["h", "X-After-Body", "yes"]]}' "$MI_MSG" "${MI_SM[@]}"
+mi_case rcpt-add '{"eom": [["+", "<dave@example.org>"], ["2", "<erin@example.org>", "NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;erin+2Bx@example.org"], ["2", "frank@example.org", "BOGUS=1"]]}' "$MI_MSG" "${MI_SM[@]}"
+mi_case rcpt-delete '{"eom": [["-", "<carol@example.net>"], ["-", "<nobody@example.net>"]]}' "$MI_MSG" "${MI_SM[@]}"
+mi_case sender-change '{"eom": [["e", "<new-sender@example.com>", "RET=HDRS ENVID=abc+2Bdef"], ["p"]]}' "$MI_MSG" "${MI_SM[@]}"
+mi_case sender-null '{"eom": [["e", "<>"]]}' "$MI_MSG" "${MI_SM[@]}"
+mi_case quarantine '{"eom": [["q", "suspicious content"]], "final": "a"}' "$MI_MSG" "${MI_SM[@]}"
+mi_case quarantine-event '{"events": {"M": "q:held at mail"}}' "$MI_MSG" "${MI_SM[@]}"
+mi_case eom-reject '{"final": "r"}' "$MI_MSG" "${MI_SM[@]}"
+mi_case eom-tempfail '{"final": "t"}' "$MI_MSG" "${MI_SM[@]}"
+mi_case eom-replycode '{"final": "y:554 5.7.0 Go away %% now"}' "$MI_MSG" "${MI_SM[@]}"
+mi_case eom-discard '{"eom": [["h", "X-Ignored", "yes"]], "final": "d"}' "$MI_MSG" "${MI_SM[@]}"
+mi_case rcpt-reject '{"events": {"R": "r"}}' "$MI_MSG" "${MI_SM[@]}"
+mi_case mail-tempfail '{"events": {"M": "t"}}' "$MI_MSG" "${MI_SM[@]}"
+mi_case connect-reject '{"events": {"C": "r"}}' "$MI_MSG" "${MI_SM[@]}"
+mi_case helo-accept '{"events": {"H": "a"}}' "$MI_MSG" "${MI_SM[@]}"
+mi_case header-skip '{"events": {"L": "s"}}' "$MI_MSG" "${MI_SM[@]}"
+mi_case no-reply-flags '{"flags": 1040512}' "$MI_MSG" "${MI_SM[@]}"
+mi_case no-events-flags '{"flags": 127}' "$MI_MSG" "${MI_SM[@]}"
+mi_case null-sender '{"eom": [["h", "X-Null", "sender"]]}' "$MI_MSG" -f '' bob@example.net
+
+# Settings that need a new cleanup: a reload between the cases.
+mi_conf_case() {
+    local name=$1 script=$2; shift 2
+    local s x
+    for s in ref ours; do
+        for x in "$@"; do "$REF_SBIN/postconf" -c "$MI_T/$s/conf" -e "${x//TPORT/$(eval echo \$MI_TPORT_$s)}"; done
+        "$REF_SBIN/postfix" -c "$MI_T/$s/conf" reload >/dev/null 2>&1
+    done
+    sleep 1
+    mi_case "$name" "$script" "$MI_MSG" "${MI_SM[@]}"
+}
+mi_conf_case unreachable-tempfail '{}' "non_smtpd_milters = inet:127.0.0.1:1"
+mi_conf_case unreachable-accept '{}' "non_smtpd_milters = { inet:127.0.0.1:1, default_action=accept }, inet:127.0.0.1:TPORT"
+mi_conf_case unreachable-reject '{}' "non_smtpd_milters = inet:127.0.0.1:1" "milter_default_action = reject"
+mi_conf_case unreachable-quarantine '{}' "non_smtpd_milters = inet:127.0.0.1:1" "milter_default_action = quarantine"
+mi_conf_case protocol-2 '{"eom": [["h", "X-V2", "yes"]]}' "non_smtpd_milters = { inet:127.0.0.1:TPORT, protocol=2 }" "milter_default_action = tempfail"
+mi_conf_case macro-defaults '{}' "non_smtpd_milters = inet:127.0.0.1:TPORT" "milter_macro_defaults = auth_type=none, {rcpt_host} = relay.example" \
+    "milter_rcpt_macros = i {rcpt_addr} {rcpt_host} {client_name}" "milter_connect_macros = j {daemon_name} v _ {client_addr} {client_port} {daemon_addr}"
+mi_conf_case bad-protocol '{}' "non_smtpd_milters = { inet:127.0.0.1:TPORT, protocol=7 }" "milter_default_action = tempfail"
+
+mi_stop
+trap 'rm -rf "$COMPAT_TMP"' EXIT
+fi
