@@ -44,7 +44,10 @@ public sealed class DovecotServerImpl : XsaslServerImpl
     internal const int MinorVersion = 0;
 
     // AUTH_TIMEOUT: connect, read and write limit in seconds.
-    internal static int AuthTimeout = 10;
+    internal const int DefaultAuthTimeout = 10;
+
+    // AuthTimeout - this back-end's limit (tests shorten it).
+    internal int AuthTimeout { get; set; } = DefaultAuthTimeout;
 
     [Flags]
     internal enum SecProps
@@ -176,7 +179,7 @@ public sealed class DovecotServerImpl : XsaslServerImpl
         if (conn != null && !conn.Dead)
             return conn;
         conn?.Dispose();
-        conn = Connection.Open(SocketPath);
+        conn = Connection.Open(SocketPath, AuthTimeout);
         return conn;
     }
 
@@ -282,18 +285,18 @@ public sealed class DovecotServerImpl : XsaslServerImpl
 
         public bool Dead => dead;
 
-        public static Connection? Open(string path)
+        public static Connection? Open(string path, int timeout)
         {
             if (Msg.Verbose > 0)
                 Msg.Info("xsasl_dovecot_server_connect: Connecting");
-            var s = ConnectSocket(path, out var errno);
+            var s = ConnectSocket(path, timeout, out var errno);
             if (s == null)
             {
                 Msg.Warn($"SASL: Connect to Dovecot auth socket '{path}' failed: {Sys.StrError(errno)}");
                 return null;
             }
-            s.SendTimeout = AuthTimeout * 1000;
-            s.ReceiveTimeout = AuthTimeout * 1000;
+            s.SendTimeout = timeout * 1000;
+            s.ReceiveTimeout = timeout * 1000;
             var c = new Connection(s);
             if (!c.Handshake())
             {
@@ -307,7 +310,7 @@ public sealed class DovecotServerImpl : XsaslServerImpl
             return c;
         }
 
-        private static Socket? ConnectSocket(string path, out int errno)
+        private static Socket? ConnectSocket(string path, int timeout, out int errno)
         {
             errno = 0;
             Socket? s = null;
@@ -328,7 +331,7 @@ public sealed class DovecotServerImpl : XsaslServerImpl
                     }
                     s = new Socket(SocketType.Stream, ProtocolType.Tcp);
                     var task = s.ConnectAsync(host.Length == 0 ? "localhost" : host, portNumber);
-                    if (!task.Wait(TimeSpan.FromSeconds(AuthTimeout)))
+                    if (!task.Wait(TimeSpan.FromSeconds(timeout)))
                     {
                         errno = 110;
                         s.Dispose();
@@ -689,7 +692,7 @@ public sealed class DovecotServer : XsaslServer
     // HandleReply - xsasl_dovecot_handle_reply().
     private XsaslStatus HandleReply(DovecotServerImpl.Pending pending, out string reply)
     {
-        var line = pending.Wait(TimeSpan.FromSeconds(DovecotServerImpl.AuthTimeout));
+        var line = pending.Wait(TimeSpan.FromSeconds(impl.AuthTimeout));
         if (line == null)
         {
             reply = "Connection lost to authentication server";
