@@ -76,6 +76,8 @@ public sealed class PolicyClient : IDisposable
                 Msg.Fatal($"missing '=' after attribute name: \"{o}\"");
             var key = o[..eq].Trim();
             var value = o[(eq + 1)..].Trim();
+            if (value.StartsWith('{') && value.EndsWith('}'))
+                value = value[1..^1].Trim();
             switch (key)
             {
                 case "timeout": client.Timeout = Time(conf, key, value); break;
@@ -125,7 +127,6 @@ public sealed class PolicyClient : IDisposable
                 if (socket == null && !Connect(out error))
                 {
                     Msg.Warn($"connect to {Endpoint}: {error}");
-                    error = null;
                 }
                 else if (stream != null)
                 {
@@ -141,32 +142,28 @@ public sealed class PolicyClient : IDisposable
                                 Close();
                             return action;
                         }
-                        error = reply ? null : "Connection reset by peer";
-                        if (reply && action == null)
+                        if (reply)
                         {
                             Msg.Warn($"missing attribute action in input from {Endpoint}");
                             Close();
                             return null;
                         }
+                        error = null;
                     }
                     catch (IOException e)
                     {
                         error = e.InnerException is SocketException se && se.SocketErrorCode == SocketError.TimedOut
-                            ? "Connection timed out" : e.InnerException?.Message ?? e.Message;
+                            ? "Connection timed out" : e.InnerException is SocketException se2 ? SocketText(se2) : e.Message;
                     }
                     catch (SocketException e)
                     {
-                        error = e.Message;
+                        error = SocketText(e);
                     }
-                    if (++count >= TryLimit && TryLimit > 0 || Msg.Verbose > 0 || error != null)
-                        Msg.Warn($"problem talking to server {Endpoint}: {error ?? "Success"}");
-                    Close();
-                    if (count >= TryLimit && TryLimit > 0)
-                        return null;
-                    Thread.Sleep(TimeSpan.FromSeconds(TryDelay));
-                    continue;
                 }
-                if (++count >= TryLimit && TryLimit > 0)
+                if ((++count >= TryLimit && TryLimit > 0) || Msg.Verbose > 0 || error != null)
+                    Msg.Warn($"problem talking to server {Endpoint}: {error ?? "Success"}");
+                Close();
+                if (count >= TryLimit && TryLimit > 0)
                     return null;
                 Thread.Sleep(TimeSpan.FromSeconds(TryDelay));
             }
@@ -224,14 +221,7 @@ public sealed class PolicyClient : IDisposable
         }
         catch (SocketException e)
         {
-            error = e.SocketErrorCode switch
-            {
-                SocketError.ConnectionRefused => "Connection refused",
-                SocketError.AddressNotAvailable => "No such file or directory",
-                _ => e.Message,
-            };
-            if (e.SocketErrorCode == SocketError.AddressNotAvailable || e.NativeErrorCode == 2)
-                error = "No such file or directory";
+            error = SocketText(e);
             return false;
         }
         catch (FormatException)
@@ -246,6 +236,16 @@ public sealed class PolicyClient : IDisposable
         requestCount = 0;
         return true;
     }
+
+    private static string SocketText(SocketException e) => e.SocketErrorCode switch
+    {
+        SocketError.ConnectionRefused => "Connection refused",
+        SocketError.ConnectionReset => "Connection reset by peer",
+        SocketError.TimedOut => "Connection timed out",
+        SocketError.AddressNotAvailable => "No such file or directory",
+        _ when e.NativeErrorCode == 2 => "No such file or directory",
+        _ => e.Message,
+    };
 
     // ReadReply - read "name=value" lines up to the empty line.
     private static bool ReadReply(Stream s, out string? action)

@@ -1409,8 +1409,7 @@ public sealed partial class SmtpdChecker
             servers.AddRange(list.Select(r => (r.Text ?? "").TrimEnd('.')));
         }
         var addrCount = 0;
-        var limit = int.TryParse(Conf.Eval("smtp_mx_address_limit"), out var l) ? 0 * l : 0;
-        limit = int.TryParse(Conf.Eval("dns_rr_list_limit"), out var dl) ? dl : 100;
+        var limit = int.TryParse(Conf.Eval("dns_rr_list_limit"), out var dl) ? dl : 100;
         foreach (var server in servers)
         {
             if (HostSyntax.ValidHostaddr(server))
