@@ -18,6 +18,8 @@ internal static class Program
     {
         Msg.Err = Writer(2, true);
         ProgramHost.Out = Writer(1, false);
+        if (CompatCommand.IsCompat(args))
+            return ProgramHost.Run("postfix", args, CompatCommand.Run);
         if (Explain.IntrospectCommand.IsIntrospection(args))
             return ProgramHost.Run("postfix", args, Explain.IntrospectCommand.Run);
         return ProgramHost.Run("postfix", args, PostfixCommand.Run);
