@@ -94,7 +94,7 @@ public sealed partial class SmtpdChecker
         showUnkRcptTable, relayBeforeRcpt, smtputf8Enable, tlsAskCcert, unknownRcptTransparent;
     private readonly long messageLimit;
     private readonly string nullAccessKey, defaultRblReply, unvFromWhy, unvRcptWhy, doubleBounceSender,
-        proxyFilter, mapsRblDomains, rblReplyMapsSpec, stress;
+        proxyFilter, mapsRblDomains, rblReplyMapsSpec, stress, expandFilter;
 
     private readonly object resolveLock = new();
     private readonly Dictionary<string, ResolveReply?> resolveCache = new(StringComparer.Ordinal);
@@ -168,6 +168,7 @@ public sealed partial class SmtpdChecker
         proxyFilter = conf.Eval("smtpd_proxy_filter");
         mapsRblDomains = conf.Eval("maps_rbl_domains");
         stress = conf.Eval("stress");
+        expandFilter = Unescape(conf.Eval("smtpd_expansion_filter"));
         unknownRcptTransparent = conf.Eval("receive_override_options")
             .Split([',', ' ', '\t'], StringSplitOptions.RemoveEmptyEntries)
             .Any(o => o.Equals("no_unknown_recipient_checks", StringComparison.OrdinalIgnoreCase));
@@ -349,6 +350,34 @@ public sealed partial class SmtpdChecker
                 return true;
         }
         return false;
+    }
+
+    // Unescape - unescape(): C escapes (\\t, \\40 octal, ...).
+    internal static string Unescape(string s)
+    {
+        var sb = new StringBuilder();
+        for (var i = 0; i < s.Length; i++)
+        {
+            var c = s[i];
+            if (c != '\\' || i + 1 >= s.Length)
+            {
+                sb.Append(c);
+                continue;
+            }
+            c = s[++i];
+            if (c >= '0' && c <= '7')
+            {
+                var v = 0;
+                var n = 0;
+                for (; n < 3 && i < s.Length && s[i] >= '0' && s[i] <= '7'; n++, i++)
+                    v = v * 8 + (s[i] - '0');
+                i--;
+                sb.Append((char)v);
+                continue;
+            }
+            sb.Append(c switch { 'a' => '\a', 'b' => '\b', 'f' => '\f', 'n' => '\n', 'r' => '\r', 't' => '\t', 'v' => '\v', _ => c });
+        }
+        return sb.ToString();
     }
 
     // ConvTime - conv_time(): "10s", "5m", "1h", "2d", "1w"; bare numbers use defUnit.
@@ -1654,7 +1683,8 @@ public sealed partial class SmtpdChecker
         while (true)
         {
             template ??= defaultRblReply;
-            why = MacExpand.Expand(template, MacExpand.FlagNone, (name, mode) => name switch
+            var sb = new StringBuilder();
+            var st = MacExpand.Expand(sb, template, MacExpand.FlagNone, expandFilter, (name, mode) => name switch
             {
                 "rbl_code" => mapsRblCode.ToString(),
                 "rbl_domain" => domain,
@@ -1663,7 +1693,8 @@ public sealed partial class SmtpdChecker
                 "rbl_what" => what,
                 "rbl_class" => replyClass,
                 _ => ExpandLookup(state, name),
-            }, out var st);
+            });
+            why = sb.ToString();
             if ((st & MacExpand.ParseError) == 0)
                 break;
             if (ReferenceEquals(template, defaultRblReply))
