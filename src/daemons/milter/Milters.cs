@@ -542,8 +542,7 @@ public sealed class Milters : IDisposable
     // over the cleanup stream, in the reference's attribute format; false on error.
     public bool Send(Stream cleanupStream)
     {
-        var fd = cleanupStream is NetworkStream ns ? (int)ns.Socket.Handle : -1;
-        return Send(new StreamChannel(cleanupStream, "cleanup socket", fd));
+        return Send(new StreamChannel(cleanupStream, "cleanup socket", SocketFd(cleanupStream)));
     }
 
     public bool Send(IMilterChannel channel)
@@ -615,8 +614,15 @@ public sealed class Milters : IDisposable
     // count from the cleanup stream's milter count record.
     public static Milters? Receive(System.IO.Stream stream, int hostStatus)
     {
-        var fd = stream is NetworkStream ns ? (int)ns.Socket.Handle : -1;
-        return Receive(new StreamChannel(stream, "cleanup socket", fd), hostStatus);
+        return Receive(new StreamChannel(stream, "cleanup socket", SocketFd(stream)), hostStatus);
+    }
+
+    // SocketFd - the descriptor of the socket under a (buffered) stream.
+    private static int SocketFd(Stream s)
+    {
+        while (s is BufferedStream bs)
+            s = bs.UnderlyingStream;
+        return s is NetworkStream ns ? (int)ns.Socket.Handle : -1;
     }
 
     public static Milters? Receive(IMilterChannel channel, int count)
