@@ -65,6 +65,9 @@ class Run:
     def exec(self, argv, stdin=None, cwd=None, env=None, timeout=120):
         # argv[0] is the bare program name on both sides: some messages
         # carry the name the program was started under.
+        if env is None:
+            # The programs' own temp files stay in the run's temp dir.
+            env = dict(os.environ, TMPDIR=self.subdir("tmp"))
         try:
             p = subprocess.Popen([os.path.basename(argv[0])] + list(argv[1:]), executable=argv[0],
                                  cwd=cwd or self.tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -100,7 +100,10 @@ def parse_params(text):
 def discover(run, conf, realconf):
     tables = {}
     pc = run.ref.prog("postconf")
-    main = parse_params(run.exec([pc, "-c", conf, "-nx"]).stdout.decode("utf-8", "replace"))
+    o = run.exec([pc, "-c", conf, "-nx"])
+    if o.status != 0:
+        return None, []
+    main = parse_params(o.stdout.decode("utf-8", "replace"))
     have = {n for n, _ in main}
     allx = parse_params(run.exec([pc, "-c", conf, "-x"] + sorted(ALIAS_PARAMS)).stdout.decode("utf-8", "replace"))
     main += [(n, v) for n, v in allx if n not in have]
@@ -254,6 +257,9 @@ def server_reachable(table, source):
 
 def check(run, conf, realconf):
     tables, params = discover(run, conf, realconf)
+    if tables is None:
+        run.note(AREA, "skipped: the reference postconf cannot read the configuration")
+        return
     if not tables:
         run.note(AREA, "no lookup tables referenced in main.cf or master.cf")
         return

@@ -40,7 +40,12 @@ def listing(run, side, conf):
 
 def check(run, conf):
     pc = run.ref.prog("postconf")
-    qdir = run.exec([pc, "-c", conf, "-h", "queue_directory"]).stdout.decode().strip()
+    o = run.exec([pc, "-c", conf, "-h", "queue_directory"])
+    qdir = o.stdout.decode().strip()
+    if o.status != 0:
+        why = run.normalize(run.ref, o.stderr).strip().splitlines()
+        run.add(AREA, "queue", SKIP, note="the reference cannot read the configuration: " + (why[-1] if why else "?"))
+        return
     if not qdir or not os.path.isdir(qdir):
         run.add(AREA, "queue", SKIP, note=f"queue directory {qdir or '(unknown)'} not found")
         return

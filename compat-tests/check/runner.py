@@ -75,7 +75,10 @@ def reference_side(opts, conf):
 
 
 def _param(pc, conf, name):
-    for args in (["-c", conf, "-h", name], ["-d", "-h", name]):
+    tries = [["-d", "-h", name]]
+    if os.path.isfile(os.path.join(conf, "main.cf")):
+        tries.insert(0, ["-c", conf, "-h", name])
+    for args in tries:
         try:
             p = subprocess.run([pc] + args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=30)
         except OSError:
