@@ -50,9 +50,9 @@ relay-denied|-o mynetworks=10.0.0.0/8|EHLO client.test;MAIL FROM:<a@host-only.te
 relay-defer|-o mynetworks=10.0.0.0/8 -o smtpd_relay_restrictions=defer_unauth_destination|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<bob@example.net>;QUIT
 relay-soft-bounce|-o mynetworks=10.0.0.0/8 -o soft_bounce=yes|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<bob@example.net>;QUIT
 relay-mx-backup|-o mynetworks=10.0.0.0/8 -o smtpd_relay_restrictions=permit_mx_backup,reject_unauth_destination|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<a@backup.test>;RCPT TO:<a@mxaddr.test>;QUIT
-relay-domains|-o mynetworks=10.0.0.0/8 -o relay_domains=relay.test -o relay_recipient_maps=texthash:INST/relay.users|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<known@relay.test>;RCPT TO:<unknown@relay.test>;RCPT TO:<x@other.test>;QUIT
-unknown-recipients|-o mydestination=mail.example.com -o local_recipient_maps=texthash:INST/local.users -o virtual_alias_domains=valias.test -o virtual_alias_maps=texthash:INST/valias|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<known@mail.example.com>;RCPT TO:<who@mail.example.com>;RCPT TO:<postmaster@mail.example.com>;RCPT TO:<alias@valias.test>;RCPT TO:<nobody@valias.test>;QUIT
-unlisted-sender|-o mydestination=mail.example.com -o local_recipient_maps=texthash:INST/local.users -o smtpd_reject_unlisted_sender=yes|EHLO client.test;MAIL FROM:<who@mail.example.com>;RCPT TO:<bob@example.net>;RSET;MAIL FROM:<known@mail.example.com>;RCPT TO:<bob@example.net>;QUIT
+relay-domains|-o mynetworks=10.0.0.0/8|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<known@relay.test>;RCPT TO:<unknown@relay.test>;RCPT TO:<x@other.test>;QUIT
+unknown-recipients||EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<known@mail.example.com>;RCPT TO:<who@mail.example.com>;RCPT TO:<postmaster@mail.example.com>;RCPT TO:<alias@valias.test>;RCPT TO:<nobody@valias.test>;QUIT
+unlisted-sender|-o smtpd_reject_unlisted_sender=yes|EHLO client.test;MAIL FROM:<who@mail.example.com>;RCPT TO:<bob@example.net>;RSET;MAIL FROM:<known@mail.example.com>;RCPT TO:<bob@example.net>;QUIT
 address-checks|-o smtpd_recipient_restrictions=reject_non_fqdn_recipient,reject_unknown_recipient_domain,reject_multi_recipient_bounce|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<a@bare>;RCPT TO:<a@nx.test>;RCPT TO:<a@nullmx.test>;RCPT TO:<a@host-only.test>;RSET;MAIL FROM:<>;RCPT TO:<a@host-only.test>;RCPT TO:<b@host-only.test>;QUIT
 warn-if-reject|-o smtpd_recipient_restrictions=warn_if_reject,reject_non_fqdn_recipient,warn_if_reject,defer,permit|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<a@bare>;QUIT
 defer-if|-o smtpd_recipient_restrictions=defer_if_permit,permit|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<bob@example.net>;QUIT
@@ -66,7 +66,6 @@ policy-down|-o smtpd_recipient_restrictions=check_policy_service,inet:127.0.0.1:
 policy-down-override|-o smtpd_recipient_restrictions=check_policy_service,{inet:127.0.0.1:1,try_limit=1,default_action=DUNNO},reject|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<bob@example.net>;QUIT
 policy-postgrey|-o smtpd_recipient_restrictions=check_policy_service,inet:127.0.0.1:SR_PG_PORT|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<grey@example.net>;QUIT
 policy-spf|-o smtpd_recipient_restrictions=check_policy_service,unix:private/spfpolicy|EHLO host-only.test;MAIL FROM:<a@spf.test>;RCPT TO:<bob@example.net>;RSET;MAIL FROM:<a@host-only.test>;RCPT TO:<bob@example.net>;QUIT
-bad-config-fatal|-o smtpd_relay_restrictions=permit_mynetworks -o smtpd_recipient_restrictions=permit_mynetworks|EHLO client.test
 EOF
 }
 
@@ -129,7 +128,7 @@ sr_start() {
     unshare -m sh -c "mount --bind $SR_OUT/resolv.conf /etc/resolv.conf && $REF_SBIN/postfix -c $d/conf start" >"$d/start.out" 2>&1 \
         || { cat "$d/start.out" >&2; return 1; }
     for i in $(seq 1 100); do
-        sd_listening "$SR_PORT" && return 0
+        sd_listening "$2" && return 0
         sleep 0.1
     done
     return 1
@@ -156,8 +155,8 @@ sr_run() {
         sleep 0.1
     done
     sleep 0.2
-    sd_log_since "$inst" smtpd | sed -E -e 's/^TIME [^ ]+ postfix\/smtpd\[PID\]: //' \
-        -e '/^(connect from|disconnect from|lost connection|timeout after) /d' \
+    sd_log_since "$inst" smtpd | sed -E -e 's/^TIME ([^ ]+ )?postfix\/smtpd\[PID\]: //' \
+        -e '/^(connect from|disconnect from|lost connection|timeout after) /d' -e '/^QID: client=/d' \
         -e "s/:$port\b/:PORT/g" >"$5/$side.log"
 }
 
@@ -172,7 +171,7 @@ else
         [ -f "$SR_OUT/dnsmasq.pid" ] && kill "$(cat "$SR_OUT/dnsmasq.pid")" 2>/dev/null
         return 0
     }
-    trap 'sr_cleanup; rm -rf "$COMPAT_TMP"' EXIT
+    trap 'sr_cleanup; [ -n "${SR_KEEP:-}" ] || rm -rf "$COMPAT_TMP"' EXIT
     printf 'nameserver %s\noptions timeout:1 attempts:1\n' "$SR_DNS" >"$SR_OUT/resolv.conf"
     chmod 644 "$SR_OUT/resolv.conf"
     # NS rdata of nsdom.test: ns.blocked-ns.test in wire form.
@@ -211,24 +210,29 @@ else
     sr_ours=
     if sd_ours_ready; then sr_ours=1; else echo "smtpd-restrict: our smtpd does not answer SMTP yet ($OUR_LIBEXEC/smtpd): reference side only"; fi
 
-    # master.cf: one listener per case.
-    sr_master=()
-    sr_port=$SR_PORT
-    while IFS='|' read -r sr_name sr_over sr_dialog; do
-        sr_over=${sr_over//SR_PG_PORT/$SR_PG_PORT}
-        sr_master+=("127.0.0.1:$sr_port inet n - n - - smtpd $sr_over")
-        sr_port=$((sr_port + 1))
-    done < <(sr_cases)
-    sr_master+=("spfpolicy unix - n n - 0 spawn user=nobody argv=/usr/bin/policyd-spf INST/spf.conf")
+    # master.cf: one listener per case (ours on ports 100 higher).
     sr_main=("smtpd_error_sleep_time = 0" "smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination"
         "smtpd_restriction_classes = strict_class" "strict_class = reject_non_fqdn_helo_hostname, reject"
-        "spfpolicy_time_limit = 3600s" "smtpd_policy_service_retry_delay = 1s" "fast_flush_domains =")
+        "spfpolicy_time_limit = 3600s" "smtpd_policy_service_retry_delay = 1s" "fast_flush_domains ="
+        "mydestination = mail.example.com" "local_recipient_maps = texthash:INST/local.users"
+        "virtual_alias_domains = valias.test" "virtual_alias_maps = texthash:INST/valias"
+        "relay_domains = relay.test" "relay_recipient_maps = texthash:INST/relay.users")
     for sr_side in ref ours; do
         [ "$sr_side" = ours ] && [ -z "$sr_ours" ] && break
-        sd_instance "sr-$sr_side" "$([ $sr_side = ref ] && echo ref || echo ours)" "$SR_PORT" "${sr_main[@]}" -- "${sr_master[@]}"
+        sr_base=$SR_PORT; [ "$sr_side" = ours ] && sr_base=$((SR_PORT + 100))
+        sr_master=()
+        sr_port=$sr_base
+        while IFS='|' read -r sr_name sr_over sr_dialog; do
+            sr_over=${sr_over//SR_PG_PORT/$SR_PG_PORT}
+            sr_master+=("127.0.0.1:$sr_port inet n - n - - smtpd $sr_over")
+            sr_port=$((sr_port + 1))
+        done < <(sr_cases)
+        sr_master+=("spfpolicy unix - n n - 0 spawn user=nobody argv=/usr/bin/policyd-spf INST/spf.conf")
+        sd_instance "sr-$sr_side" "$sr_side" "$sr_base" "${sr_main[@]}" -- "${sr_master[@]}"
+        sed -i '/^mydestination =$/d' "$SD_T/sr-$sr_side/conf/main.cf"
         sr_tables "$SD_T/sr-$sr_side"
         chmod 644 "$SD_T/sr-$sr_side"/*.access "$SD_T/sr-$sr_side"/spf.conf 2>/dev/null
-        sr_start "sr-$sr_side" || echo "smtpd-restrict: cannot start the $sr_side instance"
+        sr_start "sr-$sr_side" "$sr_base" || echo "smtpd-restrict: cannot start the $sr_side instance"
     done
 
     sr_pending=0
@@ -245,18 +249,22 @@ else
         out=$SR_OUT/$sr_name
         mkdir -p "$out"
         sr_script "$sr_dialog" "$out/script"
-        sr_run ref "$sr_name" "$port" "$out/script" "$out"
+        sr_t0=$(date +%s.%N)
+        sr_run ref "$sr_name" "$port" "$out/script" "$out" &
+        sr_bg=$!
+        [ -n "$sr_ours" ] && sr_run ours "$sr_name" "$((port + 100))" "$out/script" "$out"
+        wait $sr_bg
+        [ -n "${SR_TIMING:-}" ] && echo "$sr_name: $(echo "$(date +%s.%N) - $sr_t0" | bc) s"
         if [ -z "$sr_ours" ]; then
             sr_pending=$((sr_pending + 1))
             if grep -q '^S: [0-9]\|^S: <closed>' "$out/ref.dialog"; then record "$name-ref" 1; else
                 echo "FAIL $name-ref (the reference did not answer)"; sed 's/^/    /' "$out/ref.dialog" | head -5; record "$name-ref" 0; fi
             continue
         fi
-        sr_run ours "$sr_name" "$port" "$out/script" "$out"
         compare_files "$name-dialog" "$out/ref.dialog" "$out/ours.dialog"
         compare_files "$name-log" "$out/ref.log" "$out/ours.log"
     done < <(sr_cases)
     [ "$sr_pending" -gt 0 ] && echo "smtpd-restrict: $sr_pending comparisons pending (our side did not run)"
     sr_cleanup
-    trap 'rm -rf "$COMPAT_TMP"' EXIT
+    trap '[ -n "${SR_KEEP:-}" ] || rm -rf "$COMPAT_TMP"' EXIT
 fi

@@ -31,9 +31,18 @@ public sealed class PolicyClient : IDisposable
     private long lastUsed;
     private int requestCount;
 
-    public PolicyClient(string endpoint) => Endpoint = endpoint;
+    public PolicyClient(string endpoint)
+    {
+        Endpoint = endpoint;
+        var colon = endpoint.IndexOf(':');
+        Name = colon < 0 ? endpoint : endpoint[(colon + 1)..];
+    }
 
+    // Endpoint - "inet:host:port" or "unix:path" as configured.
     public string Endpoint { get; }
+
+    // Name - the endpoint without its transport, as auto_clnt reports it.
+    public string Name { get; }
     public int Timeout = 100;
     public int MaxIdle = 300;
     public int MaxTtl = 1000;
@@ -126,7 +135,7 @@ public sealed class PolicyClient : IDisposable
                     Close();
                 if (socket == null && !Connect(out error))
                 {
-                    Msg.Warn($"connect to {Endpoint}: {error}");
+                    Msg.Warn($"connect to {Name}: {error}");
                 }
                 else if (stream != null)
                 {
@@ -144,7 +153,7 @@ public sealed class PolicyClient : IDisposable
                         }
                         if (reply)
                         {
-                            Msg.Warn($"missing attribute action in input from {Endpoint}");
+                            Msg.Warn($"missing attribute action in input from {Name}");
                             Close();
                             return null;
                         }
@@ -161,7 +170,7 @@ public sealed class PolicyClient : IDisposable
                     }
                 }
                 if ((++count >= TryLimit && TryLimit > 0) || Msg.Verbose > 0 || error != null)
-                    Msg.Warn($"problem talking to server {Endpoint}: {error ?? "Success"}");
+                    Msg.Warn($"problem talking to server {Name}: {error ?? "Success"}");
                 Close();
                 if (count >= TryLimit && TryLimit > 0)
                     return null;

@@ -392,7 +392,8 @@ public sealed class SmtpdCheckerTests : IDisposable
         listener.Stop();
         var c = Checker($"smtpd_relay_restrictions = reject_unauth_destination\nsmtpd_recipient_restrictions = check_policy_service {{ inet:127.0.0.1:{port}, try_limit=1, default_action={{DEFER_IF_PERMIT busy}} }}\n");
         c.CheckRcpt(Session(), "x@local.test").ShouldBe("450 4.7.1 <x@local.test>: Recipient address rejected: busy");
-        log.ShouldContain($"warning: connect to inet:127.0.0.1:{port}: Connection refused");
+        log.ShouldContain($"warning: connect to 127.0.0.1:{port}: Connection refused");
+        log.ShouldContain($"warning: problem talking to server 127.0.0.1:{port}: Connection refused");
     }
 
     [Fact]
