@@ -108,6 +108,7 @@ internal sealed class AddressExplainer
             AddressMaps = AddressMaps.FromConf(conf, Open),
         };
         session = new CleanupSession(cfg, new DirectRewriter(rewrite), Stream.Null, "explain", 0) { Flags = CleanupFlags.MapOk };
+        pending.Clear();
     }
 
     // Open - maps_create() with every table wrapped for tracing.
@@ -128,6 +129,7 @@ internal sealed class AddressExplainer
     public AddressExplanation Explain(string address, string? sender)
     {
         var x = new AddressExplanation { Input = address, Sender = sender };
+        pending.Clear();
         var senderInternal = "";
         if (sender != null)
         {
@@ -319,13 +321,13 @@ internal sealed class AddressExplainer
         var parts = new List<string>();
         if (c.Eval("mailbox_transport") is { Length: > 0 } mt)
             parts.Add("mailbox_transport=" + mt);
-        else if (c.Eval("mailbox_command") is { Length: > 0 } mc)
-            parts.Add("mailbox_command=" + mc);
+        else if (c.Eval("mailbox_command") is { Length: > 0 })
+            parts.Add("mailbox_command=" + c.Lookup("mailbox_command"));
         else if (c.Eval("home_mailbox") is { Length: > 0 } hm)
             parts.Add("home_mailbox=" + hm);
         else
             parts.Add("mailbox in " + c.Eval("mail_spool_directory"));
-        parts.Insert(0, ".forward: " + c.Eval("forward_path"));
+        parts.Insert(0, "forward_path=" + c.Lookup("forward_path"));
         if (c.Eval("fallback_transport") is { Length: > 0 } ft)
             parts.Add("fallback_transport=" + ft);
         if (c.Eval("luser_relay") is { Length: > 0 } lr)

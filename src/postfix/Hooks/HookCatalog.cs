@@ -52,7 +52,7 @@ internal static class HookCatalog
     public static readonly string[] Stages =
     [
         "postscreen", "smtpd connect", "smtpd HELO", "smtpd MAIL", "smtpd RCPT", "smtpd DATA", "smtpd end of data",
-        "smtpd ETRN", "smtpd session", "cleanup", "trivial-rewrite", "qmgr", "local delivery", "virtual delivery",
+        "smtpd ETRN", "smtpd restriction class", "smtpd session", "cleanup", "trivial-rewrite", "qmgr", "local delivery", "virtual delivery",
         "pipe delivery", "smtp delivery", "lmtp delivery", "address verification", "bounce and notifications",
         "logging", "master services",
     ];

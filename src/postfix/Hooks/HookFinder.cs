@@ -91,8 +91,28 @@ internal sealed class HookFinder
                 }
             }
         }
+        UnreferencedClasses();
         FromMasterCf();
         return Sorted();
+    }
+
+    // Classes expanded from a restriction list.
+    private readonly HashSet<string> expandedClasses = new(StringComparer.Ordinal);
+
+    // UnreferencedClasses - restriction classes that no list names
+    // directly: access table results ("greylisting") reach them.
+    private void UnreferencedClasses()
+    {
+        if (!Explicit(main, "smtpd_restriction_classes"))
+            return;
+        var svcs = services.Where(s => s.Command == "smtpd").ToList();
+        foreach (var name in Items(main.Eval("smtpd_restriction_classes")))
+        {
+            if (expandedClasses.Contains(name))
+                continue;
+            Restrictions(name + " (restriction class, reached through access table results)", "smtpd restriction class",
+                main.Eval(name), main, svcs, "main.cf", new HashSet<string>());
+        }
     }
 
     private List<Hook> Sorted()
@@ -189,7 +209,8 @@ internal sealed class HookFinder
                 Add(p.Stage, p.Parameter, value, p.Protocol, svcs, origin);
                 break;
             case HookKind.Command:
-                Add(p.Stage, p.Parameter, value, p.Protocol, svcs, origin);
+                // $name here is local(8)'s per-delivery expansion: show it as written.
+                Add(p.Stage, p.Parameter, (conf.Lookup(p.Parameter) ?? value).Trim(), p.Protocol, svcs, origin);
                 break;
             case HookKind.Sasl:
                 if (conf.Bool(p.Parameter))
@@ -413,12 +434,9 @@ internal sealed class HookFinder
                 var maps = conf.Eval("smtpd_sender_login_maps");
                 Add(stage, parameter, maps.Length > 0 ? maps : "(smtpd_sender_login_maps unset)", "SASL sender login check (" + lw + ")", svcs, origin);
             }
-            else if (lw == "permit_sasl_authenticated")
-            {
-                Add(stage, parameter, "permit_sasl_authenticated", "SASL", svcs, origin);
-            }
             else if (classes.Contains(w) && seen.Add(w))
             {
+                expandedClasses.Add(w);
                 Restrictions(w + " (class in " + parameter + ")", stage, conf.Eval(w), conf, svcs, origin, seen);
             }
         }
