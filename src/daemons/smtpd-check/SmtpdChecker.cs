@@ -168,7 +168,7 @@ public sealed partial class SmtpdChecker
         proxyFilter = conf.Eval("smtpd_proxy_filter");
         mapsRblDomains = conf.Eval("maps_rbl_domains");
         stress = conf.Eval("stress");
-        expandFilter = Unescape(conf.Eval("smtpd_expansion_filter"));
+        expandFilter = Unescape(conf.Lookup("smtpd_expansion_filter") ?? "");
         unknownRcptTransparent = conf.Eval("receive_override_options")
             .Split([',', ' ', '\t'], StringSplitOptions.RemoveEmptyEntries)
             .Any(o => o.Equals("no_unknown_recipient_checks", StringComparison.OrdinalIgnoreCase));
@@ -426,7 +426,7 @@ public sealed partial class SmtpdChecker
     // AclPermit - smtpd_acl_permit(): OK, logged when smtpd_log_access_permit_actions says so.
     private int AclPermit(SmtpdState state, string action, string replyClass, string replyName, string extra)
     {
-        if (!state.DeferIfPermit.Active && permitLogActions.Contains(action))
+        if (!state.DeferIfPermit.Active && (permitLogActions.Contains(action) || permitLogActions.Contains("static:all")))
         {
             var text = $"action={action} for {replyClass}={replyName}";
             if (extra.Length > 0)
@@ -2166,7 +2166,7 @@ public sealed partial class SmtpdChecker
             if (SaslEnabled(state))
             {
                 if (!string.IsNullOrEmpty(state.SaslUsername))
-                    status = CheckAccess(state, cpp[i], state.SaslUsername, DictFlags.None, out _, Printable(state.SaslUsername).Replace(' ', '_'), NameSaslUser, defAcl);
+                    status = CheckAccess(state, cpp[i], state.SaslUsername, DictFlags.None, out _, new string(state.SaslUsername.Select(ch => ch < ' ' || ch == 127 ? '_' : ch).ToArray()), NameSaslUser, defAcl);
             }
             else
                 Msg.Warn($"restriction `{name}' ignored: no SASL support");
