@@ -122,3 +122,19 @@ EOF
 else
     echo "compat-run: read-only case skipped (needs root and unshare)"
 fi
+
+# --smtp: throwaway loopback instances of a corpus configuration, the
+# reference's daemons against ours (our smtpd once it is built; until
+# then our master, qmgr, cleanup and trivial-rewrite behind the
+# reference smtpd), the same dialogues replayed on both.
+if [ "$(id -u)" = 0 ] && [ -d "$d" ]; then
+    "$CR_RUN" --config "$d" --maps-from "$d" --smtp --no-postconf --no-maps --reference "$REF_SBIN" --ours "$OUR_SBIN" -v \
+        >"$CR_T/smtp" 2>&1
+    rc=$?
+    if grep -q '^  pass smtp: dialogue basic$' "$CR_T/smtp"; then
+        cr_report compat-run/smtp-dialogues $rc "$CR_T/smtp"
+    else
+        echo "FAIL compat-run/smtp-dialogues (no dialogue replayed, exit $rc)"; grep -v '^  pass' "$CR_T/smtp" | head -20 | sed 's/^/    /'
+        record compat-run/smtp-dialogues 0
+    fi
+fi
