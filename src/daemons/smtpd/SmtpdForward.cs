@@ -17,7 +17,7 @@ internal sealed partial class SmtpdSession
 
     public bool HaveForwardedClientAttr => (Xforward.Flags & XforwardClientMask) != 0;
 
-    public bool HaveForwardedIdent => (Xforward.Flags & XforwardIdent) != 0;
+    public bool HaveForwardedIdent => Xforward.Ident != null;
 
     public string ForwardName => HaveForwardedClientAttr ? Xforward.Name ?? "" : Name;
 
@@ -31,7 +31,7 @@ internal sealed partial class SmtpdSession
 
     public string? ForwardHelo => HaveForwardedClientAttr ? Xforward.HeloName : HeloName;
 
-    public string? ForwardIdent => HaveForwardedIdent ? Xforward.Ident : null;
+    public string? ForwardIdent => HaveForwardedIdent ? Xforward.Ident : QueueId;
 
     public string ForwardDomain => (Xforward.Flags & XforwardDomain) != 0 ? Xforward.Domain ?? "" : RewriteContext;
 }

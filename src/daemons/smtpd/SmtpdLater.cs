@@ -59,25 +59,26 @@ internal sealed partial class SmtpdSession
 
     private string? SaslMailOpt(string arg) => null;
 
+    private void SaslAuthExternal(string user, string method)
+    {
+        SaslMethod = "";
+        SaslUsername = user;
+    }
+
+    private void SaslAuthReset()
+    {
+        SaslMethod = null;
+        SaslUsername = null;
+    }
+
+    private void SaslReactivate(string? login)
+    {
+    }
+
     private int AuthCmd(List<SmtpdToken> argv)
     {
         ErrorMask |= MailErrorProtocol;
         Reply("503 5.5.1 Error: authentication not enabled");
-        return -1;
-    }
-
-    // ---- XCLIENT / XFORWARD ----
-    private int XclientCmd(List<SmtpdToken> argv)
-    {
-        ErrorMask |= MailErrorPolicy;
-        Reply("550 5.7.0 Error: insufficient authorization");
-        return -1;
-    }
-
-    private int XforwardCmd(List<SmtpdToken> argv)
-    {
-        ErrorMask |= MailErrorPolicy;
-        Reply("550 5.7.0 Error: insufficient authorization");
         return -1;
     }
 

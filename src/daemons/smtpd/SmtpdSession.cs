@@ -310,7 +310,18 @@ internal sealed partial class SmtpdSession : SmtpdState
             Io.TimeoutSec = StandAlone ? 0 : Config.Timeout;
             try
             {
-                anvilConnected = ProtoBody();
+                while (true)
+                {
+                    try
+                    {
+                        anvilConnected = ProtoBody() || anvilConnected;
+                        break;
+                    }
+                    catch (SmtpdRestart)
+                    {
+                        // XCLIENT: start over as the new client.
+                    }
+                }
             }
             catch (SmtpdJump jump)
             {
@@ -336,7 +347,8 @@ internal sealed partial class SmtpdSession : SmtpdState
         }
         finally
         {
-            if (anvilConnected || (UseAnvil && anvilTried))
+            _ = anvilConnected;
+            if (UseAnvil && !HoggerMatch())
                 Proc.Anvil!.Disconnect(Service, Addr);
         }
         if (Reason != null)
@@ -356,8 +368,6 @@ internal sealed partial class SmtpdSession : SmtpdState
         RcptReset();
         Milters?.DisconnectEvent();
     }
-
-    private bool anvilTried;
 
     private void TryReply(string text)
     {
@@ -393,7 +403,6 @@ internal sealed partial class SmtpdSession : SmtpdState
         var anvilOk = false;
         if (UseAnvil && !HoggerMatch())
         {
-            anvilTried = true;
             if (Proc.Anvil!.Connect(Service, Addr, out var count, out var rate))
             {
                 anvilOk = true;
