@@ -77,7 +77,7 @@ def expand(v, depth=0):
         return v
     return re.sub(r"\$\{?(\w+)\}?", lambda m: expand(params.get(m.group(1), m.group(0)), depth + 1), v)
 defaults = {"data_directory": "/var/lib/postfix", "queue_directory": "/var/spool/postfix",
-            "config_directory": "/etc/postfix", "daemon_directory": "/usr/lib/postfix/sbin"}
+            "config_directory": base, "daemon_directory": "/usr/lib/postfix/sbin"}
 for k, v in defaults.items():
     params.setdefault(k, v)
 text = "\n".join(main + master + [expand(l) for l in main + master])
@@ -258,5 +258,31 @@ hk_explain sender-canonical-and-masquerade '[s["result"] for s in d["sender_step
 hk_explain sender-masquerade '[s["result"] for s in d["sender_steps"]][-1]=="joe@example.com"' user@other.example --sender joe@host.example.com
 "$HK_BIN" explain address info@alias.example -c "$HK_C" >"$HK_T/explain.txt" 2>&1
 hk_case explain/text grep -q '^  bob@remote.example -> smtp:\[mx.remote.example\]:25 (default (remote))$' "$HK_T/explain.txt"
-"$HK_BIN" explain smtp -c "$HK_C" --client 192.0.2.1 >"$HK_T/smtp.out" 2>&1
-hk_case explain/smtp-not-yet grep -q 'not available yet' "$HK_T/smtp.out"
+# explain smtp: smtpd's restriction engine on a simulated session, with
+# the service's -o overrides; no DNS or policy traffic (--no-external).
+{
+    echo "mynetworks = 127.0.0.0/8"
+    echo "smtpd_recipient_restrictions = permit_mynetworks, check_recipient_access texthash:$HK_C/access, reject"
+} >>"$HK_C/main.cf"
+printf 'blocked@example.com REJECT no thanks\nwelcome@remote.example OK\n' >"$HK_C/access"
+printf 'submission inet n - y - - smtpd -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject\n' >>"$HK_C/master.cf"
+# hk_smtp NAME PYTHON-EXPR ARGS... - explain smtp ARGS as JSON; the
+# expression over d (the JSON), stage(word) and events(stage) must be true.
+hk_smtp() {
+    local name=$1 expr=$2; shift 2
+    "$HK_BIN" explain smtp -c "$HK_C" --no-external --format json "$@" >"$HK_T/smtp.json" 2>"$HK_T/smtp.err"
+    hk_case "explain-smtp/$name" python3 -c '
+import json,sys
+d=json.load(open(sys.argv[1]))
+def stage(word): return [s for s in d["stages"] if word in s["stage"]][0]
+def events(st): return [(e["kind"], e["text"], e["outcome"]) for l in st["lists"] for e in l["events"]]
+ok=eval(sys.argv[2])
+if not ok: print(json.dumps(d, indent=1))
+sys.exit(0 if ok else 1)' "$HK_T/smtp.json" "$expr"
+}
+hk_smtp access-reject 'stage("blocked")["reply"]=="554 5.7.1 <blocked@example.com>: Recipient address rejected: no thanks" and ("lookup", "texthash:'"$HK_C"'/access key \"blocked@example.com\"", "REJECT no thanks") in events(stage("blocked"))' --client 192.0.2.1,mail.client.example --helo mail.client.example --from a@b.example --to blocked@example.com
+hk_smtp access-ok 'stage("welcome")["reply"] is None and d["result"].startswith("accepted for 1 of 1")' --client 192.0.2.1,mail.client.example --helo mail.client.example --from a@b.example --to welcome@remote.example
+hk_smtp mynetworks 'events(stage("RCPT"))[0]==("restriction","permit_mynetworks","OK")' --client 127.0.0.1 --helo localhost --from a@b.example --to anyone@remote.example
+hk_smtp default-reject 'stage("RCPT")["reply"].startswith("554 5.7.1 <x@remote.example>") and [e for e in events(stage("RCPT")) if e[0]=="restriction"][-1][1]=="reject"' --client 192.0.2.1,mail.client.example --helo mail.client.example --from a@b.example --to x@remote.example
+hk_smtp service-override 'd["service"]=="submission/inet" and [e[1] for e in events(stage("RCPT")) if e[0]=="restriction"]==["permit_sasl_authenticated","reject"]' --service submission --client 192.0.2.1 --helo h.example --from a@b.example --to x@remote.example
+hk_smtp sasl-permits 'stage("RCPT")["reply"] is None' --service submission --sasl alice --client 192.0.2.1 --helo h.example --from a@b.example --to x@remote.example

@@ -109,9 +109,19 @@ internal static class MasterServices
             var command = f[7];
             var slash = command.LastIndexOf('/');
             var svc = new MasterService { Name = f[0], Type = f[1], Command = slash >= 0 ? command[(slash + 1)..] : command };
+            var options = true;
             for (var i = 8; i < f.Count; i++)
             {
                 var arg = f[i];
+                // Like the daemon's getopt: options end at the first other word
+                // (pipe's "flags=R", "argv=..."), so "-oi" there is no override.
+                if (!arg.StartsWith('-'))
+                    options = false;
+                if (!options)
+                {
+                    svc.Args.Add(Unbrace(arg));
+                    continue;
+                }
                 if (arg == "-o" && i + 1 < f.Count)
                 {
                     AddOverride(svc, f[++i]);
