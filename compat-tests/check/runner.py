@@ -154,6 +154,7 @@ def main(argv):
                 f.write(body)
         else:
             sys.stdout.write(body)
+            sys.stdout.flush()
     finally:
         if opts.keep:
             print(f"compat: temp directory kept: {tmp}", file=sys.stderr)
