@@ -131,6 +131,9 @@ public static class Smtpd
             {
                 UseTls = EnforceTls = TlsAuthOnly = false;
             }
+            if (UseTls)
+                TlsContext = SmtpdTlsContext.Load(conf, EnforceTls);
+            RequireClientCert = conf.Bool("smtpd_tls_req_ccert") && EnforceTls;
             AutodetectSmtpd = false;
             foreach (var name in conf.Eval("smtputf8_autodetect_classes").Split([',', ' ', '\t', '\r', '\n'],
                          StringSplitOptions.RemoveEmptyEntries))
@@ -175,6 +178,10 @@ public static class Smtpd
         public bool TlsAuthOnly { get; }
 
         public bool BrokenAuthClients { get; }
+
+        public SmtpdTlsContext? TlsContext { get; }
+
+        public bool RequireClientCert { get; }
 
         public MatchList? SaslExceptions { get; }
 

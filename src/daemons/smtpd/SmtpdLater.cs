@@ -14,34 +14,6 @@ namespace Postfix.Daemons.Smtpd;
 
 internal sealed partial class SmtpdSession
 {
-    // ---- TLS ----
-    private int StartTlsCmd(List<SmtpdToken> argv)
-    {
-        if (argv.Count != 1)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("501 5.5.4 Syntax: STARTTLS");
-            return -1;
-        }
-        if (Tls != null)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("554 5.5.1 Error: TLS already active");
-            return -1;
-        }
-        ErrorMask |= MailErrorProtocol;
-        Reply("502 5.5.1 Error: command not implemented");
-        return -1;
-    }
-
-    private bool StartTlsWrapper() => false;
-
-    private IEnumerable<string> TlsReceivedLines() => Array.Empty<string>();
-
-    private void TlsReset()
-    {
-    }
-
     // ---- SASL ----
     public bool SaslIsActive => false;
 
@@ -54,6 +26,10 @@ internal sealed partial class SmtpdSession
     }
 
     private void SaslReset()
+    {
+    }
+
+    private void SaslAfterTls()
     {
     }
 
