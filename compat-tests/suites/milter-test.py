@@ -29,6 +29,11 @@ import sys
 PORT, SCRIPT, LOG = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 
 
+# SMFIP_NR_* bits: events that get no reply when the milter asks so.
+NO_REPLY = {"C": 1 << 12, "H": 1 << 13, "M": 1 << 14, "R": 1 << 15, "T": 1 << 16, "U": 1 << 17,
+            "L": 1 << 7, "N": 1 << 18, "B": 1 << 19}
+
+
 def pkt(cmd, data=b""):
     return struct.pack("!I", len(data) + 1) + cmd.encode() + data
 
@@ -110,6 +115,8 @@ class Handler(socketserver.BaseRequestHandler):
                             out.append(pkt("p"))
                     out += reply(script.get("final", "c"))
                     self.request.sendall(b"".join(out))
+                    continue
+                if script.get("flags", 0) & NO_REPLY.get(cmd, 0):
                     continue
                 self.request.sendall(b"".join(reply(events.get(cmd, "c"))))
         except (EOFError, ConnectionError):
