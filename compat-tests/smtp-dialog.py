@@ -21,7 +21,7 @@
 #   to a line "." are message text, sent as written (no dot-stuffing is
 #   added: write ".." yourself), each with CRLF; the "." line is sent and
 #   the reply to it is read. In message text, "@@x" sends "@x", and the
-#   directives @raw, @gen, @sleep are honoured; any other line is text.
+#   directives @raw, @gen, @sleep, @close are honoured; any other line is text.
 #   When DATA is answered otherwise, that text is not sent ("C: <message
 #   text not sent>").
 #   Directives:
@@ -38,6 +38,9 @@
 #     @bdat [LAST] BYTES  send "BDAT <size>[ LAST]" CRLF and BYTES (escapes
 #                         as @raw) in one write, then read one reply
 #     @read [SECONDS]     read one reply
+#     @drain [SECONDS]    read reply lines until none came for SECONDS
+#                         (default 0.5); for servers that send more or fewer
+#                         replies than were asked for (smuggling, abuse)
 #     @sleep SECONDS      pause
 #     @timeout SECONDS    reply timeout from here on
 #     @starttls           after the last reply was 220 (to STARTTLS): do the
@@ -46,6 +49,8 @@
 #     @expect-close [S]   wait up to S seconds (default 2): print
 #                         "S: <closed>" if the server closed the connection,
 #                         else the reply lines it sent, or "S: <open>"
+#   In command lines, message text and @raw, "{{N*TEXT}}" stands for N
+#   times TEXT (long lines without long scripts).
 #   When the server closes the connection, "S: <closed>" is printed and the
 #   rest of the script is skipped (sending into a closed connection would
 #   make the transcript depend on timing). A read that times out prints
@@ -99,6 +104,10 @@ def unescape(text):
     return bytes(out)
 
 
+def expand(text):
+    return re.sub(r'\{\{(\d+)\*([^}]*)\}\}', lambda m: m.group(2) * int(m.group(1)), text)
+
+
 def show(data):
     """Printable form of bytes: escapes for control and non-ASCII bytes."""
     if len(data) > MAX_LINE_SHOW and len(set(data)) == 1:
@@ -129,24 +138,32 @@ class Closed(Exception):
 class SocketPeer:
     def __init__(self, host, port, ctimeout):
         self.sock = socket.create_connection((host, int(port)), timeout=ctimeout)
-        self.sock.settimeout(None)
+        self.sock.setblocking(False)
 
     def send(self, data):
-        self.sock.sendall(data)
+        self.sock.setblocking(True)
+        try:
+            self.sock.sendall(data)
+        finally:
+            self.sock.setblocking(False)
 
     def recv(self, timeout):
-        """Bytes, b'' at EOF, None on timeout."""
-        if isinstance(self.sock, ssl.SSLSocket) and self.sock.pending():
-            return self.sock.recv(65536)
-        r, _, _ = select.select([self.sock], [], [], max(0.0, timeout))
-        if not r:
-            return None
-        try:
-            return self.sock.recv(65536)
-        except ssl.SSLWantReadError:
-            return None
-        except (ConnectionResetError, ssl.SSLError, OSError):
-            return b''
+        """Bytes, b'' at EOF, None on timeout. Non-blocking: after a TLS 1.3
+        handshake the server sends session tickets, which make the socket
+        readable without giving application data."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        while True:
+            if not (isinstance(self.sock, ssl.SSLSocket) and self.sock.pending()):
+                r, _, _ = select.select([self.sock], [], [], max(0.0, deadline - time.monotonic()))
+                if not r:
+                    return None
+            try:
+                return self.sock.recv(65536)
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+                if time.monotonic() >= deadline:
+                    return None
+            except (ConnectionResetError, ssl.SSLError, OSError):
+                return b''
 
     def starttls(self, cert, key, timeout):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -156,7 +173,7 @@ class SocketPeer:
             ctx.load_cert_chain(cert, key or None)
         self.sock.settimeout(timeout)
         self.sock = ctx.wrap_socket(self.sock)
-        self.sock.settimeout(None)
+        self.sock.setblocking(False)
 
     def close(self):
         try:
@@ -293,8 +310,9 @@ class Dialogue:
             self.read_reply()
             if re.match(r'(?i)^data\s*$', line):
                 if self.last_code == '354':
-                    i = self.message_text(lines, i, send_now=True)
-                    self.read_reply()
+                    i, ended = self.message_text(lines, i, send_now=True)
+                    if ended:
+                        self.read_reply()
                 else:
                     i = self.skip_text(lines, i)
 
@@ -320,8 +338,8 @@ class Dialogue:
                 else:
                     acc.append(data)
             if line == '.':
-                break
-        return i
+                return i, True
+        return i, False
 
     def skip_text(self, lines, i):
         """DATA was refused: the message text up to '.' is not sent."""
@@ -345,6 +363,9 @@ class Dialogue:
         if word == '@sleep':
             time.sleep(float(arg))
             return b''
+        if word == '@close':
+            self.client('<close>')
+            raise Closed()
         return False
 
     def gen(self, arg):
@@ -375,6 +396,13 @@ class Dialogue:
             self.read_reply(float(arg) if arg.strip() else None)
         elif word == '@sleep':
             time.sleep(float(arg))
+        elif word == '@drain':
+            quiet = float(arg) if arg.strip() else 0.5
+            while True:
+                line = self.read_line(time.monotonic() + quiet)
+                if line is None:
+                    break
+                self.server(line)
         elif word == '@timeout':
             self.timeout = float(arg)
         elif word == '@starttls':
@@ -432,8 +460,8 @@ class Dialogue:
             chunks.append(line.encode('utf-8', 'surrogateescape') + b'\r\n')
             replies += 1
             if re.match(r'(?i)^data\s*$', line):
-                i = self.message_text(lines, i, send_now=False, acc=chunks)
-                replies += 1
+                i, ended = self.message_text(lines, i, send_now=False, acc=chunks)
+                replies += 1 if ended else 0
         self.send(b''.join(chunks))
         for _ in range(replies):
             self.read_reply()
@@ -478,7 +506,7 @@ def main(argv):
             return 2
         script = args[2]
     with open(script, 'rb') as f:
-        lines = f.read().decode('utf-8', 'surrogateescape').split('\n')
+        lines = expand(f.read().decode('utf-8', 'surrogateescape')).split('\n')
     if lines and lines[-1] == '':
         lines.pop()
     lines = [l[:-1] if l.endswith('\r') else l for l in lines]

@@ -91,6 +91,7 @@ sd_instance() {
         echo "alias_maps ="
         echo "alias_database ="
         echo "notify_classes ="
+        echo "in_flow_delay = 0"
         echo "smtpd_banner = \$myhostname ESMTP"
     } >"$d/conf/main.cf"
     for line in "$@"; do
@@ -170,7 +171,7 @@ sd_dialog() {
 }
 
 sd_norm_log() {
-    sed -E -e 's/^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [^ ]+ /TIME /' -e 's/^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} /TIME /' \
+    sed -E -e 's/^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [^ ]+ /TIME /'  -e 's/<[0-9]{14}\.([0-9A-F]{10,12})@/<STAMP.\1@/' -e 's/^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} /TIME /' \
         -e 's/\[[0-9]+\]: /[PID]: /' -e 's/\b[0-9A-F]{10,12}\b/QID/g' \
         -e 's/(127\.0\.0\.1)\]:[0-9]+/\1]:PORT/g' -e 's/ port [0-9]+/ port PORT/g' \
         -e 's/delay=[0-9.]+, delays=[0-9.\/]+/delay=D, delays=D/' -e 's/ pid [0-9]+ / pid N /' \
@@ -205,14 +206,13 @@ sd_norm_queue() {
         -e 's/<[0-9]{14}\.QID@/<STAMP.QID@/' -e "s#$SD_T/[^/ ]+#INST#g"
 }
 
-# sd_queue NAME - every queued message (incoming, active, deferred, hold),
+# sd_queue NAME - every queued message (maildrop, incoming, active, deferred, hold),
 # each as postcat -q shows it, sorted by content (stable across runs).
 sd_queue() {
-    local d=$SD_T/$1 f q out
+    local d=$SD_T/$1 f out
     out=$(mktemp "$SD_T/queue.XXXXXX")
-    for f in $(cd "$d/q" && find incoming active deferred hold -type f 2>/dev/null); do
-        q=$(basename "$f")
-        { echo "=== $(dirname "$f")"; "$REF_SBIN/postcat" -c "$d/conf" -q "$q" 2>&1 | sd_norm_queue; } \
+    for f in $(cd "$d/q" && find maildrop incoming active deferred hold -type f 2>/dev/null); do
+        { echo "=== $(dirname "$f")"; "$REF_SBIN/postcat" -c "$d/conf" "$d/q/$f" 2>&1 | sd_norm_queue; } \
             | tr '\n' '\001' >>"$out"; echo >>"$out"
     done
     LC_ALL=C sort "$out" | tr '\001' '\n'
@@ -220,6 +220,7 @@ sd_queue() {
 }
 
 sd_queue_clear() {
+    [ -n "$(find "$SD_T/$1/q/maildrop" "$SD_T/$1/q/incoming" "$SD_T/$1/q/active" "$SD_T/$1/q/deferred" "$SD_T/$1/q/hold" -type f 2>/dev/null)" ] || return 0
     "$REF_SBIN/postsuper" -c "$SD_T/$1/conf" -d ALL >/dev/null 2>&1
     return 0
 }
