@@ -112,17 +112,20 @@ done
 
 mi_norm_postcat() {
     sed -E -e 's/\b[0-9A-F]{10,12}\b/QID/g' -e 's/^(message_arrival_time|create_time): .*/\1: T/' \
-        -e 's/^(message_size: +[0-9]+) +[0-9]+/\1 OFFSET/' \
+        -e 's/^message_size: +[0-9]+ +[0-9]+ +([0-9]+) +([0-9]+) +[0-9]+ +([0-9]+)$/message_size: SIZE OFFSET \1 \2 CONTENT \3/' \
         -e 's/^(regular_text: )?(Date:|Message-Id:) .*/\1\2 X/' -e 's/^(regular_text: )?\t(id|for) .*/\1\t\2 X/' \
         -e 's/^(regular_text: )?\t[A-Z][a-z][a-z], .*/\1\tDATE/' -e 's/^named_attribute: log_ident=.*/log_ident/' \
         -e 's/^(regular_text: )?\t [A-Za-z0-9+\/=]+$/SIGCONT/' -e 's/([ ;\t])b=[A-Za-z0-9+\/=]+$/\1b=SIG/' \
-        -e 's/ t=[0-9]+;/ t=T;/' -e "s#$MI_T/(ref|ours)#INST#g" | grep -v -e '^SIGCONT$'
+        -e 's/ t=[0-9]+;/ t=T;/' -e 's/^pointer_record: +[1-9][0-9]*$/pointer_record: OFFSET/' \
+        -e 's/^(regular_text: )?(Arrival-Date|Last-Attempt-Date): .*/\1\2: DATE/' \
+        -e "s#$MI_T/(ref|ours)#INST#g" | grep -v -e '^SIGCONT$'
 }
 
 mi_norm_log() {
     sed -E -e 's/^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [^ ]+ //' -e 's/\[[0-9]+\]:/:/' \
         -e 's/\b[0-9A-F]{10,12}\b/QID/g' -e "s#$MI_T/(ref|ours)#INST#g" \
-        -e 's/(message-id=<)[^>]*/\1X/' -e 's/[A-Z][a-z]{2}, [ 0-9]+ [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [-+][0-9]{4}/DATE/g'
+        -e 's/(message-id=<)[^>]*/\1X/' -e 's/inet:127.0.0.1:[0-9]+/inet:127.0.0.1:PORT/g' \
+        -e 's/delay=[0-9.]+, delays=[0-9./]+/delay=D, delays=D/' -e 's/[A-Z][a-z]{2}, [ 0-9]+ [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [-+][0-9]{4}/DATE/g'
 }
 
 mi_norm_milter() {
@@ -130,14 +133,16 @@ mi_norm_milter() {
         -e 's/^(B ).*/\1BODY/;t' -e 's/\\t(by|id|for) [^\\]*//g'
 }
 
-# mi_wait S - until the maildrop is empty and the log has settled.
+# mi_wait S - until pickup has handed the message to cleanup and the
+# log has settled.
 mi_wait() {
-    local d=$MI_T/$1 i n m
-    for i in $(seq 1 60); do
-        if [ -z "$(find "$d/q/maildrop" -type f 2>/dev/null)" ]; then
-            n=$(wc -l <"$d/maillog" 2>/dev/null)
-            sleep 0.3
-            m=$(wc -l <"$d/maillog" 2>/dev/null)
+    local d=$MI_T/$1 off i n m
+    off=$(cat "$d/log.offset")
+    for i in $(seq 1 50); do
+        if tail -c +$((off + 1)) "$d/maillog" 2>/dev/null | grep -q -e 'pickup.*uid=' -e 'fatal:'; then
+            n=$(wc -c <"$d/maillog")
+            sleep 0.4
+            m=$(wc -c <"$d/maillog")
             [ "$n" = "$m" ] && return 0
         else
             sleep 0.1
@@ -171,7 +176,7 @@ mi_case() {
     mkdir -p "$out"
     for s in ref ours; do
         d=$MI_T/$s
-        rm -f "$d"/q/incoming/* "$d"/q/hold/* "$d"/q/active/* "$d"/q/deferred/*/* 2>/dev/null
+        rm -f "$d"/q/incoming/* "$d"/q/hold/* "$d"/q/active/* "$d"/q/deferred/*/* "$d"/q/maildrop/* 2>/dev/null
         printf '%s\n' "$script" >"$d/script.json"
         : >"$d/milter.log"
         wc -c <"$d/maillog" >"$d/log.offset" 2>/dev/null || echo 0 >"$d/log.offset"
@@ -237,7 +242,7 @@ mi_conf_case unreachable-accept '{}' "non_smtpd_milters = { inet:127.0.0.1:1, de
 mi_conf_case unreachable-reject '{}' "non_smtpd_milters = inet:127.0.0.1:1" "milter_default_action = reject"
 mi_conf_case unreachable-quarantine '{}' "non_smtpd_milters = inet:127.0.0.1:1" "milter_default_action = quarantine"
 mi_conf_case protocol-2 '{"eom": [["h", "X-V2", "yes"]]}' "non_smtpd_milters = { inet:127.0.0.1:TPORT, protocol=2 }" "milter_default_action = tempfail"
-mi_conf_case macro-defaults '{}' "non_smtpd_milters = inet:127.0.0.1:TPORT" "milter_macro_defaults = auth_type=none, {rcpt_host} = relay.example" \
+mi_conf_case macro-defaults '{}' "non_smtpd_milters = inet:127.0.0.1:TPORT" "milter_macro_defaults = auth_type=none, { {rcpt_host} = relay.example }" \
     "milter_rcpt_macros = i {rcpt_addr} {rcpt_host} {client_name}" "milter_connect_macros = j {daemon_name} v _ {client_addr} {client_port} {daemon_addr}"
 mi_conf_case bad-protocol '{}' "non_smtpd_milters = { inet:127.0.0.1:TPORT, protocol=7 }" "milter_default_action = tempfail"
 

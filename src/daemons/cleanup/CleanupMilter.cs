@@ -762,7 +762,7 @@ internal sealed partial class CleanupSession : IMilterEditor, IMilterQueueFile
         if (count > 1)
             Msg.Warn($"{QueueId}: Milter or header/body_checks request to add multi-recipient: \"{extRcpt}\"");
         if (count != 0)
-            AddrBccDsn(addr!, orcpt, notify != 0 ? notify : DsnNotifyFailure | DsnNotifyDelay);
+            AddrBccDsn(addr!, orcpt, notify);
         else
             Msg.Warn($"{QueueId}: ignoring attempt from Milter to add null recipient");
         if (Tell() == newRcptOffset)
