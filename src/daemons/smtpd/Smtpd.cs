@@ -134,6 +134,20 @@ public static class Smtpd
             if (UseTls)
                 TlsContext = SmtpdTlsContext.Load(conf, EnforceTls);
             RequireClientCert = conf.Bool("smtpd_tls_req_ccert") && EnforceTls;
+            SaslEnable = conf.Bool("smtpd_sasl_auth_enable");
+            SaslType = conf.Eval("smtpd_sasl_type");
+            SaslService = conf.Eval("smtpd_sasl_service");
+            SaslRealm = conf.Eval("smtpd_sasl_local_domain");
+            SaslOptions = conf.Eval("smtpd_sasl_security_options");
+            SaslTlsOptions = conf.Eval("smtpd_sasl_tls_security_options");
+            SaslResponseLimit = SmtpdConfig.Int(conf, "smtpd_sasl_response_limit");
+            if (SaslEnable)
+            {
+                SaslImpl = Postfix.Xsasl.XsaslServerImpl.Init(SaslType, conf.Eval("smtpd_sasl_path"));
+                if (SaslImpl == null)
+                    Msg.Fatal("SASL per-process initialization failed");
+                SaslMechFilter = new MatchList("smtpd_sasl_mechanism_filter", conf.Eval("smtpd_sasl_mechanism_filter"), hostList: false);
+            }
             AutodetectSmtpd = false;
             foreach (var name in conf.Eval("smtputf8_autodetect_classes").Split([',', ' ', '\t', '\r', '\n'],
                          StringSplitOptions.RemoveEmptyEntries))
@@ -180,6 +194,24 @@ public static class Smtpd
         public bool BrokenAuthClients { get; }
 
         public SmtpdTlsContext? TlsContext { get; }
+
+        public bool SaslEnable { get; }
+
+        public string SaslType { get; }
+
+        public string SaslService { get; }
+
+        public string SaslRealm { get; }
+
+        public string SaslOptions { get; }
+
+        public string SaslTlsOptions { get; }
+
+        public int SaslResponseLimit { get; }
+
+        public Postfix.Xsasl.XsaslServerImpl? SaslImpl { get; }
+
+        public MatchList? SaslMechFilter { get; }
 
         public bool RequireClientCert { get; }
 

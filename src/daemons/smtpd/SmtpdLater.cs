@@ -14,50 +14,6 @@ namespace Postfix.Daemons.Smtpd;
 
 internal sealed partial class SmtpdSession
 {
-    // ---- SASL ----
-    public bool SaslIsActive => false;
-
-    public string SaslMechanismList => "";
-
-    private bool SaslClientException() => false;
-
-    private void SaslActivateIfPlaintext()
-    {
-    }
-
-    private void SaslReset()
-    {
-    }
-
-    private void SaslAfterTls()
-    {
-    }
-
-    private string? SaslMailOpt(string arg) => null;
-
-    private void SaslAuthExternal(string user, string method)
-    {
-        SaslMethod = "";
-        SaslUsername = user;
-    }
-
-    private void SaslAuthReset()
-    {
-        SaslMethod = null;
-        SaslUsername = null;
-    }
-
-    private void SaslReactivate(string? login)
-    {
-    }
-
-    private int AuthCmd(List<SmtpdToken> argv)
-    {
-        ErrorMask |= MailErrorProtocol;
-        Reply("503 5.5.1 Error: authentication not enabled");
-        return -1;
-    }
-
     // ---- BDAT ----
     private int BdatCmd(List<SmtpdToken> argv)
     {
