@@ -104,6 +104,7 @@ bench: deps-apt build
 	sh tools/bench.sh
 	bash tools/bench-core.sh
 	bash tools/bench-delivery.sh
+	bash tools/bench-smtpd.sh
 
 clean:
 	rm -rf $(OUT) artifacts
