@@ -15,6 +15,10 @@
 # (10 s here: the whole sequence fits in one rate window). The instances
 # run side by side.
 #
+# Then the periodic report: with anvil_status_update_time = 1s, one
+# session, and a wait of 3 s, both anvils log the peaks once, a second
+# after they started, and nothing more.
+#
 # Instances: aref (every daemon the reference's), aanv (the reference's
 # smtpd with our anvil), aall (our smtpd and our anvil; only when our
 # smtpd answers SMTP). Needs root and the postfix user.
@@ -127,6 +131,24 @@ an_case() {
     sd_stop "$name"
 }
 
+# an_timer_case NAME KIND PORT [DAEMON...] - the periodic report.
+an_timer_case() {
+    local name=$1 d
+    local keep=() l
+    for l in "${AN_LIMITS[@]}"; do
+        case $l in anvil_status_update_time*|max_idle*) ;; *) keep+=("$l") ;; esac
+    done
+    AN_LIMITS=("${keep[@]}" "anvil_status_update_time = 1s")
+    an_instance "$@"
+    d=$(sd_dir "$name")
+    sd_start "$name" || { echo "anvil: $name did not start"; return 1; }
+    an_script "$d/quit" "QUIT"
+    sd_dialog "$name" "$d/quit" >/dev/null
+    sleep 3
+    an_stats "$name" >"$SD_T/$name.stats"
+    sd_stop "$name"
+}
+
 if [ "$(id -u)" != 0 ] || ! getent passwd postfix >/dev/null; then
     echo "anvil: needs root and the postfix user; skipped"
 else
@@ -146,6 +168,14 @@ else
     compare_files anvil-dialogues "$SD_T/aref.dialog" "$SD_T/aanv.dialog"
     compare_files anvil-smtpd-log "$SD_T/aref.smtpd" "$SD_T/aanv.smtpd"
     compare_files anvil-statistics "$SD_T/aref.stats" "$SD_T/aanv.stats"
+    an_timer_case atref ref 42613 &
+    an_timer_case atanv ref 42614 anvil &
+    wait
+    if grep -q 'statistics: max connection count 1 ' "$SD_T/atref.stats"; then
+        compare_files anvil-status-timer "$SD_T/atref.stats" "$SD_T/atanv.stats"
+    else
+        echo "FAIL anvil-status-timer (the reference logged no report)"; record anvil-status-timer 0
+    fi
     if sd_ours_ready; then
         an_case aall ours 42612 anvil
         compare_files anvil-our-smtpd-dialogues "$SD_T/aref.dialog" "$SD_T/aall.dialog"
