@@ -40,6 +40,23 @@ public sealed class DovecotServerTests : IClassFixture<DovecotFixture>
     }
 
     [Fact]
+    public void RelativePathIsRelativeToTheWorkingDirectory()
+    {
+        // smtpd runs in the queue directory: smtpd_sasl_path = private/auth.
+        var old = Directory.GetCurrentDirectory();
+        Directory.SetCurrentDirectory(dovecot.Dir);
+        try
+        {
+            using var impl = XsaslServerImpl.Init("dovecot", "auth-client")!;
+            impl.Create(Args())!.MechanismList.ShouldBe("PLAIN LOGIN");
+        }
+        finally
+        {
+            Directory.SetCurrentDirectory(old);
+        }
+    }
+
+    [Fact]
     public void PlainSucceeds()
     {
         using var impl = XsaslServerImpl.Init("dovecot", "unix:" + dovecot.Socket)!;
@@ -182,6 +199,7 @@ public sealed class DovecotProtocolTests
         {
             using var l = listener;
             using var c = l.Accept();
+            Directory.Delete(dir, true);
             using var ns = new NetworkStream(c);
             using var r = new StreamReader(ns);
             ns.Write(Encoding.ASCII.GetBytes(handshake));
