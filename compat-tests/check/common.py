@@ -116,10 +116,10 @@ class Run:
         return self.judge(area, name, res, label or (prog + " " + " ".join(args)))
 
     # judge - compare two (stdout, stderr, status) triples, record the case.
-    def judge(self, area, name, res, command=""):
+    def judge(self, area, name, res, command="", what=("stdout", "stderr", "exit status")):
         a, b = res[self.ref.label], res[self.ours.label]
         parts = []
-        for i, what in enumerate(("stdout", "stderr", "exit status")):
+        for i, what in enumerate(what):
             if a[i] != b[i]:
                 parts.append(udiff(a[i], b[i], what))
         if parts:

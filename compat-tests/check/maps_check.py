@@ -19,7 +19,7 @@ import os
 import re
 import socket
 
-from common import FAIL, INFO, SKIP, copy_aged, split_list
+from common import SKIP, copy_aged, split_list
 
 AREA = "maps"
 

@@ -327,4 +327,4 @@ def check(run, conf, realconf):
         return
     for (name, a), (_, b) in zip(transcripts[run.ref.label], transcripts[run.ours.label]):
         run.judge(AREA, "dialogue " + name, {run.ref.label: (a, "", ""), run.ours.label: (b, "", "")},
-                  f"SMTP dialogue '{name}'")
+                  f"SMTP dialogue '{name}'", what=("replies", "", ""))
