@@ -104,12 +104,12 @@ EOF
     printf 'Subject: read-only test\n\nhello\n' | MAIL_CONFIG=$CR_RO/conf "$REF_SBIN/sendmail" -f a@example.com b@example.com 2>/dev/null
     cr_snapshot "$CR_RO" >"$CR_T/ro.before"
     TMPDIR=$CR_T/rotmp unshare -m sh -c 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" &&
-        "$2" --config "$1/conf" --maps-from "$1/conf" --queue --reference "$3" --ours "$4" -v' \
+        "$2" --config "$1/conf" --maps-from "$1/conf" --queue --smtp --reference "$3" --ours "$4" -v' \
         sh "$CR_RO" "$CR_RUN" "$REF_SBIN" "$OUR_SBIN" >"$CR_T/ro.out" 2>&1
     rc=$?
     cr_snapshot "$CR_RO" >"$CR_T/ro.after"
     if [ $rc -le 1 ] && cmp -s "$CR_T/ro.before" "$CR_T/ro.after" && [ -z "$(ls -A "$CR_T/rotmp")" ] \
-        && grep -q 'pass queue: postqueue -j' "$CR_T/ro.out" && grep -q 'queue: postcat -q' "$CR_T/ro.out" \
+        && grep -q 'pass queue: postqueue -j' "$CR_T/ro.out" && grep -q 'queue: postcat -q' "$CR_T/ro.out" && grep -q 'smtp: dialogue basic' "$CR_T/ro.out" \
         && ! grep -qi 'read-only file system' "$CR_T/ro.out"; then
         record compat-run/read-only 1
     else
