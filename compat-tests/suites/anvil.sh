@@ -15,6 +15,12 @@
 # (10 s here: the whole sequence fits in one rate window). The instances
 # run side by side.
 #
+# A protocol probe then talks to private/anvil directly (plain attribute
+# encoding) over three streams: every request kind, a second connect on
+# one stream, a disconnect from a stream that did not connect, a stream
+# that goes away without disconnecting, an unknown request and a request
+# without an ident; the replies are compared (and the peaks it causes
+# appear in the statistics: newtls, auth, cache size).
 # Then the periodic report: with anvil_status_update_time = 1s, one
 # session, and a wait of 3 s, both anvils log the peaks once, a second
 # after they started, and nothing more.
@@ -102,6 +108,48 @@ an_run() {
     sd_dialog "$name" "$s/quit"
 }
 
+# an_probe NAME - the protocol probe; replies on stdout.
+an_probe() {
+    python3 - "$(sd_dir "$1")/q/private/anvil" <<'EOP'
+import socket, sys
+path = sys.argv[1]
+def conn(tag):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(5)
+    s.connect(path)
+    f = s.makefile("rb")
+    return {"tag": tag, "s": s, "f": f, "hello": read(f)}
+def read(f):
+    lines = []
+    while True:
+        l = f.readline()
+        if not l:
+            return lines + ["<closed>"]
+        l = l.decode().rstrip("\n")
+        if l == "":
+            return lines
+        lines.append(l)
+def req(c, request, ident=None):
+    msg = "request=%s\n" % request + ("ident=%s\n" % ident if ident is not None else "") + "\n"
+    c["s"].sendall(msg.encode())
+    print("%s %s %s -> %s" % (c["tag"], request, ident, " ".join(read(c["f"]))))
+a = conn("A"); b = conn("B")
+print("hello", " ".join(a["hello"]))
+req(a, "connect", "probe:1"); req(a, "connect", "probe:1"); req(a, "lookup", "probe:1")
+req(a, "message", "probe:1"); req(a, "recipient", "probe:1"); req(a, "recipient", "probe:1")
+req(a, "newtls", "probe:1"); req(a, "newtls_status", "probe:1"); req(a, "newtls_status", "probe:none")
+req(a, "auth", "probe:1"); req(a, "auth", "probe:1"); req(a, "bogus", "probe:1")
+req(b, "connect", "probe:1"); req(b, "disconnect", "probe:2"); req(b, "lookup", "probe:1")
+req(a, "disconnect", "probe:1"); req(a, "disconnect", "probe:1"); req(b, "lookup", "probe:1")
+req(b, "recipient", "probe:3"); req(b, "lookup", "probe:3"); req(b, "lookup", "probe:1")
+b["s"].close()
+import time; time.sleep(0.3)
+c = conn("C")
+req(c, "lookup", "probe:1"); req(c, "lookup", "probe:3"); req(c, "lookup", "probe:unknown")
+req(c, "connect")
+EOP
+}
+
 # an_stats NAME - anvil's log lines, normalised (the port in the service name).
 an_stats() {
     sd_log "$1" anvil | sed -E -e 's/127\.0\.0\.1:[0-9]+:/127.0.0.1:PORT:/' -e 's/ at [A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8}$/ at TIME/'
@@ -117,6 +165,7 @@ an_case() {
         return 1
     fi
     an_run "$name" >"$SD_T/$name.dialog" 2>&1
+    an_probe "$name" >"$SD_T/$name.probe" 2>&1
     an_anvil_exe "$name" >"$SD_T/$name.exe"
     # anvil's exit: about 12 s after the last session; wait 25 s at most.
     for i in $(seq 1 250); do
@@ -168,6 +217,7 @@ else
     compare_files anvil-dialogues "$SD_T/aref.dialog" "$SD_T/aanv.dialog"
     compare_files anvil-smtpd-log "$SD_T/aref.smtpd" "$SD_T/aanv.smtpd"
     compare_files anvil-statistics "$SD_T/aref.stats" "$SD_T/aanv.stats"
+    compare_files anvil-protocol "$SD_T/aref.probe" "$SD_T/aanv.probe"
     an_timer_case atref ref 42613 &
     an_timer_case atanv ref 42614 anvil &
     wait
@@ -181,6 +231,7 @@ else
         compare_files anvil-our-smtpd-dialogues "$SD_T/aref.dialog" "$SD_T/aall.dialog"
         compare_files anvil-our-smtpd-log "$SD_T/aref.smtpd" "$SD_T/aall.smtpd"
         compare_files anvil-our-smtpd-statistics "$SD_T/aref.stats" "$SD_T/aall.stats"
+        compare_files anvil-our-smtpd-protocol "$SD_T/aref.probe" "$SD_T/aall.probe"
     else
         echo "anvil: our smtpd does not answer SMTP yet; its cases skipped"
     fi
