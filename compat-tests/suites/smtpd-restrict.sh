@@ -62,6 +62,13 @@ bad-map-argument|-o smtpd_recipient_restrictions=check_recipient_access,reject|E
 bare-table|-o smtpd_recipient_restrictions=texthash:INST/rcpt.access|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<reject@example.net>;RCPT TO:<ok@example.net>;QUIT
 data-restrictions|-o smtpd_data_restrictions=reject_multi_recipient_bounce -o smtpd_end_of_data_restrictions=check_sender_access,texthash:INST/sender.access|EHLO client.test;MAIL FROM:<>;RCPT TO:<a@example.net>;RCPT TO:<b@example.net>;DATA;RSET;MAIL FROM:<eod@host-only.test>;RCPT TO:<a@example.net>;DATA;Subject: x;;body;.;QUIT
 etrn|-o smtpd_etrn_restrictions=check_etrn_access,texthash:INST/etrn.access|EHLO client.test;ETRN blocked.test;QUIT
+reverse-client|-o smtpd_client_restrictions=check_reverse_client_access,texthash:INST/rev.access|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<bob@example.net>;QUIT
+rhsbl-client|-o smtpd_client_restrictions=reject_rhsbl_client,rhsc.test|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<bob@example.net>;QUIT
+rhswl-client|-o smtpd_client_restrictions=permit_rhswl_client,rhsc.test,reject|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<bob@example.net>;QUIT
+plaintext|-o smtpd_sender_restrictions=reject_plaintext_session|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<bob@example.net>;QUIT
+null-key|-o smtpd_null_access_lookup_key=<NULL> -o smtpd_sender_restrictions=check_sender_access,texthash:INST/sender.access|EHLO client.test;MAIL FROM:<>;RCPT TO:<bob@example.net>;QUIT
+permit-logging|-o smtpd_log_access_permit_actions=static:all -o smtpd_recipient_restrictions=check_recipient_access,texthash:INST/rcpt.access|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<ok@example.net>;RCPT TO:<bob@example.net>;QUIT
+unauth-pipelining|-o smtpd_data_restrictions=reject_unauth_pipelining|HELO client.test;@pipeline;MAIL FROM:<a@host-only.test>;RCPT TO:<bob@example.net>;DATA;@end;QUIT
 policy-down|-o smtpd_recipient_restrictions=check_policy_service,inet:127.0.0.1:1|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<bob@example.net>;QUIT
 policy-down-override|-o smtpd_recipient_restrictions=check_policy_service,{inet:127.0.0.1:1,try_limit=1,default_action=DUNNO},reject|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<bob@example.net>;QUIT
 policy-postgrey|-o smtpd_recipient_restrictions=check_policy_service,inet:127.0.0.1:SR_PG_PORT|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<grey@example.net>;QUIT
@@ -101,7 +108,7 @@ dip@example.net DEFER_IF_PERMIT wait a bit
 dipok@example.net DEFER_IF_PERMIT 4.7.5 wait more
 class@example.net strict_class
 EOF
-    printf '<> OK\nblocked.test REJECT sender domain blocked\neod@host-only.test REJECT not at end of data\nbad@example.net 550 5.1.8 sender dsn fix\n' >"$d/sender.access"
+    printf '<> OK\n<NULL> REJECT null sender refused\nblocked.test REJECT sender domain blocked\neod@host-only.test REJECT not at end of data\nbad@example.net 550 5.1.8 sender dsn fix\n' >"$d/sender.access"
     printf '127.0.0.1 REJECT client blocked\n' >"$d/client.access"
     printf 'blocked.test REJECT helo blocked\n' >"$d/helo.access"
     printf 'mx.example.net 421 4.7.0 mx host blocked, closing\n127.0.0.98 REJECT mx address blocked\nns.blocked-ns.test REJECT name server blocked\n127.0.0.95 REJECT helo address blocked\n' >"$d/mx.access"
@@ -110,6 +117,7 @@ EOF
     printf 'known@mail.example.com x\n' >"$d/local.users"
     printf 'alias@valias.test known@mail.example.com\n' >"$d/valias"
     printf 'blocked.test REJECT no etrn for you\n' >"$d/etrn.access"
+    printf 'localhost REJECT reverse name blocked\n' >"$d/rev.access"
     cat >"$d/spf.conf" <<'EOF'
 debugLevel = 0
 TestOnly = 1
@@ -189,7 +197,7 @@ else
         --mx-host=backup.test,primary.test,10 --mx-host=backup.test,host-only.test,20 --host-record=primary.test,127.0.0.97 \
         --mx-host=nullmx.test,.,0 \
         --dns-rr=nsdom.test,2,$sr_ns_rdata --host-record=ns.blocked-ns.test,127.0.0.96 \
-        --host-record=a-blocked.test,127.0.0.95 \
+        --host-record=a-blocked.test,127.0.0.95 --host-record=localhost.rhsc.test,127.0.0.2 \
         --txt-record=spf.test,"v=spf1 ip4:192.0.2.1 -all" --host-record=spf.test,192.0.2.1 \
         --txt-record=host-only.test,"v=spf1 ip4:127.0.0.1 -all" \
         >"$SR_OUT/dnsmasq.out" 2>&1 || echo "smtpd-restrict: dnsmasq did not start: $(cat "$SR_OUT/dnsmasq.out")"

@@ -1516,7 +1516,7 @@ public sealed partial class SmtpdChecker
     // ---------------------------------------------------------------
     // DNS white/black lists.
 
-    private sealed class RblResult
+    internal sealed class RblResult
     {
         public string? Txt;
         public List<DnsRecord> A = new();
@@ -1666,7 +1666,7 @@ public sealed partial class SmtpdChecker
         return FindDnsxl($"{domain}.{rblDomain}");
     }
 
-    private int RblRejectReply(SmtpdState state, RblResult rbl, string rblDomain, string what, string replyClass)
+    internal int RblRejectReply(SmtpdState state, RblResult rbl, string rblDomain, string what, string replyClass)
     {
         string? template = null;
         if (rblReplyMapsSpec.Length > 0)

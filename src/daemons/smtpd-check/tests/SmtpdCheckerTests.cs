@@ -316,6 +316,21 @@ public sealed class SmtpdCheckerTests : IDisposable
     }
 
     [Fact]
+    public void RblReplyTemplates()
+    {
+        var t = Table("rblreply", "custom.test=127.0.0.2 $rbl_code 5.7.9 [$rbl_what] in $rbl_domain${rbl_reason?: $rbl_reason} from $client_address\nbroken.test ${oops\nnocode.test blocked\n");
+        var c = Checker($"smtpd_relay_restrictions = reject_unauth_destination\nrbl_reply_maps = {t}\nmaps_rbl_reject_code = 521\n");
+        var st = Session();
+        c.RblRejectReply(st, new SmtpdChecker.RblResult { Txt = "see http://x/?a=1" }, "rbl.test", "192.0.2.1", SmtpdChecker.NameClient).ShouldBe(2);
+        st.ErrorText.ShouldBe("521 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using rbl.test; see http://x/?a=1");
+        c.RblRejectReply(st, new SmtpdChecker.RblResult(), "custom.test=127.0.0.2", "x@spam.example", SmtpdChecker.NameSender).ShouldBe(2);
+        st.ErrorText.ShouldBe("521 5.7.9 [x@spam.example] in custom.test from 192.0.2.1");
+        c.RblRejectReply(st, new SmtpdChecker.RblResult(), "nocode.test", "192.0.2.1", SmtpdChecker.NameClient);
+        st.ErrorText.ShouldBe("450 4.7.1 Service unavailable");
+        log.ShouldContain("warning: rbl response code configuration error: blocked");
+    }
+
+    [Fact]
     public void IpMatchPatterns()
     {
         var m = IpMatch.Parse("127.0.0.[2..4;9]", out var err)!;
