@@ -139,7 +139,9 @@ mi_wait() {
     local d=$MI_T/$1 off i n m
     off=$(cat "$d/log.offset")
     for i in $(seq 1 50); do
-        if tail -c +$((off + 1)) "$d/maillog" 2>/dev/null | grep -q -e 'pickup.*uid=' -e 'fatal:'; then
+        tail -c +$((off + 1)) "$d/maillog" >"$d/log.new" 2>/dev/null
+        if grep -q -e 'pickup.*uid=' -e 'fatal:' "$d/log.new" \
+            && { ! grep -q 'status=bounced' "$d/log.new" || grep -q 'sender non-delivery notification' "$d/log.new"; }; then
             n=$(wc -c <"$d/maillog")
             sleep 0.4
             m=$(wc -c <"$d/maillog")
