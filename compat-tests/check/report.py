@@ -35,6 +35,8 @@ def text(run, header):
     for a in ordered_areas(run):
         c = per.get(a, {PASS: 0, FAIL: 0, SKIP: 0, INFO: 0})
         line = f"{a:<10}{c[PASS]:5} identical {c[FAIL]:5} different {c[SKIP]:5} skipped"
+        if c[INFO]:
+            line = f"{a:<10}{c[INFO]:5} listed (not compared)"
         out.append(line + ("   FAIL" if c[FAIL] else ""))
     notes = [(a, t) for a, t in run.notes]
     notes += [(c.area, f"{c.name}: {c.note}") for c in run.cases if c.status == SKIP]
