@@ -262,7 +262,16 @@ internal sealed class AddressExplainer
                 var parts = new List<string>();
                 if (aliases.Length > 0)
                 {
-                    var maps = Open("alias_maps", aliases, DictFlags.Lock | DictFlags.FoldFix);
+                    Maps maps;
+                    try
+                    {
+                        maps = Open("alias_maps", aliases, DictFlags.Lock | DictFlags.FoldFix);
+                    }
+                    catch (Postfix.Util.FatalException)
+                    {
+                        pending.Clear();
+                        return new Step { Name = "delivery agent", Result = result, Note = $"alias_maps = {aliases} cannot be opened: local(8) would defer the mail" };
+                    }
                     var key = local.ToLowerInvariant();
                     var delim = dconf.Eval("recipient_delimiter");
                     maps.Find(key);
@@ -288,7 +297,16 @@ internal sealed class AddressExplainer
                 var mboxes = dconf.Eval("virtual_mailbox_maps");
                 if (mboxes.Length > 0)
                 {
-                    var maps = Open("virtual_mailbox_maps", mboxes, DictFlags.Lock | DictFlags.FoldFix);
+                    Maps maps;
+                    try
+                    {
+                        maps = Open("virtual_mailbox_maps", mboxes, DictFlags.Lock | DictFlags.FoldFix);
+                    }
+                    catch (Postfix.Util.FatalException)
+                    {
+                        pending.Clear();
+                        return new Step { Name = "delivery agent", Result = result, Note = $"virtual_mailbox_maps = {mboxes} cannot be opened: virtual(8) would defer the mail" };
+                    }
                     var found = AccessSearch.MailAddrFind(maps, rcpt, out _, new AccessFindOptions { RecipientDelimiter = dconf.Eval("recipient_delimiter") });
                     var s = Take("delivery agent", result, found != null
                         ? $"mailbox {dconf.Eval("virtual_mailbox_base")}/{found}"
