@@ -14,18 +14,6 @@ namespace Postfix.Daemons.Smtpd;
 
 internal sealed partial class SmtpdSession
 {
-    // ---- BDAT ----
-    private int BdatCmd(List<SmtpdToken> argv)
-    {
-        ErrorMask |= MailErrorProtocol;
-        Reply("502 5.5.1 Error: command not implemented");
-        return -1;
-    }
-
-    private void BdatReset()
-    {
-    }
-
     // ---- before-queue proxy ----
     public const int ProxyWantNone = 0, ProxyWantOk = 1, ProxyWantMore = 2, ProxyWantAny = 3;
 

@@ -356,7 +356,7 @@ internal sealed partial class SmtpdSession : SmtpdState
             if (Where == AfterData)
                 Msg.Info($"{Reason} after DATA ({ActSize + Io.Peek} bytes) from {NamAddr}");
             else if (Where == AfterBdat)
-                Msg.Info($"{Reason} after BDAT ({ActSize + Buffer.Length} bytes) from {NamAddr}");
+                Msg.Info($"{Reason} after BDAT ({ActSize + BdatPendingBytes} bytes) from {NamAddr}");
             else if (Where != AfterEom || Reason != ReasonLostConnection)
                 Msg.Info($"{Reason} after {Where} from {NamAddr}");
         }
