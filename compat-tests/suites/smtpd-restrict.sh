@@ -69,6 +69,7 @@ plaintext|-o smtpd_sender_restrictions=reject_plaintext_session|EHLO client.test
 null-key|-o smtpd_null_access_lookup_key=<NULL> -o smtpd_sender_restrictions=check_sender_access,texthash:INST/sender.access|EHLO client.test;MAIL FROM:<>;RCPT TO:<bob@example.net>;QUIT
 permit-logging|-o smtpd_log_access_permit_actions=static:all -o smtpd_recipient_restrictions=check_recipient_access,texthash:INST/rcpt.access|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<ok@example.net>;RCPT TO:<bob@example.net>;QUIT
 unauth-pipelining|-o smtpd_data_restrictions=reject_unauth_pipelining|HELO client.test;@pipeline;MAIL FROM:<a@host-only.test>;RCPT TO:<bob@example.net>;DATA;@end;QUIT
+unverified|-o smtpd_recipient_restrictions=reject_unverified_recipient -o address_verify_poll_count=1|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<v@nx.test>;QUIT
 policy-down|-o smtpd_recipient_restrictions=check_policy_service,inet:127.0.0.1:1|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<bob@example.net>;QUIT
 policy-down-override|-o smtpd_recipient_restrictions=check_policy_service,{inet:127.0.0.1:1,try_limit=1,default_action=DUNNO},reject|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<bob@example.net>;QUIT
 policy-postgrey|-o smtpd_recipient_restrictions=check_policy_service,inet:127.0.0.1:SR_PG_PORT|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<grey@example.net>;QUIT

@@ -1318,7 +1318,10 @@ public sealed partial class SmtpdChecker
             if (Verifier != null)
                 (verifyStatus, rcptStatus, why) = Verifier(addr);
             else
-                verifyStatus = VerifyClient.Query(addr, out rcptStatus, out why);
+            {
+                lock (VerifyLock)
+                    verifyStatus = VerifyClient.Query(addr, out rcptStatus, out why);
+            }
             if (verifyStatus != VerifyClient.StatOk || rcptStatus != DeliveryStatusTodo)
                 break;
             if (++count >= verifyPollCount)
@@ -1363,6 +1366,9 @@ public sealed partial class SmtpdChecker
                     : Dunno;
         }
     }
+
+    // The verify(8) client is one static connection.
+    private static readonly object VerifyLock = new();
 
     // DEL_RCPT_STAT_*.
     private const int DeliveryStatusOk = 0;
