@@ -187,8 +187,14 @@ internal sealed class MailDest : IDisposable
         return status;
     }
 
-    // Abort - mail_stream_cleanup().
-    public void Abort() => Dispose();
+    // Abort - mail_stream_cleanup(): what is buffered still goes out
+    // (as vstream_fclose() does), then the connection closes without
+    // the end marker, so that the receiver drops the message.
+    public void Abort()
+    {
+        Flush();
+        Dispose();
+    }
 
     public void Dispose()
     {

@@ -241,9 +241,9 @@ internal sealed partial class SmtpdSession : SmtpdState
     {
         var sb = new StringBuilder();
         if (Sender != null)
-            sb.Append(" from=<").Append(Sender).Append('>');
+            sb.Append(" from=<").Append(LogAddr(Sender)).Append('>');
         if (Recipient != null)
-            sb.Append(" to=<").Append(Recipient).Append('>');
+            sb.Append(" to=<").Append(LogAddr(Recipient)).Append('>');
         sb.Append(" proto=").Append(Protocol);
         if (HeloName != null)
             sb.Append(" helo=<").Append(HeloName).Append('>');
@@ -251,6 +251,11 @@ internal sealed partial class SmtpdSession : SmtpdState
             sb.Append(" sasl_username=<").Append(SaslUsername).Append('>');
         return sb.ToString();
     }
+
+    // LogAddr - info_log_addr_form_*(): the external (quoted) form
+    // unless info_log_address_format = internal.
+    public string LogAddr(string addr) =>
+        addr.Length == 0 || Config.InfoLogInternal ? addr : Postfix.Global.Address.Quote822.Local(addr);
 
     // LogWhatsup - log_whatsup().
     public void LogWhatsup(string action, string text) =>
@@ -394,6 +399,18 @@ internal sealed partial class SmtpdSession : SmtpdState
         {
             if (!StartTlsWrapper())
                 return false;
+        }
+        // A client that talks first has usually sent its data by the time
+        // the reference's newly started process looks; allow for it.
+        if (!StandAlone && Connection.Socket != null)
+        {
+            try
+            {
+                Connection.Socket.Poll(10_000, System.Net.Sockets.SelectMode.SelectRead);
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+            }
         }
         if (!StandAlone && (Flags & FlagIllPipelining) == 0 && FlagIllPipelining_() && Config.ForbidUnauthPipelining)
         {
