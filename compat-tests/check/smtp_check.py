@@ -133,6 +133,7 @@ class Instance:
                     settings[name] = new
                     self.notes.append(f"{name}: inet policy servers replaced by a closed loopback port")
         run.exec([pc, "-c", self.conf, "-e"] + [f"{k}={v}" for k, v in settings.items()])
+        self.private_tables(pc)
         entries = master_entries(run, self.conf)
         text, primary = build_master(entries, self.port)
         with open(os.path.join(self.conf, "master.cf"), "w") as f:
@@ -152,6 +153,51 @@ class Instance:
             os.chown(os.path.join(self.dir, "d"), pwd.getpwnam("postfix").pw_uid, -1)
         except (KeyError, PermissionError):
             pass
+
+    # private_tables - indexed tables rebuilt by this side's own postmap
+    # (postalias) inside the instance (the reference reads Berkeley DB,
+    # ours LMDB; the server's own files are never used or touched); text
+    # tables missing at their path taken from --maps-from.
+    def private_tables(self, pc):
+        run = self.run
+        maps = os.path.join(self.dir, "maps")
+        rewrites = {}
+        for scope, flag in (("main", "-nx"), ("master", "-Px")):
+            for name, value in maps_check.parse_params(run.exec([pc, "-c", self.conf, flag]).stdout.decode("utf-8", "replace")):
+                new = value
+                for kind, path in maps_check.tables_in(value, name.rsplit("/", 1)[-1]):
+                    if kind not in maps_check.INDEXED | maps_check.TEXT or not path.startswith("/"):
+                        continue
+                    src = maps_check.resolve_source(run, path)
+                    if not src:
+                        continue
+                    if kind in maps_check.TEXT:
+                        target = src
+                    else:
+                        os.makedirs(maps, exist_ok=True)
+                        target = os.path.join(maps, f"{len(rewrites)}-{os.path.basename(path)}")
+                        if not os.path.exists(target):
+                            copy_aged(src, target)
+                            alias = name.rsplit("/", 1)[-1] in maps_check.ALIAS_PARAMS
+                            run.exec([self.side.prog("postalias" if alias else "postmap"), "-c", self.conf, f"{kind}:{target}"])
+                    if target != path:
+                        new = re.sub(r"(?<=%s:)%s(?=$|[\s,}])" % (re.escape(kind), re.escape(path)), target, new)
+                        rewrites[(kind, path)] = target
+                # A "/file" element of a list parameter (domains, networks).
+                if re.search(r"(domains|destination|networks|_list|_hosts|_clients)$", name):
+                    for tok in split_list(value):
+                        if tok.startswith("/") and not os.path.exists(tok):
+                            src = maps_check.resolve_source(run, tok)
+                            if src:
+                                new = re.sub(r"(?<![\w:])%s(?=$|[\s,])" % re.escape(tok), src, new)
+                                rewrites[("file", tok)] = src
+                if new != value:
+                    if scope == "main":
+                        run.exec([pc, "-c", self.conf, "-e", f"{name}={new}"])
+                    else:
+                        run.exec([pc, "-c", self.conf, "-P", f"{name}={new}"])
+        if rewrites:
+            self.notes.append(f"{len(rewrites)} tables and lists: indexed ones rebuilt by each side's postmap in the instance")
 
     def start(self):
         o = self.run.exec([self.side.prog("postfix"), "-c", self.conf, "start"], timeout=60)
