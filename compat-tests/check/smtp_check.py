@@ -154,9 +154,9 @@ class Instance:
         except (KeyError, PermissionError):
             pass
 
-    # private_tables - indexed tables rebuilt by this side's own postmap
-    # (postalias) inside the instance (the reference reads Berkeley DB,
-    # ours LMDB; the server's own files are never used or touched); text
+    # private_tables - indexed tables rebuilt by the side's postmap
+    # (postalias) inside the instance (the server's own files are never
+    # used or touched); text
     # tables missing at their path taken from --maps-from.
     def private_tables(self, pc):
         run = self.run
@@ -179,7 +179,12 @@ class Instance:
                         if not os.path.exists(target):
                             copy_aged(src, target)
                             alias = name.rsplit("/", 1)[-1] in maps_check.ALIAS_PARAMS
-                            run.exec([self.side.prog("postalias" if alias else "postmap"), "-c", self.conf, f"{kind}:{target}"])
+                            # Ours may still run some reference daemons: they
+                            # read hash: as Berkeley DB, ours as LMDB; both
+                            # files are made (ours last where names clash).
+                            builders = [run.ref] if self.side is run.ref else [run.ref, run.ours]
+                            for b in builders:
+                                run.exec([b.prog("postalias" if alias else "postmap"), "-c", self.conf, f"{kind}:{target}"])
                     if target != path:
                         new = re.sub(r"(?<=%s:)%s(?=$|[\s,}])" % (re.escape(kind), re.escape(path)), target, new)
                         rewrites[(kind, path)] = target

@@ -131,7 +131,7 @@ if [ "$(id -u)" = 0 ] && [ -d "$d" ]; then
     "$CR_RUN" --config "$d" --maps-from "$d" --smtp --no-postconf --no-maps --reference "$REF_SBIN" --ours "$OUR_SBIN" -v \
         >"$CR_T/smtp" 2>&1
     rc=$?
-    if grep -q '^  pass smtp: dialogue basic$' "$CR_T/smtp"; then
+    if grep -q '^  [a-z]* *smtp: dialogue basic$' "$CR_T/smtp"; then
         cr_report compat-run/smtp-dialogues $rc "$CR_T/smtp"
     else
         echo "FAIL compat-run/smtp-dialogues (no dialogue replayed, exit $rc)"; grep -v '^  pass' "$CR_T/smtp" | head -20 | sed 's/^/    /'
