@@ -88,6 +88,8 @@ public static class Smtpd
             if (milterMaps.Length > 0)
                 milterMapTable = Maps.Create("smtpd_milter_maps", milterMaps, DictFlags.Lock);
             smtpdMilters = conf.Eval("smtpd_milters");
+            MilterDaemonName = conf.Eval("milter_macro_daemon_name");
+            MilterV = conf.Eval("milter_macro_v");
             flushDomains = new MatchList("fast_flush_domains", conf.Eval("fast_flush_domains"), hostList: true,
                 SmtpdConfig.ParentStyle(conf.Eval("parent_domain_matches_subdomains"), "fast_flush_domains"));
             var level = conf.Eval("smtpd_tls_security_level").ToLowerInvariant();
@@ -222,6 +224,28 @@ public static class Smtpd
         public bool AutodetectSmtpd { get; }
 
         public bool ProxySpeedAdjust => false;
+
+        public string MilterDaemonName { get; private set; } = "";
+
+        public string MilterV { get; private set; } = "";
+
+        private readonly object resolveGate = new();
+        private RewriteClient? rewriter;
+        private ResolveClient? resolver;
+
+        // ResolveAddr - smtpd_resolve_addr().
+        public ResolveReply ResolveAddr(string sender, string addr)
+        {
+            lock (resolveGate)
+            {
+                rewriter ??= new RewriteClient(null);
+                resolver ??= new ResolveClient(null);
+                var s = rewriter.Rewrite(MailProto.RewriteLocal, sender) ?? sender;
+                var a = rewriter.Rewrite(MailProto.RewriteLocal, addr) ?? addr;
+                var r = resolver.Resolve(s, a) ?? new ResolveReply("", "", a, 0);
+                return r with { Recipient = r.Recipient.ToLowerInvariant() };
+            }
+        }
 
         private readonly Maps? milterMapTable;
         private readonly string smtpdMilters;

@@ -241,7 +241,8 @@ internal sealed partial class SmtpdSession
         }
         else if (!StandAlone)
         {
-            var cleanupFlags = InputTranspCleanup(CleanupFlagMaskExternal, Config.InputTransp) | CleanupFlagSmtpReply;
+            var cleanupFlags = InputTranspCleanup(CleanupFlagMaskExternal,
+                Config.InputTransp | (Milters == null ? SmtpdConfig.TranspMilter : 0)) | CleanupFlagSmtpReply;
             if ((Flags & FlagSmtpUtf8) != 0)
                 cleanupFlags |= CleanupFlagSmtpUtf8;
             else
@@ -263,8 +264,8 @@ internal sealed partial class SmtpdSession
             var d = Dest;
             if (!StandAlone)
             {
-                // The reference sends a placeholder milter list here
-                // (milter_dummy); the real list follows at DATA.
+                if (Milters != null && (SavedFlags & CleanupFlagDiscard) == 0)
+                    Postfix.Milter.Milters.SendDummy(d.Buffered);
                 d.Put(RecordType.Time, RecordWriter.FormatTime(ArrivalTime.ToUnixTimeSeconds(), ArrivalMicros));
                 if (Config.FilterTransport.Length > 0)
                     d.Put(RecordType.Filt, Config.FilterTransport);
@@ -945,7 +946,7 @@ internal sealed partial class SmtpdSession
                 var savedRcpt = Recipient;
                 Recipient = AddrBuf;
                 MilterRejectText = err;
-                var milterErr = Milters.RcptEvent(MilterArgv(argv, 2));
+                var milterErr = Milters.RcptEvent(MilterArgv(argv, 2), err != null);
                 if (err == null && milterErr != null)
                     err = CheckMilterReply(milterErr);
                 Recipient = savedRcpt;

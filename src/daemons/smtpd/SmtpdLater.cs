@@ -46,8 +46,6 @@ internal sealed partial class SmtpdSession
         public int ErrorCode => CleanupStatProxy;
     }
 
-    // ---- milter macros ----
-    private string? MilterMacro(string name) => null;
 }
 
 internal static class SmtpdNotify
