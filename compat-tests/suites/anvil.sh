@@ -202,8 +202,9 @@ if [ "$(id -u)" != 0 ] || ! getent passwd postfix >/dev/null; then
     echo "anvil: needs root and the postfix user; skipped"
 else
     an_case aref ref 42610 &
+    an_pid1=$!
     an_case aanv ref 42611 anvil &
-    wait
+    wait "$an_pid1" $!
     case "$(cat "$SD_T/aanv.exe")" in
         */postfix-daemons|"$OUR_LIBEXEC"/*) record anvil-mixed-runs-ours 1 ;;
         *) echo "FAIL anvil-mixed-runs-ours: $(cat "$SD_T/aanv.exe")"; record anvil-mixed-runs-ours 0 ;;
@@ -219,8 +220,9 @@ else
     compare_files anvil-statistics "$SD_T/aref.stats" "$SD_T/aanv.stats"
     compare_files anvil-protocol "$SD_T/aref.probe" "$SD_T/aanv.probe"
     an_timer_case atref ref 42613 &
+    an_pid1=$!
     an_timer_case atanv ref 42614 anvil &
-    wait
+    wait "$an_pid1" $!
     if grep -q 'statistics: max connection count 1 ' "$SD_T/atref.stats"; then
         compare_files anvil-status-timer "$SD_T/atref.stats" "$SD_T/atanv.stats"
     else
