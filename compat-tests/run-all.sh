@@ -18,7 +18,7 @@ if [ ! -x "$REF_SBIN/postconf" ]; then
 fi
 
 # Suites that only run commands on files: safe to run beside the others.
-COMMAND_SUITES=" postalias postconf postconf-edit postconf-master postconf-templates postmap postcat "
+COMMAND_SUITES=" postalias postconf postconf-edit postconf-master postconf-templates postfix-hooks postmap postcat "
 
 selected() {
     [ -z "${SUITES:-}" ] && return 0
