@@ -60,6 +60,9 @@ internal sealed class ServerHost
         Msg.Tag = procName;
         // Daemons write to syslog or postlogd only; -V adds stderr.
         Msg.StderrEnabled = false;
+        // The master's POSTLOG_* environment lets main.cf warnings
+        // ("overriding earlier entry") reach the log, as the reference's do.
+        MailLog.Init(MailLog.Task(procName, null), null);
         var conf = MailConf.Read(MailConf.ConfigDirectoryFromEnvironment());
         conf.Update("process_name", procName);
         MailLog.Init(MailLog.Task(procName, conf), conf);
