@@ -5,11 +5,11 @@
 // DESCRIPTION
 //	A long-running session service (smtpd) that runs each accepted
 //	client on its own thread with a small stack and blocking I/O. To
-//	the master the process looks like a multi server: it reports busy
-//	only while it accepts a connection, so the master does not start
-//	another process for every session. At the session cap the process
-//	stays busy (the master may then start another one) and stops
-//	accepting until a session ends. The idle timer runs only while no
+//	the master the process looks like a multi server that is always
+//	available, so the master does not start another process for every
+//	session. At the session cap the process reports busy (the master
+//	may then start another one) and stops accepting until a session
+//	ends. The idle timer runs only while no
 //	session is active; max_use counts finished sessions; when the
 //	master goes away, or at the use limit, the process takes no new
 //	clients and leaves when the sessions it has are done. With -S the
@@ -127,14 +127,7 @@ public static class ThreadedServer
                 if (accepted)
                     continue;
                 host.Options.PreAccept?.Invoke(ctx);
-                if (!busy && !host.Notify(false))
-                {
-                    accepting = false;
-                    continue;
-                }
                 var socket = ServerLoop.Accept(fd);
-                if (!busy && !host.Notify(true))
-                    accepting = false;
                 accepted = true;
                 if (socket == null)
                     continue;
