@@ -62,13 +62,13 @@ bad-map-argument|-o smtpd_recipient_restrictions=check_recipient_access,reject|E
 bare-table|-o smtpd_recipient_restrictions=texthash:INST/rcpt.access|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<reject@example.net>;RCPT TO:<ok@example.net>;QUIT
 data-restrictions|-o smtpd_data_restrictions=reject_multi_recipient_bounce -o smtpd_end_of_data_restrictions=check_sender_access,texthash:INST/sender.access|EHLO client.test;MAIL FROM:<>;RCPT TO:<a@example.net>;RCPT TO:<b@example.net>;DATA;RSET;MAIL FROM:<eod@host-only.test>;RCPT TO:<a@example.net>;DATA;Subject: x;;body;.;QUIT
 etrn|-o smtpd_etrn_restrictions=check_etrn_access,texthash:INST/etrn.access|EHLO client.test;ETRN blocked.test;QUIT
-reverse-client|-o smtpd_client_restrictions=check_reverse_client_access,texthash:INST/rev.access|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<bob@example.net>;QUIT
+reverse-client|-o smtpd_client_restrictions=check_reverse_client_hostname_access,texthash:INST/rev.access|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<bob@example.net>;QUIT
 rhsbl-client|-o smtpd_client_restrictions=reject_rhsbl_client,rhsc.test|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<bob@example.net>;QUIT
 rhswl-client|-o smtpd_client_restrictions=permit_rhswl_client,rhsc.test,reject|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<bob@example.net>;QUIT
 plaintext|-o smtpd_sender_restrictions=reject_plaintext_session|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<bob@example.net>;QUIT
 null-key|-o smtpd_null_access_lookup_key=<NULL> -o smtpd_sender_restrictions=check_sender_access,texthash:INST/sender.access|EHLO client.test;MAIL FROM:<>;RCPT TO:<bob@example.net>;QUIT
 permit-logging|-o smtpd_log_access_permit_actions=static:all -o smtpd_recipient_restrictions=check_recipient_access,texthash:INST/rcpt.access|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<ok@example.net>;RCPT TO:<bob@example.net>;QUIT
-unauth-pipelining|-o smtpd_data_restrictions=reject_unauth_pipelining|HELO client.test;@pipeline;MAIL FROM:<a@host-only.test>;RCPT TO:<bob@example.net>;DATA;@end;QUIT
+unauth-pipelining|-o smtpd_data_restrictions=reject_unauth_pipelining|HELO client.test;@pipeline;MAIL FROM:<a@host-only.test>;RCPT TO:<bob@example.net>;@end;DATA;QUIT
 unverified|-o smtpd_recipient_restrictions=reject_unverified_recipient -o address_verify_poll_count=1|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<v@nx.test>;QUIT
 policy-down|-o smtpd_recipient_restrictions=check_policy_service,inet:127.0.0.1:1|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<bob@example.net>;QUIT
 policy-down-override|-o smtpd_recipient_restrictions=check_policy_service,{inet:127.0.0.1:1,try_limit=1,default_action=DUNNO},reject|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<bob@example.net>;QUIT

@@ -428,9 +428,9 @@ public sealed partial class SmtpdChecker
     {
         if (!state.DeferIfPermit.Active && (permitLogActions.Contains(action) || permitLogActions.Contains("static:all")))
         {
-            var text = $"action={action} for {replyClass}={replyName}";
-            if (extra.Length > 0)
-                text += " " + extra;
+            // The reference always passes a format ("%s" with "" at the
+            // least), so a space always follows the name.
+            var text = $"action={action} for {replyClass}={replyName} {extra}";
             LogWhatsup(state, "permit", text);
         }
         return Ok;
@@ -1984,7 +1984,7 @@ public sealed partial class SmtpdChecker
             {
                 if (defAcl == null)
                 {
-                    Msg.Warn($"specify one of (check_client_access, check_reverse_client_access, check_helo_access, check_sender_access, check_recipient_access, check_etrn_access) before {replyClass} restriction \"{name}\"");
+                    Msg.Warn($"specify one of (check_client_access, check_reverse_client_hostname_access, check_helo_access, check_sender_access, check_recipient_access, check_etrn_access) before {replyClass} restriction \"{name}\"");
                     throw RejectServerError(state);
                 }
                 // Spoof "defAcl name".
@@ -2103,7 +2103,7 @@ public sealed partial class SmtpdChecker
         }
         else if (IsMapCommand(state, name, "check_client_access", cpp, ref i))
             status = CheckNamadrAccess(state, cpp[i], state.Name, state.Addr, DictFlags.None, out _, state.NamAddr, NameClient, defAcl);
-        else if (IsMapCommand(state, name, "check_reverse_client_access", cpp, ref i))
+        else if (IsMapCommand(state, name, "check_reverse_client_hostname_access", cpp, ref i))
         {
             status = CheckNamadrAccess(state, cpp[i], state.ReverseName, state.Addr, DictFlags.None, out _, state.ReverseName, NameRevClient, defAcl);
             ForbidAllowlist(state, name, status, state.ReverseName);
@@ -2409,9 +2409,9 @@ public sealed partial class SmtpdChecker
             ("check_client_ns_access", DnsType.NS, () => Eq(state.Name, "unknown") ? null : state.Name, () => state.NamAddr, NameClient),
             ("check_client_mx_access", DnsType.MX, () => Eq(state.Name, "unknown") ? null : state.Name, () => state.NamAddr, NameClient),
             ("check_client_a_access", DnsType.A, () => Eq(state.Name, "unknown") ? null : state.Name, () => state.NamAddr, NameClient),
-            ("check_reverse_client_ns_access", DnsType.NS, () => Eq(state.ReverseName, "unknown") ? null : state.ReverseName, () => state.ReverseName, NameRevClient),
-            ("check_reverse_client_mx_access", DnsType.MX, () => Eq(state.ReverseName, "unknown") ? null : state.ReverseName, () => state.ReverseName, NameRevClient),
-            ("check_reverse_client_a_access", DnsType.A, () => Eq(state.ReverseName, "unknown") ? null : state.ReverseName, () => state.ReverseName, NameRevClient),
+            ("check_reverse_client_hostname_ns_access", DnsType.NS, () => Eq(state.ReverseName, "unknown") ? null : state.ReverseName, () => state.ReverseName, NameRevClient),
+            ("check_reverse_client_hostname_mx_access", DnsType.MX, () => Eq(state.ReverseName, "unknown") ? null : state.ReverseName, () => state.ReverseName, NameRevClient),
+            ("check_reverse_client_hostname_a_access", DnsType.A, () => Eq(state.ReverseName, "unknown") ? null : state.ReverseName, () => state.ReverseName, NameRevClient),
             ("check_helo_ns_access", DnsType.NS, () => state.HeloName, () => state.HeloName ?? "", NameHelo),
             ("check_helo_mx_access", DnsType.MX, () => state.HeloName, () => state.HeloName ?? "", NameHelo),
             ("check_helo_a_access", DnsType.A, () => state.HeloName, () => state.HeloName ?? "", NameHelo),

@@ -331,6 +331,24 @@ public sealed class SmtpdCheckerTests : IDisposable
     }
 
     [Fact]
+    public void PermitLogging()
+    {
+        var t = Table("rcpt", "x@local.test OK\n");
+        var c = Checker($"smtpd_log_access_permit_actions = static:all\nsmtpd_relay_restrictions = permit_mynetworks reject_unauth_destination\nsmtpd_recipient_restrictions = check_recipient_access {t}\n");
+        c.CheckRcpt(Session("10.0.0.1"), "x@local.test").ShouldBeNull();
+        log.ShouldContain($"NOQUEUE: permit: RCPT from client.example[10.0.0.1]: action=OK for Recipient address=x@local.test from {t}; from=<s@example.com> to=<x@local.test> proto=ESMTP helo=<helo.example>");
+        log.ShouldContain("NOQUEUE: permit: RCPT from client.example[10.0.0.1]: action=permit_mynetworks for Client host=client.example[10.0.0.1] ; from=<s@example.com> to=<x@local.test> proto=ESMTP helo=<helo.example>");
+    }
+
+    [Fact]
+    public void ReverseClientHostnameAccess()
+    {
+        var t = Table("rev", "client.example REJECT reverse blocked\n");
+        var c = Checker($"smtpd_relay_restrictions = reject_unauth_destination\nsmtpd_client_restrictions = check_reverse_client_hostname_access {t}\n");
+        c.CheckClient(Session()).ShouldBe("554 5.7.1 <client.example>: Unverified Client host rejected: reverse blocked");
+    }
+
+    [Fact]
     public void IpMatchPatterns()
     {
         var m = IpMatch.Parse("127.0.0.[2..4;9]", out var err)!;
