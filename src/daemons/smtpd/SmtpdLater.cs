@@ -48,10 +48,3 @@ internal sealed partial class SmtpdSession
 
 }
 
-internal static class SmtpdNotify
-{
-    // Send - smtpd_chat_notify(): the transcript to the postmaster.
-    public static void Send(SmtpdSession session)
-    {
-    }
-}
