@@ -81,7 +81,9 @@ public class SmtpdState
     public string Instance = "";               // policy "instance" attribute
     public int Seqno;                          // policy query correlation
 
-    // Added by the restriction engine (smtpd may set the first three).
+    // Added by the restriction engine. smtpd sets IllegalPipelining when it
+    // logs "improper command pipelining" (reject_unauth_pipelining reads it)
+    // and SaslActive when SASL is offered in this session.
     public bool IllegalPipelining;             // SMTPD_FLAG_ILL_PIPELINING
     public bool? SaslActive;                   // smtpd_sasl_is_active(); null: smtpd_sasl_auth_enable
     public string ErrorText = "";              // the last reply formatted by a restriction
