@@ -29,7 +29,9 @@
 #     @pipeline ... @end  send the lines in between in one write, then read
 #                         one reply per command; inside, a DATA line is
 #                         followed by message text up to "." as above and
-#                         only the DATA and "." lines count as commands
+#                         only the DATA and "." lines count as commands;
+#                         a DATA right before @end is sent alone, and the
+#                         text after @end goes after its 354 as usual
 #     @raw BYTES          send BYTES exactly (escapes \r \n \t \\ \xNN),
 #                         do not wait for a reply
 #     @gen COUNT LEN [C]  send COUNT lines of LEN times the character C
@@ -54,7 +56,7 @@
 #   When the server closes the connection, "S: <closed>" is printed and the
 #   rest of the script is skipped (sending into a closed connection would
 #   make the transcript depend on timing). A read that times out prints
-#   "S: <timeout>".
+#   "S: <timeout>"; no greeting, or a third timeout, ends the dialogue.
 #
 # OPTIONS
 #   --timeout SECONDS   reply timeout (default 5)
@@ -221,7 +223,7 @@ class Dialogue:
         self.buf = b''
         self.eof = False
         self.last_code = None
-        self.out = []
+        self.timeouts = 0
 
     # -- output --
     def client(self, text):
@@ -280,6 +282,10 @@ class Dialogue:
             line = self.read_line(deadline)
             if line is None:
                 self.server_note('<timeout>')
+                self.timeouts += 1
+                if self.timeouts >= 3:
+                    self.server_note('<giving up after 3 timeouts>')
+                    raise Closed()
                 return
             self.server(line)
             m = re.match(rb'^(\d{3})([- ]?)', line)
@@ -295,6 +301,9 @@ class Dialogue:
             i = 1
         else:
             self.read_reply()
+            if self.last_code is None:
+                # No greeting: talking on would only add timeouts.
+                raise Closed()
         while i < len(lines):
             line = lines[i]
             i += 1
@@ -443,6 +452,7 @@ class Dialogue:
     def pipeline(self, lines, i):
         chunks = []
         replies = 0
+        data_last = False
         while i < len(lines):
             line = lines[i]
             i += 1
@@ -460,11 +470,21 @@ class Dialogue:
             chunks.append(line.encode('utf-8', 'surrogateescape') + b'\r\n')
             replies += 1
             if re.match(r'(?i)^data\s*$', line):
+                if i < len(lines) and lines[i].strip() == '@end':
+                    data_last = True
+                    continue
                 i, ended = self.message_text(lines, i, send_now=False, acc=chunks)
                 replies += 1 if ended else 0
         self.send(b''.join(chunks))
         for _ in range(replies):
             self.read_reply()
+        if data_last:
+            if self.last_code == '354':
+                i, ended = self.message_text(lines, i, send_now=True)
+                if ended:
+                    self.read_reply()
+            else:
+                i = self.skip_text(lines, i)
         return i
 
 

@@ -11,7 +11,7 @@
 #
 #   sd_instance NAME KIND PORT [MAIN_CF_LINE...] [-- MASTER_CF_LINE...]
 #       make (or remake) the instance. MAIN_CF_LINEs ("name = value") are
-#       appended to main.cf; MASTER_CF_LINEs to master.cf. A master.cf line
+#       appended to main.cf (replacing an earlier setting of the name); MASTER_CF_LINEs to master.cf. A master.cf line
 #       that starts with "127.0.0.1:PORT " replaces the default smtpd line
 #       ("127.0.0.1:PORT inet n - n - - smtpd"). In values, INST stands for
 #       the instance directory (tables, certificates).
@@ -96,7 +96,13 @@ sd_instance() {
     } >"$d/conf/main.cf"
     for line in "$@"; do
         if [ "$line" = -- ]; then in_master=1; continue; fi
-        if [ -n "$in_master" ]; then master_lines+=("$line"); else echo "${line//INST/$d}" >>"$d/conf/main.cf"; fi
+        if [ -n "$in_master" ]; then master_lines+=("$line"); continue; fi
+        # A later setting replaces an earlier one (no "overriding" warnings).
+        case $line in
+            [a-z]*=*) local pname=${line%%=*}; pname=${pname%% *}
+                sed -i "/^$pname[ \t]*=/d" "$d/conf/main.cf" ;;
+        esac
+        echo "${line//INST/$d}" >>"$d/conf/main.cf"
     done
     {
         local have_smtpd=
@@ -171,7 +177,7 @@ sd_dialog() {
 }
 
 sd_norm_log() {
-    sed -E -e 's/^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [^ ]+ /TIME /'  -e 's/<[0-9]{14}\.([0-9A-F]{10,12})@/<STAMP.\1@/' -e 's/^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} /TIME /' \
+    sed -E -e 's/^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [^ ]+ /TIME /'  -e 's/<[0-9]{14}\.([0-9A-F]{10,12})@/<STAMP.\1@/' -e 's/<[0-9]{14}\.[0-9]+@/<STAMP.N@/' -e 's/^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} /TIME /' \
         -e 's/\[[0-9]+\]: /[PID]: /' -e 's/\b[0-9A-F]{10,12}\b/QID/g' \
         -e 's/(127\.0\.0\.1)\]:[0-9]+/\1]:PORT/g' -e 's/ port [0-9]+/ port PORT/g' \
         -e 's/delay=[0-9.]+, delays=[0-9.\/]+/delay=D, delays=D/' -e 's/ pid [0-9]+ / pid N /' \
@@ -203,7 +209,7 @@ sd_norm_queue() {
         -e 's/^message_size: .*/message_size: SIZES/' -e '/^\*\*\* ENVELOPE RECORDS/d' \
         -e 's/^named_attribute: log_ident=.*/log_ident/' -e 's/((log_)?client_port|server_port)=[0-9]+/\1=PORT/' \
         -e 's/(; |\t|Date: )[A-Z][a-z]{2}, [ 0-9]?[0-9] [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [-+][0-9]{4}( \([A-Z]+\))?/\1DATE/' \
-        -e 's/<[0-9]{14}\.QID@/<STAMP.QID@/' -e "s#$SD_T/[^/ ]+#INST#g"
+        -e 's/<[0-9]{14}\.QID@/<STAMP.QID@/' -e 's/<[0-9]{14}\.[0-9]+@/<STAMP.N@/' -e "s#$SD_T/[^/ ]+#INST#g"
 }
 
 # sd_queue NAME - every queued message (maildrop, incoming, active, deferred, hold),

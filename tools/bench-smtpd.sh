@@ -16,7 +16,8 @@
 #                one process per session, ours many sessions per process on
 #                threads: the sum over processes is fair to both), with the
 #                instance's total RSS growth per session beside it, and the
-#                time to open the sessions.
+#                time to open the sessions. PSS (shared pages split between
+#                the processes that map them) per session is shown as well.
 # Sides alternate (ref, ours / ours, ref) over ROUNDS rounds; figures are
 # medians. Output: a markdown table (figure, reference, ours, ours/ref).
 # Every step is bounded (TIMEOUT, CONC_TIMEOUT). Needs root, the postfix
@@ -61,7 +62,7 @@ throughput() {
 cat >"$W/hold.py" <<'EOF'
 import socket, sys, time
 port, n, limit = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
-t0 = time.monotonic(); socks = []
+t0 = time.monotonic(); socks = []; files = []
 def line(f):
     s = f.readline()
     return s.decode('latin-1') if s else ''
@@ -77,10 +78,10 @@ try:
             if not l.startswith('250-'): break
         if not l.startswith('250 '): break
         if time.monotonic() - t0 > limit: break
-        s.f = f
+        files.append(f)
 except OSError as e:
     print('# ' + str(e), file=sys.stderr)
-ok = sum(1 for s in socks if hasattr(s, 'f'))
+ok = len(files)
 print('ready %d %.3f' % (ok, time.monotonic() - t0), flush=True)
 sys.stdin.readline()
 for s in socks:
@@ -98,25 +99,27 @@ concurrency() (
     pf_set default_process_limit $((CONC_N + 50))
     pf_start 2>/dev/null
     sleep 2
-    local pids idle smtpd_rss total busy_total n t p nproc
+    local pids idle smtpd_rss smtpd_pss total busy_total n t p nproc
     pids=$(pf_pids); idle=$(rss_kb $pids)
     coproc HOLD { timeout $((CONC_TIMEOUT + 30)) python3 "$W/hold.py" "$SMTP_PORT" "$CONC_N" "$CONC_TIMEOUT" 2>"$W/$1.hold.err"; }
-    read -r _ n t <&"${HOLD[0]}"
+    local hold_in=${HOLD[0]} hold_out=${HOLD[1]}
+    read -r _ n t <&"$hold_in"
     sleep 2
     pids=$(pf_pids)
     busy_total=$(rss_kb $pids)
-    smtpd_rss=0; nproc=0
+    smtpd_rss=0; smtpd_pss=0; nproc=0
     for p in $pids; do
         [ "$(cat "/proc/$p/comm" 2>/dev/null)" = smtpd ] || continue
-        smtpd_rss=$((smtpd_rss + $(rss_kb "$p"))); nproc=$((nproc + 1))
+        smtpd_rss=$((smtpd_rss + $(rss_kb "$p"))); smtpd_pss=$((smtpd_pss + $(pss_kb "$p"))); nproc=$((nproc + 1))
     done
-    echo >&"${HOLD[1]}"
+    echo >&"$hold_out" 2>/dev/null
     wait "$HOLD_PID" 2>/dev/null
     echo "smtpd_sessions_open ${n:-0}"
     echo "smtpd_session_setup_time ${t:-0}"
     echo "smtpd_processes $nproc"
     [ "${n:-0}" -gt 0 ] || return 0
     echo "smtpd_rss_per_session $(awk -v a="$smtpd_rss" -v n="$n" 'BEGIN { printf "%.1f", a / n }')"
+    echo "smtpd_pss_per_session $(awk -v a="$smtpd_pss" -v n="$n" 'BEGIN { printf "%.1f", a / n }')"
     echo "instance_rss_growth_per_session $(awk -v a="$busy_total" -v b="$idle" -v n="$n" 'BEGIN { printf "%.1f", (a - b) / n }')"
 )
 

@@ -44,7 +44,7 @@ sds_group_settings() {
             "mynetworks = 10.0.0.0/8" ;;
         tls) printf '%s\n' "${tls[@]}" "smtpd_tls_security_level = may" ;;
         tls-required) printf '%s\n' "${tls[@]}" "smtpd_tls_security_level = encrypt" ;;
-        all) printf '%s\n' "virtual_alias_maps = static:nobody@localhost" ;;
+        all) printf "%s\n" "virtual_alias_domains = example.net" "virtual_alias_maps = static:nobody@localhost" ;;
     esac
 }
 
@@ -62,7 +62,13 @@ sds_wait_disconnect() {
         [ "$(sds_disconnects "$1")" -gt "$2" ] && break
         sleep 0.1
     done
-    sleep 0.1
+    # then until the log stops growing (cleanup logs after smtpd)
+    local size=-1
+    for i in $(seq 1 10); do
+        sleep 0.1
+        [ "$(stat -c %s "$SD_T/$1/maillog" 2>/dev/null)" = "$size" ] && break
+        size=$(stat -c %s "$SD_T/$1/maillog" 2>/dev/null)
+    done
 }
 
 # sds_mailbox NAME - the delivered mail of an SD_DELIVER instance (emptied).
@@ -72,11 +78,14 @@ sds_mailbox() {
         [ -z "$(find "$d/q/incoming" "$d/q/active" -type f 2>/dev/null)" ] && break
         sleep 0.1
     done
+    # Messages in a stable order (parallel deliveries append in any order).
     if [ -f "$d/mail/nobody" ]; then
-        sd_norm_queue <"$d/mail/nobody" | sed -E 's/^(From [^ ]+ +)[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [0-9]{4}$/\1DATE/'
+        sd_norm_queue <"$d/mail/nobody" | sed -E 's/^(From [^ ]+ +)[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [0-9]{4}$/\1DATE/' \
+            | awk '/^From / && NR > 1 { printf "\n" } { printf "%s\001", $0 } END { printf "\n" }' | LC_ALL=C sort | tr '\001' '\n'
         : >"$d/mail/nobody"
     fi
     find "$d/q/deferred" -type f 2>/dev/null | wc -l | sed 's/^/deferred: /'
+    find "$d/q/corrupt" -type f 2>/dev/null | wc -l | sed 's/^/corrupt: /'
 }
 
 # sds_run SIDE GROUP DIALOG OUTDIR - one dialogue on one side, everything saved.
