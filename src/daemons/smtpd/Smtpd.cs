@@ -89,6 +89,7 @@ public static class Smtpd
                 milterMapTable = Maps.Create("smtpd_milter_maps", milterMaps, DictFlags.Lock);
             smtpdMilters = conf.Eval("smtpd_milters");
             MilterDaemonName = conf.Eval("milter_macro_daemon_name");
+            verifySenderTtl = SmtpdConfig.Time(conf, "address_verify_sender_ttl");
             MilterV = conf.Eval("milter_macro_v");
             flushDomains = new MatchList("fast_flush_domains", conf.Eval("fast_flush_domains"), hostList: true,
                 SmtpdConfig.ParentStyle(conf.Eval("parent_domain_matches_subdomains"), "fast_flush_domains"));
@@ -266,9 +267,65 @@ public static class Smtpd
             return smtpdMilters;
         }
 
-        // ValidVerifySender - valid_verify_sender_addr() (not yet: probes
-        // from our own verify service pass the restrictions as usual).
-        public string? ValidVerifySender(string addr) => null;
+        private string? timeIndependentSender;
+
+        // ValidVerifySender - valid_verify_sender_addr(): the address
+        // verification probe sender (its time-independent form) when addr
+        // is one, else null.
+        public string? ValidVerifySender(string addr)
+        {
+            var verifySender = Config.VerifySender;
+            if (verifySender.Length == 0 || verifySender == "<>")
+                return addr.Length == 0 ? "" : null;
+            if (timeIndependentSender == null)
+            {
+                lock (resolveGate)
+                {
+                    rewriter ??= new RewriteClient(null);
+                    timeIndependentSender = rewriter.Rewrite(MailProto.RewriteLocal, verifySender) ?? verifySender;
+                }
+            }
+            var mine = timeIndependentSender;
+            var myAt = mine.IndexOf('@');
+            var baseLen = myAt >= 0 ? myAt : mine.Length;
+            if (addr.Length < baseLen || string.Compare(mine, 0, addr, 0, baseLen, StringComparison.OrdinalIgnoreCase) != 0)
+                return null;
+            var theirAt = addr.IndexOf('@');
+            if (theirAt < 0 && myAt >= 0)
+                return null;
+            if (theirAt >= 0 && (myAt < 0 || !string.Equals(addr[theirAt..], mine[myAt..], StringComparison.OrdinalIgnoreCase)))
+                return null;
+            if (verifySenderTtl > 0)
+            {
+                var end = theirAt >= 0 ? theirAt : addr.Length;
+                var stamp = addr[baseLen..end];
+                if (stamp.Length == 0 || !TryParseBase31(stamp, out var theirs))
+                    return null;
+                var now = (ulong)DateTimeOffset.UtcNow.ToUnixTimeSeconds() / (ulong)verifySenderTtl;
+                if (theirs + 1 < now || theirs > now + 1)
+                    return null;
+            }
+            else if (addr.Length > baseLen && addr[baseLen] != '@')
+            {
+                return null;
+            }
+            return mine;
+        }
+
+        private int verifySenderTtl;
+
+        private static bool TryParseBase31(string s, out ulong value)
+        {
+            value = 0;
+            foreach (var c in s)
+            {
+                int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'z' ? c - 'a' + 10 : c >= 'A' && c <= 'Z' ? c - 'A' + 10 : 99;
+                if (d >= 31)
+                    return false;
+                value = value * 31 + (ulong)d;
+            }
+            return true;
+        }
 
         // FlushSendSite - flush_send_site().
         public int FlushSendSite(string site)
