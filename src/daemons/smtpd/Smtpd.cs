@@ -89,6 +89,16 @@ public static class Smtpd
                 milterMapTable = Maps.Create("smtpd_milter_maps", milterMaps, DictFlags.Lock);
             smtpdMilters = conf.Eval("smtpd_milters");
             MilterDaemonName = conf.Eval("milter_macro_daemon_name");
+            ProxyFilter = conf.Eval("smtpd_proxy_filter");
+            ProxyTimeout = SmtpdConfig.Time(conf, "smtpd_proxy_timeout");
+            ProxyEhlo = conf.Eval("smtpd_proxy_ehlo");
+            foreach (var opt in conf.Eval("smtpd_proxy_options").Split([',', ' ', '\t'], StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (string.Equals(opt, "speed_adjust", StringComparison.OrdinalIgnoreCase))
+                    ProxySpeedAdjust = true;
+                else
+                    Msg.Fatal($"unknown smtpd_proxy_options value \"{opt}\" in \"{conf.Eval("smtpd_proxy_options")}\"");
+            }
             verifySenderTtl = SmtpdConfig.Time(conf, "address_verify_sender_ttl");
             MilterV = conf.Eval("milter_macro_v");
             flushDomains = new MatchList("fast_flush_domains", conf.Eval("fast_flush_domains"), hostList: true,
@@ -224,7 +234,13 @@ public static class Smtpd
 
         public bool AutodetectSmtpd { get; }
 
-        public bool ProxySpeedAdjust => false;
+        public bool ProxySpeedAdjust { get; }
+
+        public string ProxyFilter { get; } = "";
+
+        public int ProxyTimeout { get; }
+
+        public string ProxyEhlo { get; } = "";
 
         public string MilterDaemonName { get; private set; } = "";
 

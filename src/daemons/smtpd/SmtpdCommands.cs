@@ -237,7 +237,11 @@ internal sealed partial class SmtpdSession
         if (ProxyMail != null)
         {
             if (ProxyCreate() != 0)
+            {
+                Reply(Proxy!.Reply);
+                ProxyFree();
                 return -1;
+            }
         }
         else if (!StandAlone)
         {

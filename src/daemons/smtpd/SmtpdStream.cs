@@ -255,6 +255,9 @@ internal sealed class SmtpdStream
         Put("\r\n"u8);
     }
 
+    // PutRaw - smtp_fwrite(): text without a line end.
+    public void PutRaw(ReadOnlySpan<byte> data) => Put(data);
+
     private void Put(ReadOnlySpan<byte> data)
     {
         while (data.Length > 0)
