@@ -94,6 +94,10 @@ defer     unix  -       -       n       -       0       bounce
 trace     unix  -       -       n       -       0       bounce
 postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
+    eval "MI_SPORT_$n=\$(mi_port)"
+    local sport; eval "sport=\$MI_SPORT_$n"
+    echo "127.0.0.1:$sport inet n - n - - smtpd" >>"$d/conf/master.cf"
+    echo "smtpd_milters = inet:127.0.0.1:$tport, inet:127.0.0.1:$MI_DPORT" >>"$d/conf/main.cf"
 }
 
 mi_stop() {
@@ -138,9 +142,9 @@ mi_norm_milter() {
 mi_wait() {
     local d=$MI_T/$1 off i n m
     off=$(cat "$d/log.offset")
-    for i in $(seq 1 50); do
+    for i in $(seq 1 60); do
         tail -c +$((off + 1)) "$d/maillog" >"$d/log.new" 2>/dev/null
-        if grep -q -e 'pickup.*uid=' -e 'fatal:' "$d/log.new" \
+        if grep -q -e "${MI_DONE:-pickup.*uid=}" -e 'fatal:' "$d/log.new" \
             && { ! grep -q 'status=bounced' "$d/log.new" || grep -q 'sender non-delivery notification' "$d/log.new"; }; then
             n=$(wc -c <"$d/maillog")
             sleep 0.4
@@ -174,7 +178,7 @@ mi_verify() {
 mi_case() {
     local name=$1 script=$2 msg=$3; shift 3
     case "$name" in *"${CASE_FILTER:-}"*) ;; *) return 0;; esac
-    local s d out=$MI_T/cases/$name
+    local s d out=$MI_T/cases/$name pids=
     mkdir -p "$out"
     for s in ref ours; do
         d=$MI_T/$s
@@ -182,8 +186,15 @@ mi_case() {
         printf '%s\n' "$script" >"$d/script.json"
         : >"$d/milter.log"
         wc -c <"$d/maillog" >"$d/log.offset" 2>/dev/null || echo 0 >"$d/log.offset"
-        printf '%b' "$msg" | "$REF_SBIN/sendmail" -C "$d/conf" "$@"
+        if [ -n "${MI_SMTP:-}" ]; then
+            local sport; eval "sport=\$MI_SPORT_$s"
+            printf '%b' "$msg" | python3 "$MI_T/smtp-client.py" "$sport" "$@" >"$d/smtp.out" 2>&1 &
+            pids="$pids $!"
+        else
+            printf '%b' "$msg" | "$REF_SBIN/sendmail" -C "$d/conf" "$@"
+        fi
     done
+    [ -n "$pids" ] && wait $pids
     for s in ref ours; do
         d=$MI_T/$s
         mi_wait $s
@@ -192,6 +203,7 @@ mi_case() {
             echo "--- log"; tail -c +$(($(cat "$d/log.offset") + 1)) "$d/maillog" | mi_norm_log | grep -v -e ' pickup: ' -e 'postfix/postlogd' -e ' daemon started' | LC_ALL=C sort
             echo "--- milter"; mi_norm_milter <"$d/milter.log"
             echo "--- dkim"; mi_verify $s
+            [ -n "${MI_SMTP:-}" ] && { echo "--- smtp"; sed -E 's/\b[0-9A-F]{10,12}\b/QID/g' "$d/smtp.out"; }
         } >"$out/$s" 2>&1
     done
     [ -n "${MI_KEEP:-}" ] && mkdir -p "$MI_KEEP" && cp -r "$out" "$MI_KEEP/"
@@ -228,15 +240,59 @@ mi_case no-reply-flags '{"flags": 1044608}' "$MI_MSG" "${MI_SM[@]}"
 mi_case no-events-flags '{"flags": 127}' "$MI_MSG" "${MI_SM[@]}"
 mi_case null-sender '{"eom": [["h", "X-Null", "sender"]]}' "$MI_MSG" -f '' bob@example.net
 
-# Settings that need a new cleanup: a reload between the cases.
+# Through the reference smtpd: smtpd_milters, handed over to cleanup.
+cat >"$MI_T/smtp-client.py" <<'EOF'
+import socket, sys
+port, sender, rcpts = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+s = socket.create_connection(("127.0.0.1", port), timeout=30)
+f = s.makefile("rb")
+def reply():
+    lines = []
+    while True:
+        line = f.readline().decode("latin-1").rstrip("\r\n")
+        lines.append(line)
+        if len(line) < 4 or line[3] != "-":
+            break
+    print(lines[-1] if lines[0][:3] != "250" else lines[0][:3])
+    return lines[-1][:1]
+def cmd(c):
+    s.sendall(c.encode() + b"\r\n")
+    return reply()
+reply()
+cmd("EHLO client.example")
+if cmd("MAIL FROM:<%s>" % sender) == "2":
+    ok = [r for r in rcpts if cmd("RCPT TO:<%s>" % r) == "2"]
+    if ok and cmd("DATA") == "3":
+        body = sys.stdin.read().replace("\n", "\r\n")
+        s.sendall(body.encode("latin-1") + b".\r\n")
+        reply()
+cmd("QUIT")
+EOF
+MI_SMTP=1 MI_DONE='disconnect from'
+MI_SA=(alice@example.com bob@example.net carol@example.net)
+mi_case smtp-pass-sign '{}' "$MI_MSG" "${MI_SA[@]}"
+mi_case smtp-edits '{"eom": [["h", "X-Added", "yes"], ["i", 1, "X-Ins", "top"], ["m", 1, "Subject", "new"], ["+", "<dave@example.org>"], ["-", "<carol@example.net>"], ["e", "<s@example.com>"]]}' "$MI_MSG" "${MI_SA[@]}"
+mi_case smtp-body '{"eom": [["b", "replaced\r\nbody\r\n"]]}' "$MI_MSG" "${MI_SA[@]}"
+mi_case smtp-eom-reject '{"final": "y:550 5.7.1 Rejected by test"}' "$MI_MSG" "${MI_SA[@]}"
+mi_case smtp-eom-tempfail '{"final": "t"}' "$MI_MSG" "${MI_SA[@]}"
+mi_case smtp-eom-discard '{"final": "d"}' "$MI_MSG" "${MI_SA[@]}"
+mi_case smtp-quarantine '{"eom": [["q", "look at this"]]}' "$MI_MSG" "${MI_SA[@]}"
+mi_case smtp-rcpt-reject '{"events": {"R": "y:550 5.1.1 No such user"}}' "$MI_MSG" "${MI_SA[@]}"
+mi_case smtp-data-discard '{"events": {"T": "d"}}' "$MI_MSG" "${MI_SA[@]}"
+mi_case smtp-header-reject '{"events": {"L": "r"}}' "$MI_MSG" "${MI_SA[@]}"
+unset MI_SMTP MI_DONE
+
+# Settings that need a new cleanup: a restart between the cases.
+
 mi_conf_case() {
     local name=$1 script=$2; shift 2
     local s x
     for s in ref ours; do
         for x in "$@"; do "$REF_SBIN/postconf" -c "$MI_T/$s/conf" -e "${x//TPORT/$(eval echo \$MI_TPORT_$s)}"; done
-        "$REF_SBIN/postfix" -c "$MI_T/$s/conf" reload >/dev/null 2>&1
+        # A restart, not a reload: an old and a new pickup would race.
+        "$REF_SBIN/postfix" -c "$MI_T/$s/conf" stop >/dev/null 2>&1
+        "$REF_SBIN/postfix" -c "$MI_T/$s/conf" start >/dev/null 2>&1
     done
-    sleep 1
     mi_case "$name" "$script" "$MI_MSG" "${MI_SM[@]}"
 }
 mi_conf_case unreachable-tempfail '{}' "non_smtpd_milters = inet:127.0.0.1:1"

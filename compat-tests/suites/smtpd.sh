@@ -81,7 +81,7 @@ sds_mailbox() {
     # Messages in a stable order (parallel deliveries append in any order).
     if [ -f "$d/mail/nobody" ]; then
         sd_norm_queue <"$d/mail/nobody" | sed -E 's/^(From [^ ]+ +)[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [0-9]{4}$/\1DATE/' \
-            | awk '/^From / && NR > 1 { printf "\n" } { printf "%s\001", $0 } END { printf "\n" }' | LC_ALL=C sort | tr '\001' '\n'
+            | awk '/^From / && NR > 1 { printf "\n" } { printf "%s\001", $0 } END { if (NR) printf "\n" }' | LC_ALL=C sort | tr '\001' '\n'
         : >"$d/mail/nobody"
     fi
     find "$d/q/deferred" -type f 2>/dev/null | wc -l | sed 's/^/deferred: /'
