@@ -90,6 +90,8 @@ public static class Smtpd
             smtpdMilters = conf.Eval("smtpd_milters");
             MilterDaemonName = conf.Eval("milter_macro_daemon_name");
             ProxyFilter = conf.Eval("smtpd_proxy_filter");
+            UpstreamProxyProtocol = ctx.StandAlone ? "" : conf.Eval("smtpd_upstream_proxy_protocol");
+            UpstreamProxyTimeout = SmtpdConfig.Time(conf, "smtpd_upstream_proxy_timeout");
             ProxyTimeout = SmtpdConfig.Time(conf, "smtpd_proxy_timeout");
             ProxyEhlo = conf.Eval("smtpd_proxy_ehlo");
             foreach (var opt in conf.Eval("smtpd_proxy_options").Split([',', ' ', '\t'], StringSplitOptions.RemoveEmptyEntries))
@@ -237,6 +239,10 @@ public static class Smtpd
         public bool ProxySpeedAdjust { get; }
 
         public string ProxyFilter { get; } = "";
+
+        public string UpstreamProxyProtocol { get; } = "";
+
+        public int UpstreamProxyTimeout { get; }
 
         public int ProxyTimeout { get; }
 

@@ -48,16 +48,59 @@ internal static partial class SmtpdPeer
             {
                 remote = local = null;
             }
-            if (remote == null || local == null)
-                NoClient(state);
-            else if (remote is IPEndPoint rip && local is IPEndPoint lip)
-                FromAddr(state, rip, lip, ipv4Enabled, ipv6Enabled);
+            var proxyProtocol = state.Proc.UpstreamProxyProtocol;
+            if (proxyProtocol.Length > 0 && remote != null && local != null)
+            {
+                if (proxyProtocol != "haproxy")
+                    Msg.Fatal($"unsupported smtpd_upstream_proxy_protocol value: {proxyProtocol}");
+                var ep = SmtpdHaproxy.Receive(socket, state.Proc.UpstreamProxyTimeout, ipv4Enabled, ipv6Enabled);
+                if (ep == null)
+                {
+                    FromDefault(state, remote, local, ipv4Enabled, ipv6Enabled, ipv6First);
+                    state.Flags |= SmtpdSession.FlagHangup;
+                }
+                else if (ep.NonProxy)
+                {
+                    FromDefault(state, remote, local, ipv4Enabled, ipv6Enabled, ipv6First);
+                }
+                else
+                {
+                    state.Addr = ep.ClientAddr;
+                    if (ep.ClientAddr.Contains(':'))
+                    {
+                        state.RfcAddr = "IPv6:" + ep.ClientAddr;
+                        state.AddrFamily = AfInet6;
+                    }
+                    else
+                    {
+                        state.RfcAddr = ep.ClientAddr;
+                        state.AddrFamily = AfInet;
+                    }
+                    state.Port = ep.ClientPort;
+                    state.DestAddr = ep.ServerAddr;
+                    state.DestPort = ep.ServerPort;
+                    state.ClientIp = IPAddress.Parse(ep.ClientAddr);
+                }
+            }
             else
-                NotInet(state, ipv6First);
+            {
+                FromDefault(state, remote, local, ipv4Enabled, ipv6Enabled, ipv6First);
+            }
         }
         if (state.Name == null)
             LookupName(state);
         state.NamAddr = BuildNamAddr(state.Name!, state.Addr, state.Port, state.Config.PortLogging);
+    }
+
+    private static void FromDefault(SmtpdSession state, EndPoint? remote, EndPoint? local, bool ipv4Enabled, bool ipv6Enabled,
+        bool ipv6First)
+    {
+        if (remote == null || local == null)
+            NoClient(state);
+        else if (remote is IPEndPoint rip && local is IPEndPoint lip)
+            FromAddr(state, rip, lip, ipv4Enabled, ipv6Enabled);
+        else
+            NotInet(state, ipv6First);
     }
 
     public static string BuildNamAddr(string name, string addr, string port, bool portLogging) =>
