@@ -110,3 +110,66 @@ public sealed class SmtpdUnitTests
         Read(io, 4).ShouldBe(('\n', "ef", 0));
     }
 }
+
+public sealed class SmtpdProtocolPieceTests
+{
+    private static (string? Err, SmtpdHaproxy.Endpoints Ep, int Len) Parse(string text)
+    {
+        var ep = new SmtpdHaproxy.Endpoints();
+        var data = Encoding.Latin1.GetBytes(text);
+        var len = data.Length;
+        var err = SmtpdHaproxy.Parse(data, ref len, ep, true, true);
+        return (err, ep, len);
+    }
+
+    [Fact]
+    public void HaproxyVersion1()
+    {
+        var (err, ep, len) = Parse("PROXY TCP4 01.02.03.04 4.3.2.1 123 321\nEHLO x\r\n");
+        err.ShouldBeNull();
+        ep.ClientAddr.ShouldBe("1.2.3.4");
+        ep.ServerAddr.ShouldBe("4.3.2.1");
+        ep.ClientPort.ShouldBe("123");
+        len.ShouldBe(39);
+        Parse("PROXY TCP6 ::ffff:1.2.3.4 ::ffff:4.3.2.1 123 321\n").Ep.ClientAddr.ShouldBe("1.2.3.4");
+        Parse("PROXY TCP4 1.2.3.4 4.3.2.1 0123 321\n").Err.ShouldBe("bad or missing client port");
+        Parse("PROXY TCP4 1.2.3.4 4.3.2.1 123 654321\n").Err.ShouldBe("bad or missing server port");
+        Parse("PROXY TCP6 1.2.3.4 4.3.2.1 123 321\n").Err.ShouldBe("bad or missing client address");
+        Parse("PROXY BLAH\n").Err.ShouldBe("bad or missing protocol type");
+        Parse("PROXY\n").Err.ShouldBe("short protocol header");
+        Parse("PROXY TCP4 1.2.3.4").Err.ShouldBe("missing protocol header terminator");
+    }
+
+    [Fact]
+    public void HaproxyVersion2Local()
+    {
+        var hdr = new byte[16];
+        "\r\n\r\n\0\r\nQUIT\n"u8.CopyTo(hdr);
+        hdr[12] = 0x20;
+        var ep = new SmtpdHaproxy.Endpoints();
+        var len = hdr.Length;
+        SmtpdHaproxy.Parse(hdr, ref len, ep, true, true).ShouldBeNull();
+        ep.NonProxy.ShouldBeTrue();
+        len.ShouldBe(16);
+    }
+
+    [Fact]
+    public void XtextQuoting()
+    {
+        SmtpdSession.XtextQuote("a b+c=d").ShouldBe("a+20b+2Bc+3Dd");
+    }
+
+    [Fact]
+    public void LineWrapIndentsContinuations()
+    {
+        var lines = SmtpdNotify.Wrap("aaa bbb ccc ddd", 8, 4);
+        lines.Select(l => (l.Text, l.Indent)).ShouldBe([("aaa bbb", 0), ("ccc", 4), ("ddd", 4)]);
+    }
+
+    [Fact]
+    public void OpenSslCipherNames()
+    {
+        SmtpdSession.OpenSslCipherName("TLS_AES_256_GCM_SHA384").ShouldBe(("TLS_AES_256_GCM_SHA384", 256));
+        SmtpdSession.OpenSslCipherName("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256").ShouldBe(("ECDHE-RSA-AES128-GCM-SHA256", 128));
+    }
+}
