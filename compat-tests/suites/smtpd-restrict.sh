@@ -46,7 +46,7 @@ rbl-warn|-o smtpd_client_restrictions=warn_if_reject,reject_rbl_client,rbl.test,
 rbl-default-reply|-o smtpd_sender_restrictions=reject_rhsbl_sender,rhs.test -o maps_rbl_reject_code=521|EHLO client.test;MAIL FROM:<x@rhslisted.test>;RCPT TO:<bob@example.net>;QUIT
 mx-access|-o smtpd_recipient_restrictions=check_recipient_mx_access,texthash:INST/mx.access|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<a@mxaddr.test>;RCPT TO:<a@host-only.test>;RCPT TO:<a@mxbad.test>;RCPT TO:<never@example.net>
 mx-ns-a-access|-o smtpd_sender_restrictions=check_sender_ns_access,texthash:INST/mx.access -o smtpd_helo_restrictions=check_helo_a_access,texthash:INST/mx.access|EHLO a-blocked.test;MAIL FROM:<a@host-only.test>;RCPT TO:<bob@example.net>;RSET;EHLO client.test;MAIL FROM:<a@nsdom.test>;RCPT TO:<bob@example.net>;QUIT
-client-mx-access|-o smtpd_client_restrictions=check_client_mx_access,texthash:INST/client.access|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<bob@example.net>;QUIT
+helo-mx-access|-o smtpd_helo_restrictions=check_helo_mx_access,texthash:INST/mx.access|EHLO mxaddr.test;MAIL FROM:<a@host-only.test>;RCPT TO:<bob@example.net>;QUIT
 recipient-a-access|-o smtpd_recipient_restrictions=check_recipient_a_access,texthash:INST/client.access|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<a@mxaddr.test>;RCPT TO:<a@host-only.test>;RCPT TO:<a@[127.0.0.1]>;QUIT
 relay-denied|-o mynetworks=10.0.0.0/8|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<bob@example.net>;RCPT TO:<postmaster>;QUIT
 relay-defer|-o mynetworks=10.0.0.0/8 -o smtpd_relay_restrictions=defer_unauth_destination|EHLO client.test;MAIL FROM:<a@host-only.test>;RCPT TO:<bob@example.net>;QUIT
