@@ -8,6 +8,7 @@
 //	(UTF-8 checks) and lmdb_map_size.
 using System;
 using System.Globalization;
+using Postfix.Global.Bounce;
 using Postfix.Global.Config;
 using Postfix.Global.Dict;
 using Postfix.Util;
@@ -19,6 +20,8 @@ internal static class TableConfig
     public static MailConf Init(string? configDir)
     {
         var conf = MailConf.Read(configDir);
+        // mail_conf_read() ends in mail_params_init(): its fatal checks come first.
+        MailParamsCheck.Run(conf, conf.ConfigDirectory, conf.Eval);
         DictOpen.DefaultType = conf.Eval("default_database_type");
         DictOpen.Utf8Enable = conf.Bool("smtputf8_enable");
         Msg.Utf8Enable = DictOpen.Utf8Enable;

@@ -44,7 +44,14 @@ public sealed class MailConf
     {
         var conf = new MailConf { ConfigDirectory = configDir ?? ConfigDirectoryFromEnvironment() };
         var path = conf.ConfigDirectory + "/" + MainConfFile;
+        // mail_conf_suck() enters config_directory before it reads main.cf,
+        // so a main.cf that names another directory draws the reference's
+        // "overriding earlier entry" warning. Only main.cf's own settings
+        // stay in the table.
+        conf.values["config_directory"] = conf.ConfigDirectory;
         conf.LoadFile(path);
+        if (conf.values["config_directory"] == conf.ConfigDirectory)
+            conf.values.Remove("config_directory");
         return conf;
     }
 
