@@ -131,14 +131,13 @@ public static class ThreadedServer
                 accepted = true;
                 if (socket == null)
                     continue;
-                if (host.Options.InFlowDelay)
-                    MailFlow.Delay(ctx);
                 var conn = new ClientConnection(socket);
+                var flowDelay = host.Options.InFlowDelay;
                 lock (gate)
                     active++;
                 if (Msg.Verbose > 0)
                     Msg.Info($"connection established fd {conn.Fd}");
-                var thread = new Thread(() => RunSession(ctx, conn, service, () =>
+                var thread = new Thread(() => RunSession(ctx, conn, service, flowDelay, () =>
                 {
                     lock (gate)
                     {
@@ -166,10 +165,13 @@ public static class ThreadedServer
     }
 
     private static void RunSession(ServerContext ctx, ClientConnection conn, Action<ServerContext, ClientConnection> service,
-        Action done)
+        bool flowDelay, Action done)
     {
         try
         {
+            // The in_flow_delay pause holds up this session only.
+            if (flowDelay)
+                MailFlow.Delay(ctx);
             service(ctx, conn);
         }
         catch (FatalException e)
