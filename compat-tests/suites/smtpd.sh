@@ -86,6 +86,7 @@ sds_mailbox() {
     fi
     find "$d/q/deferred" -type f 2>/dev/null | wc -l | sed 's/^/deferred: /'
     find "$d/q/corrupt" -type f 2>/dev/null | wc -l | sed 's/^/corrupt: /'
+    find "$d/q/corrupt" -type f -delete 2>/dev/null
 }
 
 # sds_run SIDE GROUP DIALOG OUTDIR - one dialogue on one side, everything saved.
