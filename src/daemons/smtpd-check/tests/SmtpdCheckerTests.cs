@@ -349,6 +349,44 @@ public sealed class SmtpdCheckerTests : IDisposable
     }
 
     [Fact]
+    public void HangupDropsTheConnection()
+    {
+        var t = Table("rcpt", "x@local.test HANGUP bye\n");
+        var c = Checker($"smtpd_relay_restrictions = reject_unauth_destination\nsmtpd_recipient_restrictions = check_recipient_access {t}\n");
+        c.CheckRcpt(Session(), "x@local.test").ShouldBe(SmtpdChecker.HangupReply);
+        log.ShouldContain(l => l.StartsWith("NOQUEUE: hangup: RCPT from client.example[192.0.2.1]: bye;"));
+    }
+
+    [Fact]
+    public void SenderLoginMismatch()
+    {
+        var owners = Table("owners", "s@example.com alice, bob\n");
+        var c = Checker($"smtpd_relay_restrictions = reject_unauth_destination\nsmtpd_sasl_auth_enable = yes\nsmtpd_sender_login_maps = {owners}\n"
+            + "smtpd_sender_restrictions = reject_sender_login_mismatch\n");
+        var st = Session();
+        st.Sender = null;
+        c.CheckMail(st, "s@example.com").ShouldBe("553 5.7.1 <s@example.com>: Sender address rejected: not logged in");
+        st.SaslUsername = "carol";
+        c.CheckMail(st, "s@example.com").ShouldBe("553 5.7.1 <s@example.com>: Sender address rejected: not owned by user carol");
+        c.CheckMail(st, "other@example.com").ShouldBe("553 5.7.1 <other@example.com>: Sender address rejected: not owned by user carol");
+        st.SaslUsername = "Bob";
+        c.CheckMail(st, "s@example.com").ShouldBeNull();
+    }
+
+    [Fact]
+    public void SaslAccessAndPermit()
+    {
+        var t = Table("sasl", "mallory REJECT go away\n");
+        var c = Checker($"smtpd_relay_restrictions = permit_sasl_authenticated reject_unauth_destination\nsmtpd_sasl_auth_enable = yes\n"
+            + $"smtpd_client_restrictions = check_sasl_access {t}\n");
+        var st = Session();
+        st.SaslUsername = "alice";
+        c.CheckRcpt(st, "x@remote.test").ShouldBeNull();
+        st.SaslUsername = "mallory";
+        c.CheckRcpt(st, "x@remote.test").ShouldBe("554 5.7.1 <mallory>: SASL login name rejected: go away");
+    }
+
+    [Fact]
     public void IpMatchPatterns()
     {
         var m = IpMatch.Parse("127.0.0.[2..4;9]", out var err)!;
