@@ -1155,7 +1155,7 @@ public sealed partial class SmtpdChecker
             return Ok;
         if (!allowUntrustRoute && r.Has(MailProto.ResolveFlagRouted))
             return Dunno;
-        if (r.Has(MailProto.ResolveFlagFinal))
+        if (r.Has(MailProto.ResolveClassFinal))
             return Ok;
         if (r.Has(MailProto.ResolveClassRelay))
             return Ok;
@@ -1254,7 +1254,7 @@ public sealed partial class SmtpdChecker
         var domain = r.Recipient[(at + 1)..];
         if (!allowUntrustRoute && r.Has(MailProto.ResolveFlagRouted))
             return Dunno;
-        if (r.Has(MailProto.ResolveFlagFinal) || r.Has(MailProto.ResolveClassRelay))
+        if (r.Has(MailProto.ResolveClassFinal) || r.Has(MailProto.ResolveClassRelay))
             return Ok;
         if (domain.StartsWith('[') && domain.EndsWith(']'))
             return Dunno;
@@ -1300,7 +1300,7 @@ public sealed partial class SmtpdChecker
         if (at < 0)
             return Dunno;
         var domain = r.Recipient[(at + 1)..];
-        if (r.Has(MailProto.ResolveFlagFinal))
+        if (r.Has(MailProto.ResolveClassFinal))
             return Dunno;
         if (domain.Length > 0 && domain[0] == '[' && domain[^1] == ']')
             return Dunno;

@@ -120,4 +120,6 @@ public static class MailProto
     public const int ResolveClassVirtual = 1 << 10;
     public const int ResolveClassRelay = 1 << 11;
     public const int ResolveClassDefault = 1 << 12;
+    // RESOLVE_CLASS_FINAL: the classes delivered on this machine.
+    public const int ResolveClassFinal = ResolveClassLocal | ResolveClassAlias | ResolveClassVirtual;
 }
