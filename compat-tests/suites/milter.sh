@@ -93,6 +93,7 @@ bounce    unix  -       -       n       -       0       bounce
 defer     unix  -       -       n       -       0       bounce
 trace     unix  -       -       n       -       0       bounce
 postlog   unix-dgram n  -       n       -       1       postlogd
+proxymap  unix  -       -       n       -       -       proxymap
 EOF
     eval "MI_SPORT_$n=\$(mi_port)"
     local sport; eval "sport=\$MI_SPORT_$n"
@@ -129,7 +130,7 @@ mi_norm_log() {
     sed -E -e 's/^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [^ ]+ //' -e 's/\[[0-9]+\]:/:/' \
         -e 's/\b[0-9A-F]{10,12}\b/QID/g' -e "s#$MI_T/(ref|ours)#INST#g" \
         -e 's/(message-id=<)[^>]*/\1X/' -e 's/inet:127.0.0.1:[0-9]+/inet:127.0.0.1:PORT/g' \
-        -e 's/delay=[0-9.]+, delays=[0-9./]+/delay=D, delays=D/' -e 's/[A-Z][a-z]{2}, [ 0-9]+ [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [-+][0-9]{4}/DATE/g'
+        -e 's/delay=[0-9.]+, delays=[0-9./]+/delay=D, delays=D/' -e 's/ pid [0-9]+ / pid N /' -e 's/[A-Z][a-z]{2}, [ 0-9]+ [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [-+][0-9]{4}/DATE/g'
 }
 
 mi_norm_milter() {
@@ -204,7 +205,8 @@ mi_case() {
             echo "--- milter"; mi_norm_milter <"$d/milter.log"
             echo "--- dkim"; mi_verify $s
             [ -n "${MI_SMTP:-}" ] && { echo "--- smtp"; sed -E 's/\b[0-9A-F]{10,12}\b/QID/g' "$d/smtp.out"; }
-        } >"$out/$s" 2>&1
+        } 2>&1 | sed -E -e 's/((client|server)_port|\{(client|daemon)_port\})=[0-9]+/\1=PORT/g' \
+            -e 's/^C ([^ ]+) 4 [0-9]+ /C \1 4 PORT /' >"$out/$s"
     done
     [ -n "${MI_KEEP:-}" ] && mkdir -p "$MI_KEEP" && cp -r "$out" "$MI_KEEP/"
     compare_files "milter-$name" "$out/ref" "$out/ours"
