@@ -66,6 +66,7 @@ internal sealed partial class SmtpdSession
         if (filtered.Length == 0)
             Msg.Fatal($"smtpd_sasl_mechanism_filter discards all mechanisms in '{mechanisms}'");
         saslMechanisms = filtered;
+        SaslActive = true;
     }
 
     private string SaslMechFilter(string words)
@@ -99,6 +100,7 @@ internal sealed partial class SmtpdSession
         SaslSender = null;
         saslServer?.Dispose();
         saslServer = null;
+        SaslActive = false;
     }
 
     // SaslActivateIfPlaintext - at the start of a session.

@@ -269,6 +269,7 @@ internal sealed partial class SmtpdSession : SmtpdState
     {
         SmtpdPeer.Init(this, StandAlone ? null : Connection.Socket, Proc.Ipv6First, Proc.Ipv4Enabled, Proc.Ipv6Enabled);
         NotifyMask = Proc.NotifyMask;
+        SaslActive = false;
         Msg.Info($"connect from {NamAddr}");
         XclientAllowed = !StandAlone && Config.XclientHosts.MatchHost(Name, Addr);
         XforwardAllowed = !StandAlone && Config.XforwardHosts.MatchHost(Name, Addr);
@@ -751,6 +752,7 @@ internal sealed partial class SmtpdSession : SmtpdState
         var shown = data.Length < 100 ? data : data[..100];
         Msg.Info($"improper command pipelining after {Where} from {NamAddr}: {Escape(shown)}");
         Flags |= FlagIllPipelining;
+        IllegalPipelining = true;
         return true;
     }
 
