@@ -103,17 +103,28 @@ EOF
 
 mi_stop() {
     local n p
-    for n in ref ours; do "$REF_SBIN/postfix" -c "$MI_T/$n/conf" stop >/dev/null 2>&1; done
-    for p in "${MI_TPID_ref:-}" "${MI_TPID_ours:-}" "${MI_DKIM_PID:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
+    for n in $MI_ALL; do
+        "$REF_SBIN/postfix" -c "$MI_T/$n/conf" stop >/dev/null 2>&1
+        eval "p=\${MI_TPID_$n:-}"
+        [ -n "$p" ] && kill "$p" 2>/dev/null
+    done
+    [ -n "${MI_DKIM_PID:-}" ] && kill "$MI_DKIM_PID" 2>/dev/null
     return 0
 }
 trap 'mi_stop; rm -rf "$COMPAT_TMP"' EXIT
 
-for mi_s in ref ours; do
-    mi_instance $mi_s $([ $mi_s = ours ] && echo cleanup)
-    find "$MI_T/$mi_s/conf" -type f -exec touch -d '1 minute ago' {} +
-    "$REF_SBIN/postfix" -c "$MI_T/$mi_s/conf" start >/dev/null 2>&1
-done
+# mi_start NAME DAEMON... - an instance with our DAEMONs swapped in.
+MI_ALL=
+mi_start() {
+    local n=$1; shift
+    mi_instance "$n" "$@"
+    MI_ALL="$MI_ALL $n"
+    find "$MI_T/$n/conf" -type f -exec touch -d '1 minute ago' {} +
+    "$REF_SBIN/postfix" -c "$MI_T/$n/conf" start >/dev/null 2>&1
+}
+mi_start ref
+mi_start ours cleanup
+MI_SIDES="ref ours"
 
 mi_norm_postcat() {
     sed -E -e 's/\b[0-9A-F]{10,12}\b/QID/g' -e 's/^(message_arrival_time|create_time): .*/\1: T/' \
@@ -181,7 +192,7 @@ mi_case() {
     case "$name" in *"${CASE_FILTER:-}"*) ;; *) return 0;; esac
     local s d out=$MI_T/cases/$name pids=
     mkdir -p "$out"
-    for s in ref ours; do
+    for s in $MI_SIDES; do
         d=$MI_T/$s
         rm -f "$d"/q/incoming/* "$d"/q/hold/* "$d"/q/active/* "$d"/q/deferred/*/* "$d"/q/maildrop/* 2>/dev/null
         printf '%s\n' "$script" >"$d/script.json"
@@ -196,7 +207,7 @@ mi_case() {
         fi
     done
     [ -n "$pids" ] && wait $pids
-    for s in ref ours; do
+    for s in $MI_SIDES; do
         d=$MI_T/$s
         mi_wait $s
         {
@@ -209,7 +220,13 @@ mi_case() {
             -e 's/^C ([^ ]+) 4 [0-9]+ /C \1 4 PORT /' >"$out/$s"
     done
     [ -n "${MI_KEEP:-}" ] && mkdir -p "$MI_KEEP" && cp -r "$out" "$MI_KEEP/"
-    compare_files "milter-$name" "$out/ref" "$out/ours"
+    for s in $MI_SIDES; do
+        case $s in
+        ref) ;;
+        ours) compare_files "milter-$name" "$out/ref" "$out/ours" ;;
+        *) compare_files "milter-$name-$s" "$out/ref" "$out/$s" ;;
+        esac
+    done
 }
 
 MI_MSG='From: Alice <alice@example.com>\nTo: bob@example.net\nSubject: hello\nX-Tag: one\nX-Tag: two\n\nline one\nline two\n'
@@ -282,6 +299,18 @@ mi_case smtp-quarantine '{"eom": [["q", "look at this"]]}' "$MI_MSG" "${MI_SA[@]
 mi_case smtp-rcpt-reject '{"events": {"R": "y:550 5.1.1 No such user"}}' "$MI_MSG" "${MI_SA[@]}"
 mi_case smtp-data-discard '{"events": {"T": "d"}}' "$MI_MSG" "${MI_SA[@]}"
 mi_case smtp-header-reject '{"events": {"L": "r"}}' "$MI_MSG" "${MI_SA[@]}"
+# Our smtpd (when there is one) with the reference cleanup and with ours.
+if [ -x "$OUR_LIBEXEC/smtpd" ]; then
+    mi_start oursd smtpd
+    mi_start both smtpd cleanup
+    MI_SIDES="ref oursd both"
+    mi_case smtp-pass-sign '{}' "$MI_MSG" "${MI_SA[@]}"
+    mi_case smtp-edits '{"eom": [["h", "X-Added", "yes"], ["i", 1, "X-Ins", "top"], ["m", 1, "Subject", "new"], ["+", "<dave@example.org>"], ["-", "<carol@example.net>"], ["e", "<s@example.com>"]]}' "$MI_MSG" "${MI_SA[@]}"
+    mi_case smtp-eom-reject '{"final": "y:550 5.7.1 Rejected by test"}' "$MI_MSG" "${MI_SA[@]}"
+    mi_case smtp-rcpt-reject '{"events": {"R": "y:550 5.1.1 No such user"}}' "$MI_MSG" "${MI_SA[@]}"
+    for mi_s in oursd both; do "$REF_SBIN/postfix" -c "$MI_T/$mi_s/conf" stop >/dev/null 2>&1; done
+    MI_SIDES="ref ours"
+fi
 unset MI_SMTP MI_DONE
 
 # Settings that need a new cleanup: a restart between the cases.
@@ -289,7 +318,7 @@ unset MI_SMTP MI_DONE
 mi_conf_case() {
     local name=$1 script=$2; shift 2
     local s x
-    for s in ref ours; do
+    for s in $MI_SIDES; do
         for x in "$@"; do "$REF_SBIN/postconf" -c "$MI_T/$s/conf" -e "${x//TPORT/$(eval echo \$MI_TPORT_$s)}"; done
         # A restart, not a reload: an old and a new pickup would race.
         "$REF_SBIN/postfix" -c "$MI_T/$s/conf" stop >/dev/null 2>&1
