@@ -324,6 +324,7 @@ mi_conf_case() {
         "$REF_SBIN/postfix" -c "$MI_T/$s/conf" stop >/dev/null 2>&1
         "$REF_SBIN/postfix" -c "$MI_T/$s/conf" start >/dev/null 2>&1
     done
+    sleep 1
     mi_case "$name" "$script" "$MI_MSG" "${MI_SM[@]}"
 }
 mi_conf_case unreachable-tempfail '{}' "non_smtpd_milters = inet:127.0.0.1:1"
