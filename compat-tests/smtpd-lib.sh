@@ -143,6 +143,7 @@ sd_listening() {
 sd_start() {
     local d=$SD_T/$1 port i
     port=$(sd_port "$1")
+    if sd_listening "$port"; then echo "sd_start $1: port $port is already in use" >&2; return 1; fi
     "$(sd_sbin "$1")/postfix" -c "$d/conf" start >"$d/start.out" 2>&1 || { cat "$d/start.out" >&2; return 1; }
     for i in $(seq 1 100); do
         sd_listening "$port" && return 0
