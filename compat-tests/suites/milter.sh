@@ -322,9 +322,10 @@ mi_conf_case() {
         for x in "$@"; do "$REF_SBIN/postconf" -c "$MI_T/$s/conf" -e "${x//TPORT/$(eval echo \$MI_TPORT_$s)}"; done
         # A restart, not a reload: an old and a new pickup would race.
         "$REF_SBIN/postfix" -c "$MI_T/$s/conf" stop >/dev/null 2>&1
+        # Mail deferred by the previous case must not reach the new pickup.
+        rm -f "$MI_T/$s"/q/maildrop/*
         "$REF_SBIN/postfix" -c "$MI_T/$s/conf" start >/dev/null 2>&1
     done
-    sleep 1
     mi_case "$name" "$script" "$MI_MSG" "${MI_SM[@]}"
 }
 mi_conf_case unreachable-tempfail '{}' "non_smtpd_milters = inet:127.0.0.1:1"
