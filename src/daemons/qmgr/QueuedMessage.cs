@@ -38,6 +38,11 @@ internal sealed class QueuedMessage
     public const int TraceOnlyMask = FlagMtaVrfy | FlagUsrVrfy;
     public const int DsnNotifySuccess = 1 << 1;
 
+    // QMGR_READ_FLAG_*: the size record's flags (mixed recipients, and each
+    // DSN NOTIFY bit shifted left by one).
+    public const int ReadFlagNotifySuccess = DsnNotifySuccess << 1;
+    public const int ReadFlagUser = 0x1f;
+
     public string QueueName { get; init; } = MailQueue.Active;
     public string QueueId { get; init; } = "";
     public string Path { get; init; } = "";
@@ -247,7 +252,7 @@ internal sealed class QueuedMessage
                                 type = RecordType.Error;
                                 goto done;
                             }
-                            if ((ReadFlags & ~0x3) != 0)
+                            if ((ReadFlags & ~ReadFlagUser) != 0)
                             {
                                 Msg.Warn($"{QueueId}: invalid flags in size record: {Trunc(text, 100)}");
                                 type = RecordType.Error;

@@ -1083,7 +1083,7 @@ internal sealed class Scheduler
             return;
         }
         if ((message.TraceFlags & (QueuedMessage.FlagUsrVrfy | QueuedMessage.FlagRecord | QueuedMessage.FlagRecDlySent)) != 0
-            || (message.ReadFlags & 2) != 0 || message.NotifySuccess)
+            || (message.ReadFlags & QueuedMessage.ReadFlagNotifySuccess) != 0 || message.NotifySuccess)
         {
             var status = BounceRequests.TraceFlush(message);
             if (status == 0 && message.TraceFlagsOffset != 0)
