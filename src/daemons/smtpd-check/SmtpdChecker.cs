@@ -107,6 +107,7 @@ public sealed partial class SmtpdChecker
     public SmtpdChecker(MailConf conf)
     {
         Conf = conf;
+        LogAddrInternal = string.Equals(conf.Eval("info_log_address_format"), "internal", System.StringComparison.OrdinalIgnoreCase);
         var parentStyle = conf.Eval("parent_domain_matches_subdomains");
         bool Parent(string name) => AccessSearch.ParentStyle(parentStyle, name);
         mynetworks = new NamadrList("mynetworks", conf.Eval("mynetworks"), Parent("mynetworks"));
@@ -406,6 +407,14 @@ public sealed partial class SmtpdChecker
     // ---------------------------------------------------------------
     // Replies and logging.
 
+    // info_log_address_format = internal: log addresses unquoted.
+    internal static bool LogAddrInternal;
+
+    // LogAddr - info_log_addr_form_sender/_recipient(): the external
+    // (quoted) form unless info_log_address_format says internal.
+    internal static string LogAddr(string addr) =>
+        addr.Length == 0 || LogAddrInternal ? addr : Postfix.Global.Address.Quote822.Local(addr);
+
     // LogWhatsup - log_whatsup(): "NOQUEUE: reject: RCPT from ...".
     internal static void LogWhatsup(SmtpdState state, string whatsup, string text)
     {
@@ -413,9 +422,9 @@ public sealed partial class SmtpdChecker
         sb.Append(state.QueueId ?? "NOQUEUE").Append(": ").Append(whatsup).Append(": ").Append(state.Where)
             .Append(" from ").Append(state.NamAddr).Append(": ").Append(text).Append(';');
         if (state.Sender != null)
-            sb.Append(" from=<").Append(state.Sender).Append('>');
+            sb.Append(" from=<").Append(LogAddr(state.Sender)).Append('>');
         if (state.Recipient != null)
-            sb.Append(" to=<").Append(state.Recipient).Append('>');
+            sb.Append(" to=<").Append(LogAddr(state.Recipient)).Append('>');
         if (state.Protocol != null)
             sb.Append(" proto=").Append(state.Protocol);
         if (state.HeloName != null)
