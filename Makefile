@@ -13,6 +13,7 @@ SBINDIR     ?= /usr/sbin
 BINDIR      ?= /usr/bin
 DAEMONDIR   ?= /usr/lib/postfix/sbin
 MANDIR      ?= /usr/share/man
+COMPATDIR   ?= /usr/share/postfix-compat
 RID         ?= linux-x64
 export DOTNET_CLI_TELEMETRY_OPTOUT=1
 export DOTNET_NOLOGO=1
@@ -79,6 +80,10 @@ install: build
 	    s=$$(dirname $$p | sed 's,man/,,'); install -d $(DESTDIR)$(MANDIR)/$$s; install -m 644 $$p $(DESTDIR)$(MANDIR)/$$s/; \
 	    gzip -9nf $(DESTDIR)$(MANDIR)/$$s/$$(basename $$p); \
 	done
+	@# The compatibility runner, for "postfix compat" (postfix-compat(1)).
+	install -d $(DESTDIR)$(COMPATDIR)/check
+	install -m 755 compat-tests/run $(DESTDIR)$(COMPATDIR)/run
+	install -m 644 compat-tests/check/*.py $(DESTDIR)$(COMPATDIR)/check/
 
 # deps: what a fresh machine of this kind lacks (apt packages, NuGet restore).
 deps: deps-apt deps-dotnet
