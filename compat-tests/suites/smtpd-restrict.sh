@@ -276,6 +276,34 @@ else
         compare_files "$name-log" "$out/ref.log" "$out/ours.log"
     done < <(sr_cases)
     [ "$sr_pending" -gt 0 ] && echo "smtpd-restrict: $sr_pending comparisons pending (our side did not run)"
+
+    # The example that started the project, through `postfix explain smtp`:
+    # smtpd's own restriction engine, offline, must show the MX lookup of
+    # the recipient domain, the table hit on the primary MX host and the
+    # 421 that drops the connection.
+    if [ -x "$OUR_SBIN/postfix" ]; then
+        sr_x=$SR_OUT/explain
+        mkdir -p "$sr_x"
+        printf '%s\n' "compatibility_level = 3.6" "mydestination =" "inet_interfaces = loopback-only" \
+            "inet_protocols = ipv4" "alias_maps =" "alias_database =" "local_recipient_maps =" \
+            "queue_directory = $sr_x/q" "data_directory = $sr_x/d" \
+            "smtpd_relay_restrictions = permit_mynetworks, check_recipient_mx_access texthash:$sr_x/mx.access, reject_unauth_destination" \
+            >"$sr_x/main.cf"
+        printf 'smtp inet n - n - - smtpd\n' >"$sr_x/master.cf"
+        printf 'mx.example.net 421 4.7.0 mx host blocked, closing\n' >"$sr_x/mx.access"
+        POSTFIX_RESOLV_CONF=$SR_OUT/resolv.conf "$OUR_SBIN/postfix" -c "$sr_x" explain smtp --client 192.0.2.7 \
+            --helo client.test --from a@example.org --to a@mxbad.test >"$sr_x/out" 2>"$sr_x/err"
+        sr_ok=1
+        for sr_want in \
+            '^    check_recipient_mx_access texthash:[^ ]* -> 421 4\.7\.0 <a@mxbad\.test>: Recipient address rejected: mx host blocked, closing$' \
+            '^      dns mxbad\.test MX: mxbad\.test\. [0-9]* IN MX 10 mx\.example\.net\.$' \
+            '^      lookup texthash:[^ ]* key "mx\.example\.net": 421 4\.7\.0 mx host blocked, closing$' \
+            '^  => 421 4\.7\.0 <a@mxbad\.test>: Recipient address rejected: mx host blocked, closing$'; do
+            grep -q -- "$sr_want" "$sr_x/out" || { sr_ok=0; echo "FAIL smtpd-restrict-explain-mx-example (missing: $sr_want)"; }
+        done
+        [ "$sr_ok" = 1 ] || sed 's/^/    /' "$sr_x/out" "$sr_x/err" | head -20
+        record smtpd-restrict-explain-mx-example "$sr_ok"
+    fi
     sr_cleanup
     trap '[ -n "${SR_KEEP:-}" ] || rm -rf "$COMPAT_TMP"' EXIT
 fi
