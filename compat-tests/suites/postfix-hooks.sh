@@ -266,6 +266,7 @@ hk_case explain/text grep -q '^  bob@remote.example -> smtp:\[mx.remote.example\
 } >>"$HK_C/main.cf"
 printf 'blocked@example.com REJECT no thanks\nwelcome@remote.example OK\n' >"$HK_C/access"
 printf 'submission inet n - y - - smtpd -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject\n' >>"$HK_C/master.cf"
+printf '2599 inet n - y - - smtpd -o smtpd_recipient_restrictions=check_policy_service,inet:127.0.0.1:9,reject\n' >>"$HK_C/master.cf"
 # hk_smtp NAME PYTHON-EXPR ARGS... - explain smtp ARGS as JSON; the
 # expression over d (the JSON), stage(word) and events(stage) must be true.
 hk_smtp() {
@@ -285,4 +286,6 @@ hk_smtp access-ok 'stage("welcome")["reply"] is None and d["result"].startswith(
 hk_smtp mynetworks 'events(stage("RCPT"))[0]==("restriction","permit_mynetworks","OK")' --client 127.0.0.1 --helo localhost --from a@b.example --to anyone@remote.example
 hk_smtp default-reject 'stage("RCPT")["reply"].startswith("554 5.7.1 <x@remote.example>") and [e for e in events(stage("RCPT")) if e[0]=="restriction"][-1][1]=="reject"' --client 192.0.2.1,mail.client.example --helo mail.client.example --from a@b.example --to x@remote.example
 hk_smtp service-override 'd["service"]=="submission/inet" and [e[1] for e in events(stage("RCPT")) if e[0]=="restriction"]==["permit_sasl_authenticated","reject"]' --service submission --client 192.0.2.1 --helo h.example --from a@b.example --to x@remote.example
+# --no-external: the policy request is shown, not sent, and the list goes on.
+hk_smtp policy-offline '(P:=[e for e in events(stage("RCPT")) if e[0]=="policy"]) and P[0][2]=="(not sent: --no-external)" and "request=smtpd_access_policy" in P[0][1] and "recipient=x@remote.example" in P[0][1] and [e for e in events(stage("RCPT")) if e[0]=="restriction"][-1][1]=="reject"' --service 2599 --client 192.0.2.1 --helo h.example --from a@b.example --to x@remote.example
 hk_smtp sasl-permits 'stage("RCPT")["reply"] is None' --service submission --sasl alice --client 192.0.2.1 --helo h.example --from a@b.example --to x@remote.example

@@ -249,6 +249,10 @@ public sealed partial class SmtpdChecker
 
     public MailConf Conf { get; }
 
+    // Offline evaluation (`postfix explain --no-external`): policy servers are
+    // not contacted; the tracer sees the request that would be sent.
+    public bool NoExternal { get; set; }
+
     // Optional observer for `postfix explain` (restrictions, lookups, DNS, policy calls).
     public ICheckTracer? Tracer { get; set; }
 
@@ -1919,6 +1923,13 @@ public sealed partial class SmtpdChecker
             return Dunno;
         }
         var request = PolicyRequest(state, client);
+        if (NoExternal)
+        {
+            // Offline (postfix explain --no-external): show the request that
+            // would be sent; the server's decision is unknown, so go on.
+            Tracer?.Policy(server, string.Join("\n", request.Select(kv => kv.Key + "=" + kv.Value)), null);
+            return Dunno;
+        }
         var action = client.Request(request);
         Tracer?.Policy(server, string.Join("\n", request.Select(kv => kv.Key + "=" + kv.Value)), action);
         if (action != null && smtputf8Enable && !IsValidUtf8(action))

@@ -15,7 +15,8 @@
 //	code in this process; verify(8) is not asked (address verification
 //	reports "not done offline", as a deferral). --no-external points the
 //	DNS resolver at a closed loopback port, so that DNS lists and
-//	reverse lookups fail as temporary errors instead of being sent.
+//	reverse lookups fail as temporary errors instead of being sent, and
+//	shows each policy request without sending it (the list goes on).
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -98,7 +99,7 @@ internal sealed class ExplainTracer : ICheckTracer
         pending.Add(new SmtpTraceEvent { Kind = "dns", Text = $"{query} {type}", Outcome = outcome });
 
     public void Policy(string endpoint, string request, string? reply) =>
-        pending.Add(new SmtpTraceEvent { Kind = "policy", Text = endpoint, Outcome = reply ?? "(no reply)" });
+        pending.Add(new SmtpTraceEvent { Kind = "policy", Text = endpoint + " request: " + request.Replace('\n', ' '), Outcome = reply ?? "(not sent: --no-external)" });
 }
 
 internal static class SmtpExplainer
@@ -137,6 +138,7 @@ internal static class SmtpExplainer
         var checker = new SmtpdChecker(conf)
         {
             Tracer = tracer,
+            NoExternal = noExternal,
             QueueDirectory = conf.Eval("queue_directory"),
             Resolver = (sender, addr) =>
             {
