@@ -84,10 +84,13 @@ class Run:
 
     # normalize - run-dependent text made comparable: the temp dir, the
     # program's own process id (in process_id and values built from it).
-    def normalize(self, side, data, extra=(), pid=0):
+    # A comparison passes the process ids of BOTH sides (pids), so that a
+    # number that happens to equal one side's pid is replaced on both.
+    def normalize(self, side, data, extra=(), pid=0, pids=()):
         text = data.decode("utf-8", "replace")
-        if pid:
-            text = re.sub(r"\b%d\b" % pid, "PID", text)
+        for p in set([pid] + list(pids)):
+            if p:
+                text = re.sub(r"\b%d\b" % p, "PID", text)
         for a, b in list(self.replacements) + list(extra):
             text = text.replace(a, b)
         text = text.replace(self.tmp, "TMP")
@@ -102,10 +105,12 @@ class Run:
     def compare(self, area, name, prog, args, stdin=None, sort_stderr=False, sort_stdout=False,
                 cwd=None, extra=(), post=None, label=None):
         res = {}
-        for side in (self.ref, self.ours):
-            o = self.exec([side.prog(prog)] + list(args), stdin=stdin, cwd=cwd(side) if cwd else None)
-            out = self.normalize(side, o.stdout, extra, o.pid)
-            err = self.normalize(side, o.stderr, extra, o.pid)
+        runs = [(side, self.exec([side.prog(prog)] + list(args), stdin=stdin, cwd=cwd(side) if cwd else None))
+                for side in (self.ref, self.ours)]
+        pids = [o.pid for _, o in runs]
+        for side, o in runs:
+            out = self.normalize(side, o.stdout, extra, pids=pids)
+            err = self.normalize(side, o.stderr, extra, pids=pids)
             if post:
                 out = post(out)
             if sort_stdout:

@@ -37,11 +37,12 @@ def check(run, conf):
         run.note(AREA, "postconf -h: the reference lists no parameter names (postconf -H failed)")
         return
     res = {}
-    for side in (run.ref, run.ours):
-        for flag in ("-h", "-hx"):
-            p = run.exec([side.prog("postconf"), "-c", conf, flag] + names)
-            out = run.normalize(side, p.stdout, pid=p.pid)
-            err = "".join(sorted(run.normalize(side, p.stderr, pid=p.pid).splitlines(True)))
+    for flag in ("-h", "-hx"):
+        runs = [(side, run.exec([side.prog("postconf"), "-c", conf, flag] + names)) for side in (run.ref, run.ours)]
+        pids = [p.pid for _, p in runs]
+        for side, p in runs:
+            out = run.normalize(side, p.stdout, pids=pids)
+            err = "".join(sorted(run.normalize(side, p.stderr, pids=pids).splitlines(True)))
             res[(side.label, flag)] = (out, err, str(p.status) + "\n")
     for flag in ("-h", "-hx"):
         a, b = res[(run.ref.label, flag)], res[(run.ours.label, flag)]

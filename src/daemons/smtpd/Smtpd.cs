@@ -263,11 +263,20 @@ public static class Smtpd
             {
                 rewriter ??= new RewriteClient(null);
                 resolver ??= new ResolveClient(null);
-                var s = rewriter.Rewrite(MailProto.RewriteLocal, sender) ?? sender;
-                var a = rewriter.Rewrite(MailProto.RewriteLocal, addr) ?? addr;
+                var s = RewriteInternal(rewriter, sender);
+                var a = RewriteInternal(rewriter, addr);
                 var r = resolver.Resolve(s, a) ?? new ResolveReply("", "", a, 0);
                 return r with { Recipient = r.Recipient.ToLowerInvariant() };
             }
+        }
+
+        // RewriteInternal - rewrite_clnt_internal(): the internal form is
+        // quoted for trivial-rewrite and unquoted after (an empty address
+        // goes as "", never as a null address).
+        private static string RewriteInternal(RewriteClient rewriter, string addr)
+        {
+            var rewritten = rewriter.Rewrite(MailProto.RewriteLocal, Postfix.Global.Address.Quote822.Local(addr));
+            return rewritten == null ? addr : Postfix.Global.Address.Quote822.Unquote(rewritten);
         }
 
         private readonly Maps? milterMapTable;

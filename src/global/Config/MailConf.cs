@@ -113,6 +113,9 @@ public sealed class MailConf
                 return ParamCatalog.HostName(n => LookupEvalOrNull(n, false));
             case "mydomain":
                 return ParamCatalog.DomainOf(Eval("myhostname"));
+            case "mynetworks":
+                // mynetworks_core(): the networks of this machine's interfaces.
+                return MyNetworks.Compute(Eval("mynetworks_style"), Eval("inet_interfaces"), Eval("inet_protocols"));
             case "process_id":
                 return Sys.GetPid().ToString(System.Globalization.CultureInfo.InvariantCulture);
             case "process_name":
