@@ -20,8 +20,10 @@ mkdir -p "$SM_T"
 chmod 711 "$COMPAT_TMP"
 chmod 755 "$SM_T"
 
-# Ports: 431NN for the reference, 432NN for ours; NN names the sink.
-sm_port() { if [ "$1" = ref ]; then echo "431$2"; else echo "432$2"; fi; }
+# Ports: 261NN for the reference, 262NN for ours (below the Linux
+# ephemeral range, so no outgoing connection can hold one); NN names the
+# sink.
+sm_port() { if [ "$1" = ref ]; then echo "261$2"; else echo "262$2"; fi; }
 SM_SINKS="10 11 12 13 14 15 16 17 18 19 20 21"
 sm_sink_opts() {
     case $1 in
@@ -107,7 +109,7 @@ EOF
 
 sm_norm() {
     sed -E -e 's/^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} /TIME /' -e 's/\[[0-9]+\]: /[PID]: /g' \
-        -e 's/\b[0-9A-F]{10,12}\b/QID/g' -e 's/\b43[12]([0-9]{2})\b/PORT\1/g' \
+        -e 's/\b[0-9A-F]{10,12}\b/QID/g' -e 's/\b26[12]([0-9]{2})\b/PORT\1/g' \
         -e "s/with E?SMTP id [0-9a-f]+;/with SMTP id SINK;/; s/with LMTP id [0-9a-f]+;/with LMTP id SINK;/" \
         -e "s/delay=[0-9.]+, delays=[0-9.\/]+/delay=D, delays=D/" \
         -e 's/(; |^\t|Date: )[A-Z][a-z]{2}, [ 0-9]?[0-9] [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [-+][0-9]{4}( \([A-Z]+\))?/\1DATE/' \
