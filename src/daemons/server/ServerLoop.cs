@@ -113,6 +113,52 @@ internal static partial class ServerLoop
         return new Socket(new SafeSocketHandle(fd, ownsHandle: true));
     }
 
+    // PassAccept - pass_accept_attr(): take one connection on a "pass"
+    // listener, receive the client descriptor and the attribute list
+    // that follows it, and close the hand-off channel. Null when nothing
+    // usable arrived (another process took it, or the sender failed).
+    public static Socket? PassAccept(int listenFd, out Dictionary<string, string>? attrs)
+    {
+        attrs = null;
+        var channel = Accept(listenFd);
+        if (channel == null)
+            return null;
+        using (channel)
+        {
+            var fd = -1;
+            if (!channel.Poll(PassAcceptTimeout * 1_000_000, SelectMode.SelectRead))
+                Msg.Warn($"pass_accept_attr: timeout receiving file descriptor: {Sys.StrError(110)}");
+            else if ((fd = Sys.ReceiveFd((int)channel.Handle)) < 0)
+                Msg.Warn($"pass_accept_attr: cannot receive file descriptor: {Sys.LastError()}");
+            if (fd < 0)
+                return null;
+            var table = new Dictionary<string, string>(StringComparer.Ordinal);
+            int status;
+            try
+            {
+                channel.ReceiveTimeout = PassAcceptTimeout * 1000;
+                using var attrStream = new Postfix.Global.Attr.AttrStream(new NetworkStream(channel, ownsSocket: false), "pass socket");
+                status = attrStream.Receive([Postfix.Global.Attr.AttrSpec.Hash()], new Postfix.Global.Attr.AttrValue[1],
+                    Postfix.Global.Attr.AttrFlags.None, table);
+            }
+            catch (Exception e) when (e is System.IO.IOException or SocketException)
+            {
+                status = -1;
+            }
+            if (status < 0)
+            {
+                Msg.Warn("pass_accept_attr: cannot receive connection attributes: Connection reset by peer");
+                Sys.Close(fd);
+                return null;
+            }
+            attrs = table.Count > 0 ? table : null;
+            Sys.NonBlocking(fd, false);
+            return new Socket(new SafeSocketHandle(fd, ownsHandle: true));
+        }
+    }
+
+    private const int PassAcceptTimeout = 100;
+
     // PeekAvailable - >0 data waiting, 0 end-of-file, <0 error.
     public static unsafe int Peek(int fd)
     {

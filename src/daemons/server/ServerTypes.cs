@@ -75,6 +75,11 @@ public sealed class ClientConnection : IDisposable
 
     public bool Disconnected { get; private set; }
 
+    // PassAttributes - the attributes that came with a descriptor handed
+    // over on a master.cf "pass" service (client_address, client_port,
+    // server_address, server_port from postscreen), or null.
+    public System.Collections.Generic.IReadOnlyDictionary<string, string>? PassAttributes { get; internal set; }
+
     // Peer - the client socket, when there is one.
     public Socket? Socket => socket;
 

@@ -52,7 +52,8 @@ public static class ThreadedServer
             }
             return host.Exit();
         }
-        host.RequireTransport("unix", "inet");
+        host.RequireTransport("unix", "inet", "pass");
+        var passing = string.Equals(ctx.Transport, "pass", StringComparison.OrdinalIgnoreCase);
         ServerLoop.CloseOnExecAll(host);
         if (maxSessions < 1)
             maxSessions = 1;
@@ -127,11 +128,12 @@ public static class ThreadedServer
                 if (accepted)
                     continue;
                 host.Options.PreAccept?.Invoke(ctx);
-                var socket = ServerLoop.Accept(fd);
+                System.Collections.Generic.Dictionary<string, string>? passAttrs = null;
+                var socket = passing ? ServerLoop.PassAccept(fd, out passAttrs) : ServerLoop.Accept(fd);
                 accepted = true;
                 if (socket == null)
                     continue;
-                var conn = new ClientConnection(socket);
+                var conn = new ClientConnection(socket) { PassAttributes = passAttrs };
                 var flowDelay = host.Options.InFlowDelay;
                 lock (gate)
                     active++;
