@@ -65,6 +65,9 @@
 #   --raw               no normalisation (--mask still applies)
 #   --connect-timeout S connect timeout (default 5)
 #   --tls-cert/--tls-key client certificate for @starttls (optional)
+#   --tls-on-connect    TLS handshake right after connecting, before the
+#                       greeting (wrapper mode, the port 465 style);
+#                       prints "C: <TLS on connect>" and the outcome
 # NORMALISATION
 #   "queued as ID" -> "queued as QUEUEID"; RFC 5322 dates -> DATE;
 #   --exec: "Postfix (n.n.n)"-style nothing else. Client lines are never
@@ -489,7 +492,7 @@ class Dialogue:
 
 
 def main(argv):
-    opts = {'timeout': 5.0, 'masks': [], 'raw': False, 'ctimeout': 5.0, 'cert': None, 'key': None, 'exec': None}
+    opts = {'timeout': 5.0, 'masks': [], 'raw': False, 'ctimeout': 5.0, 'cert': None, 'key': None, 'exec': None, 'tls_connect': False}
     args = []
     it = iter(argv)
     for a in it:
@@ -506,6 +509,8 @@ def main(argv):
             opts['cert'] = next(it)
         elif a == '--tls-key':
             opts['key'] = next(it)
+        elif a == '--tls-on-connect':
+            opts['tls_connect'] = True
         elif a == '--exec':
             opts['exec'] = next(it)
         elif a.startswith('--') and len(a) > 2:
@@ -538,6 +543,15 @@ def main(argv):
     except OSError as e:
         print('S: <connect failed: %s>' % (e.strerror or e), flush=True)
         return 1
+    if opts['tls_connect']:
+        print('C: <TLS on connect>', flush=True)
+        try:
+            peer.starttls(opts['cert'], opts['key'], opts['timeout'])
+            print('S: <TLS established>', flush=True)
+        except (OSError, ssl.SSLError):
+            print('S: <TLS handshake failed>', flush=True)
+            peer.close()
+            return 0
     d = Dialogue(peer, opts)
     try:
         d.run(lines)
