@@ -11,6 +11,9 @@
 # line, header, recipient, junk and error limits), bare-normalize and
 # bare-reject (smtpd_forbid_bare_newline), xclient (XCLIENT/XFORWARD
 # authorised), tls and tls-required (a self-signed certificate made here),
+# deadline (smtpd_per_request_deadline, smtpd_min_data_rate; pauses of
+# 2 s against smtpd_timeout = 3s), proxy and proxy-speed (smtpd_proxy_filter
+# to a second smtpd of the instance, without and with speed_adjust),
 # bs (sendmail -bs: stand-alone smtpd -S), all (an instance run entirely by
 # our programs, mail delivered to a mailbox, against the reference's).
 # swaks sends a few messages too (plain, pipelined, over TLS).
@@ -45,6 +48,12 @@ sds_group_settings() {
         tls) printf '%s\n' "${tls[@]}" "smtpd_tls_security_level = may" ;;
         tls-required) printf '%s\n' "${tls[@]}" "smtpd_tls_security_level = encrypt" ;;
         all) printf "%s\n" "virtual_alias_domains = example.net" "virtual_alias_maps = static:nobody@localhost" ;;
+        deadline) printf '%s\n' "smtpd_timeout = 3s" "smtpd_per_request_deadline = yes" "smtpd_min_data_rate = 500" ;;
+        proxy|proxy-speed)
+            [ "$1" = proxy-speed ] && echo "smtpd_proxy_options = speed_adjust"
+            # The filter: another smtpd of the instance, on a UNIX socket.
+            printf '%s\n' "smtpd_proxy_filter = unix:private/pfilter" -- \
+                "pfilter unix - - n - - smtpd -o smtpd_proxy_filter= -o smtpd_relay_restrictions=permit_mynetworks,reject_unauth_destination -o smtpd_recipient_restrictions=check_recipient_access,texthash:$SD_T/proxy-refused -o message_size_limit=500" ;;
     esac
 }
 
@@ -206,7 +215,8 @@ else
     if sd_ours_ready; then sds_ours=1; else echo "smtpd: our smtpd does not answer SMTP yet ($OUR_LIBEXEC/smtpd): reference side only"; fi
     sds_pending=0
     sds_port=42110
-    for sds_g in basic strict limits bare-normalize bare-reject xclient tls tls-required bs all; do
+    echo "refused@example.net REJECT the filter refuses this one" >"$SD_T/proxy-refused"
+    for sds_g in basic strict limits bare-normalize bare-reject xclient tls tls-required bs deadline proxy proxy-speed all; do
         if [ "$sds_g" = all ] && { [ -z "$sds_ours" ] || [ ! -x "$OUR_SBIN/postfix" ] || [ ! -x "$OUR_LIBEXEC/master" ]; }; then
             # The all-ours group needs every one of our programs; the
             # reference side alone still shows that the dialogues work.
