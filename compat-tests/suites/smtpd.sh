@@ -202,6 +202,54 @@ sds_swaks() {
     for k in dialog log queue; do compare_files "$name-$k" "$out/ref.$k" "$out/ours.$k"; done
 }
 
+# sds_pregreet - a client that talks before the greeting. Made
+# deterministic with TCP Fast Open: the EHLO travels with the SYN, so it
+# is waiting when smtpd accepts the connection and looks for early input.
+# Both instances run in a private network namespace, where the
+# tcp_fastopen setting (client, server without the socket option, no
+# cookie) is ours to change. Two listeners: smtpd_forbid_unauth_pipelining
+# = no (logged, then served) and = yes (554, disconnect).
+sds_pregreet() {
+    local ns side port inst i out=$SDS_OUT/smtpd-pregreet name
+    command -v unshare >/dev/null && command -v nsenter >/dev/null || { echo "smtpd: pregreet skipped (unshare, nsenter)"; return 0; }
+    unshare -n sleep 120 &
+    ns=$!
+    sleep 0.2
+    if ! nsenter -t "$ns" -n sh -c 'ip link set lo up && sysctl -q -w net.ipv4.tcp_fastopen=1543' >/dev/null 2>&1; then
+        kill "$ns"; echo "smtpd: pregreet skipped (no private network namespace)"; return 0
+    fi
+    mkdir -p "$out"
+    printf '%s\n' "@read" "QUIT" >"$out/script"
+    port=42190
+    for side in ref ours; do
+        [ "$side" = ours ] && [ -z "$sds_ours" ] && break
+        inst=pregreet-$side
+        sd_instance "$inst" "$side" "$port" "${sds_common[@]}" -- \
+            "127.0.0.1:$((port + 1)) inet n - n - - smtpd -o smtpd_forbid_unauth_pipelining=yes"
+        nsenter -t "$ns" -n "$REF_SBIN/postfix" -c "$SD_T/$inst/conf" start >/dev/null 2>&1
+        for i in $(seq 1 100); do
+            nsenter -t "$ns" -n ss -Hltn "sport = :$((port + 1))" 2>/dev/null | grep -q . && break
+            sleep 0.1
+        done
+        for i in 0 1; do
+            nsenter -t "$ns" -n python3 "$SD_DIALOG" --timeout 5 --fastopen 'EHLO early.example\r\n' \
+                127.0.0.1 $((port + i)) "$out/script" 2>&1
+        done >"$out/$side.dialog"
+        sds_wait_disconnect "$inst" 1
+        sd_log "$inst" smtpd >"$out/$side.log"
+        sd_stop "$inst"
+        port=$((port + 2))
+    done
+    kill "$ns" 2>/dev/null
+    if [ -z "$sds_ours" ]; then
+        sds_pending=$((sds_pending + 1))
+        if grep -q 'improper command pipelining after CONNECT' "$out/ref.log"; then record smtpd-pregreet-ref 1; else
+            echo "FAIL smtpd-pregreet-ref"; sed 's/^/    /' "$out/ref.dialog" "$out/ref.log"; record smtpd-pregreet-ref 0; fi
+        return 0
+    fi
+    for name in dialog log; do compare_files "smtpd-pregreet-$name" "$out/ref.$name" "$out/ours.$name"; done
+}
+
 if [ "$(id -u)" != 0 ] || ! id postfix >/dev/null 2>&1 || ! id nobody >/dev/null 2>&1 || ! command -v openssl >/dev/null 2>&1 \
     || ! command -v python3 >/dev/null 2>&1; then
     echo "smtpd: skipped: needs root, the postfix and nobody users, openssl and python3"
@@ -227,6 +275,7 @@ else
         fi
         sds_group "$sds_g"
     done
+    case smtpd-pregreet in *"${CASE_FILTER:-}"*) sds_pregreet ;; esac
     [ "$sds_pending" -gt 0 ] && echo "smtpd: $sds_pending comparisons pending (our side did not run)"
     sd_stop_all
     trap 'rm -rf "$COMPAT_TMP"' EXIT
