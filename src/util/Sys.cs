@@ -122,6 +122,12 @@ public static partial class Sys
         _ => e.HResult & 0xffff,
     };
 
+    // ErrorText - the reason of a failed file operation as %m prints it
+    // (strerror of its errno). Exception messages are not used: AOT builds
+    // strip them to resource keys such as IO_FileNotFound_FileName.
+    public static string ErrorText(Exception e) =>
+        e is System.IO.IOException or UnauthorizedAccessException ? StrError(ErrnoOf(e)) : e.Message;
+
     // InterfaceAddress - one address of a network interface that is up.
     public readonly record struct InterfaceAddress(string Interface, byte[] Address, byte[] Mask);
 

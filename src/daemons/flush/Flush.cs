@@ -354,7 +354,7 @@ public static partial class Flush
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                Msg.Warn($"flush_refresh_service: stat {path}: {e.Message}");
+                Msg.Warn($"flush_refresh_service: stat {path}: {Postfix.Util.Sys.ErrorText(e)}");
                 continue;
             }
             var now = Now();

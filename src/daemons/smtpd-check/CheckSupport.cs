@@ -199,7 +199,7 @@ internal sealed class NamadrList
                 }
                 catch (IOException e)
                 {
-                    Msg.Fatal($"{paramName}: open file {item}: {e.Message}");
+                    Msg.Fatal($"{paramName}: open file {item}: {Postfix.Util.Sys.ErrorText(e)}");
                     return;
                 }
                 var lines = new List<string>();

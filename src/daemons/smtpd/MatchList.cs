@@ -71,7 +71,7 @@ internal sealed class MatchList
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                Msg.Fatal($"{title}: open file {pattern}: {e.Message}");
+                Msg.Fatal($"{title}: open file {pattern}: {Postfix.Util.Sys.ErrorText(e)}");
                 return;
             }
             foreach (var line in text.Split('\n'))

@@ -82,7 +82,7 @@ internal sealed class DomainMatchList
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
                     patterns.Add(new Pattern(match, item, DictSurrogate.Create("nofile", item, DictOpenFlags.ReadOnly,
-                        DictFlags.Lock | DictFlags.Utf8Request, $"open file {item}: {e.Message}")));
+                        DictFlags.Lock | DictFlags.Utf8Request, $"open file {item}: {Postfix.Util.Sys.ErrorText(e)}")));
                     continue;
                 }
                 foreach (var line in lines)
