@@ -9,6 +9,10 @@
 # lines (sasl_method=, sasl_username=, the failure warnings, the auth=
 # counts of the disconnect lines) and the queued
 # message (the Received header's "Authenticated sender").
+# Further listeners of the same instance: sender login restrictions at
+# MAIL time, smtpd_tls_auth_only, wrapper mode, the new-TLS-session and
+# AUTH rate limits (anvil's statistics are compared too: postfix reload
+# makes anvil log them and exit), and TLS session resumption.
 # Our side runs only once our smtpd offers AUTH; the reference side alone
 # still checks that the setup authenticates (so that the suite can fail).
 # Needs root, the postfix user and /usr/sbin/dovecot.
@@ -50,7 +54,8 @@ ss_instance() {
         "127.0.0.1:$((port + 1)) inet n - n - - smtpd -o smtpd_delay_reject=no -o smtpd_sender_restrictions=reject_sender_login_mismatch" \
         "127.0.0.1:$((port + 2)) inet n - n - - smtpd -o smtpd_tls_security_level=may -o smtpd_tls_auth_only=yes" \
         "127.0.0.1:$((port + 3)) inet n - n - - smtpd -o smtpd_tls_wrappermode=yes -o smtpd_tls_security_level=may -o smtpd_client_new_tls_session_rate_limit=1" \
-        "127.0.0.1:$((port + 4)) inet n - n - - smtpd -o smtpd_tls_security_level=may -o smtpd_client_new_tls_session_rate_limit=1 -o smtpd_client_auth_rate_limit=2"
+        "127.0.0.1:$((port + 4)) inet n - n - - smtpd -o smtpd_tls_security_level=may -o smtpd_client_new_tls_session_rate_limit=1 -o smtpd_client_auth_rate_limit=2" \
+        "127.0.0.1:$((port + 5)) inet n - n - - smtpd -o smtpd_tls_security_level=may -o smtpd_client_new_tls_session_rate_limit=1"
     d=$(sd_dir "$name")
     # Loopback is not a trusted network here: relaying needs AUTH.
     "$REF_SBIN/postconf" -c "$d/conf" -e "mynetworks = 192.0.2.0/24"
@@ -149,6 +154,11 @@ ss_run() {
         echo "## $t"
         ss_dialog_at "$name" 4 "$s/$t"
     done
+    # TLS session resumption: a resumed session is not a new one for
+    # the rate limit (1 here): new, resumed, resumed, then a new one that
+    # is one too many; the resumed handshakes log no server digest.
+    echo "## tls-resume"
+    python3 "$(dirname "$SD_DIALOG")/tls-resume.py" "$(($(sd_port "$name") + 5))" nrrn 2>&1
 }
 
 # ss_dialog_at NAME OFFSET SCRIPT [OPTIONS] - a dialogue with the listener
@@ -164,7 +174,7 @@ ss_dialog_at() {
 ss_norm_service() {
     local p i args=()
     p=$(sd_port "$1")
-    for i in 0 1 2 3 4; do args+=(-e "s/127\.0\.0\.1:$((p + i))\b/SERVICE+$i/g"); done
+    for i in 0 1 2 3 4 5; do args+=(-e "s/127\.0\.0\.1:$((p + i))\b/SERVICE+$i/g"); done
     sed -E "${args[@]}" -e 's/ at [A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8}$/ at TIME/'
 }
 
@@ -198,7 +208,19 @@ else
         -subj /CN=mail.example.com >/dev/null 2>&1
     chmod 600 "$SS_TLS/key.pem"; chmod 644 "$SS_TLS/cert.pem"
     ss_scripts "$SD_T/sasl-scripts"
-    ss_case sref ref 42620
+    ours_auth=
+    if sd_ours_ready; then
+        ss_instance sprobe ours 42630
+        if sd_start sprobe; then
+            printf 'EHLO x\nQUIT\n' >"$SD_T/sasl-scripts/probe"
+            sd_dialog sprobe "$SD_T/sasl-scripts/probe" | grep -q '^S: 250.AUTH ' && ours_auth=1
+        fi
+        sd_stop sprobe
+    fi
+    # Both sides at once (separate instances and ports, one Dovecot).
+    ss_case sref ref 42620 &
+    [ -n "$ours_auth" ] && ss_case sours ours 42640 &
+    wait
     # The reference side really authenticates and relays.
     if grep -q '^S: 235 2.7.0 Authentication successful' "$SD_T/sref.dialog" \
         && grep -q 'sasl_method=PLAIN, sasl_username=test' "$SD_T/sref.log" \
@@ -213,17 +235,7 @@ else
         echo "FAIL smtpd-sasl-reference-authenticates"; tail -n 40 "$SD_T/sref.dialog" "$SD_T/sref.log" "$SD_T/sref.anvil" | sed 's/^/    /'
         record smtpd-sasl-reference-authenticates 0
     fi
-    ours_auth=
-    if sd_ours_ready; then
-        ss_instance sprobe ours 42630
-        if sd_start sprobe; then
-            printf 'EHLO x\nQUIT\n' >"$SD_T/sasl-scripts/probe"
-            sd_dialog sprobe "$SD_T/sasl-scripts/probe" | grep -q '^S: 250.AUTH ' && ours_auth=1
-        fi
-        sd_stop sprobe
-    fi
     if [ -n "$ours_auth" ]; then
-        ss_case sours ours 42640
         compare_files smtpd-sasl-dialogues "$SD_T/sref.dialog" "$SD_T/sours.dialog"
         compare_files smtpd-sasl-log "$SD_T/sref.log" "$SD_T/sours.log"
         compare_files smtpd-sasl-queue "$SD_T/sref.queue" "$SD_T/sours.queue"
