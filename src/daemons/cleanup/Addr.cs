@@ -127,13 +127,39 @@ internal sealed partial class CleanupSession
             return;
         }
         var list = Map1N(recip, virt, (cfg.AddressMaps!.ExtPropMask & AddressMaps.PropVirtual) != 0);
-        // EXTENSION POINT: the reference also writes an "alias expanded"
-        // trace record for NOTIFY=SUCCESS and answers verify(8) probes here.
+        // EXTENSION POINT: the reference also answers verify(8) probes here.
+        // NOTIFY=SUCCESS for an address that expands: an "expanded" record
+        // in the trace log now (qmgr sends the success notice later), and
+        // the expansion carries NOTIFY minus SUCCESS.
         if ((notify & DsnNotifySuccess) != 0 && (list.Count > 1 || !string.Equals(recip, list[0], StringComparison.Ordinal)))
+        {
+            TraceExpanded(new Postfix.Global.Deliver.Recipient(orcpt, recip, 0, orcptDsn, notify));
             notify = notify == DsnNotifySuccess ? DsnNotifyNever : notify & ~DsnNotifySuccess;
+        }
         foreach (var r in list)
             OutOneRecipient(orcptDsn, notify, orcpt, r);
     }
+
+    // TraceExpanded - cleanup_trace_append(): an "alias expanded" success
+    // record for the trace service. A failure fails the message.
+    private void TraceExpanded(Postfix.Global.Deliver.Recipient rcpt)
+    {
+        var stats = new Postfix.Global.Deliver.MsgStats
+        {
+            IncomingArrival = new Postfix.Global.Deliver.TimeVal(ArrivalSeconds, ArrivalMicros),
+        };
+        var dsn = new Postfix.Global.Deliver.Dsn("2.0.0", "expanded", "alias expanded");
+        TraceLogWritten = true;
+        if (Postfix.Global.Deliver.DeliveryStatus.TraceAppend(Postfix.Global.Deliver.BounceFlags.Clean, QueueId, stats, rcpt, "none", dsn) != 0)
+        {
+            Postfix.Util.Msg.Warn($"{QueueId}: trace logfile update error");
+            Errs |= CleanupStatus.Write;
+        }
+    }
+
+    // TraceLogWritten - a trace log exists for this message (removed when
+    // the message is not queued after all).
+    public bool TraceLogWritten { get; private set; }
 
     private void OutOneRecipient(string orcptDsn, int notify, string orcpt, string recip)
     {

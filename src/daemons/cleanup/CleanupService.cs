@@ -144,7 +144,11 @@ internal sealed class CleanupService
             file.Close();
         }
         if (session.Errs != 0 || (session.Flags & CleanupFlags.Discard) != 0)
+        {
+            if (session.TraceLogWritten)
+                Sys.Unlink(cfg.Queue.Path(MailQueue.Trace, file.Id));
             file.Remove();
+        }
         return session.Errs;
     }
 
