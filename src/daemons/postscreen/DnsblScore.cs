@@ -35,10 +35,25 @@ public sealed class IpFilter
     public static IpFilter? Parse(string pattern, out string error)
     {
         error = "";
-        var parts = pattern.Split('.');
-        if (parts.Length != 4)
+        var parts = new List<string>();
+        var start = 0;
+        var depth = 0;
+        for (var i = 0; i < pattern.Length; i++)
         {
-            error = $"address pattern \"{pattern}\" has {parts.Length} fields instead of 4";
+            if (pattern[i] == '[')
+                depth++;
+            else if (pattern[i] == ']')
+                depth--;
+            else if (pattern[i] == '.' && depth == 0)
+            {
+                parts.Add(pattern[start..i]);
+                start = i + 1;
+            }
+        }
+        parts.Add(pattern[start..]);
+        if (parts.Count != 4)
+        {
+            error = $"address pattern \"{pattern}\" has {parts.Count} fields instead of 4";
             return null;
         }
         var fields = new List<(int, int)>[4];
