@@ -13,6 +13,8 @@
 # destinations' contents, the queue left behind, the deferred files'
 # backoff, the delay warnings (delay_warning_time = 1s) and the maillog
 # (times, pids, queue IDs, delays masked).
+# transport_rate_delay and destination_rate_delay: the deliveries of each
+# rate-limited transport (pipe to /bin/true) are spaced out in the log.
 # Then our qmgr is killed with SIGKILL while mail flows: the master
 # starts a new one and no message is lost.
 #
@@ -63,6 +65,8 @@ minimal_backoff_time = 300s
 maximal_backoff_time = 4000s
 bounce_queue_lifetime = 0
 delay_warning_time = 1s
+ratex_transport_rate_delay = 1s
+ratedest_destination_rate_delay = 1s
 EOF
     cat >"$d/conf/aliases" <<EOF
 postmaster: $d/files/postmaster
@@ -76,6 +80,10 @@ retry.example retry:4.4.1 try later
 held.example held:[127.0.0.1]:$(qm_port "$s")
 nowhere.example nosuchtransport:
 dead.example smtp:[127.0.0.1]:42699
+r1.example ratex:
+r2.example ratex:
+r3.example ratex:
+rd.example ratedest:
 EOF
     cat >"$d/conf/master.cf" <<EOF
 pickup    unix  n       -       n       60      1       pickup
@@ -94,6 +102,10 @@ retry     unix  -       -       n       -       -       error
 discard   unix  -       -       n       -       -       discard
 local     unix  -       n       n       -       -       local
 postlog   unix-dgram n  -       n       -       1       postlogd
+ratex     unix  -       n       n       -       -       pipe
+  user=nobody argv=/bin/true
+ratedest  unix  -       n       n       -       -       pipe
+  user=nobody argv=/bin/true
 EOF
     "$REF_SBIN/postmap" -c "$d/conf" "$d/conf/transport"
     "$REF_SBIN/postalias" -c "$d/conf" "$d/conf/aliases"
@@ -171,6 +183,20 @@ qm_log() {
         -e "daemon started" | LC_ALL=C sort
 }
 
+# qm_rate_spans - for the transport_rate_delay deliveries (r1-r3.example)
+# and the destination_rate_delay ones (rd.example): how many were logged,
+# and whether their log times span 2 to 6 seconds (1 s apart each, more or
+# less the delivery time).
+qm_rate_spans() {
+    local pat
+    for pat in '@r[123]\.example>' '@rd\.example>'; do
+        grep -a "status=sent" "$QM_T/$S/maillog" | grep -a -e "to=<[a-z]*$pat" \
+            | awk -v pat="$pat" '{ split($3, t, ":"); s = t[1] * 3600 + t[2] * 60 + t[3]
+                if (n == 0 || s < lo) lo = s; if (n == 0 || s > hi) hi = s; n++ }
+                END { span = hi - lo; printf "%s: %d deliveries, span %s\n", pat, n, (span >= 2 && span <= 6) ? "ok" : "WRONG (" span " s)" }'
+    done
+}
+
 # qm_send ARGS... - the same message to both instances, one at a time.
 qm_send() {
     local s
@@ -213,6 +239,18 @@ else
     # cohort; the next message for it is deferred by qmgr through retry.
     printf 'Subject: dead 1\n\nbody\n' >"$QM_T/msg"; qm_send -f sender@example.com d1@dead.example d2@dead.example
     printf 'Subject: dead 2\n\nbody\n' >"$QM_T/msg"; qm_send -f sender@example.com d3@dead.example
+    # Rate delays: three deliveries by a transport with a 1 s
+    # transport_rate_delay (three destinations), three to one destination
+    # of a transport with a 1 s destination_rate_delay. Sent to both
+    # instances at once; each set must span at least 2 s in the log.
+    printf 'Subject: rate\n\nbody\n' >"$QM_T/msg"
+    for qm_s in ref ours; do
+        for qm_r in a@r1.example b@r2.example c@r3.example x@rd.example y@rd.example z@rd.example; do
+            "$REF_SBIN/sendmail" -C "$QM_T/$qm_s/conf" -f sender@example.com "$qm_r" <"$QM_T/msg"
+        done
+    done
+    for qm_s in ref ours; do qm_settle $qm_s; done
+    qm_both rate-delay 'qm_rate_spans'
     qm_both settled 'qm_settle $S && sleep 1 && qm_settle $S && echo ok'
     qm_both backoff 'qm_backoff'
     qm_both queue1 'qm_queue'

@@ -91,6 +91,17 @@ internal sealed class QmgrConfig
 
     public int PerTransportInt(string transport, string name, int fallback) => ParseInt(PerTransport(transport, name), fallback);
 
+    // PerTransportTime - a per-transport time in seconds (bare numbers are seconds).
+    public int PerTransportTime(string transport, string name)
+    {
+        var v = PerTransport(transport, name).Trim();
+        if (v.Length == 0)
+            return 0;
+        if (char.IsAsciiDigit(v[^1]))
+            v += 's';
+        return ServerParams.Time(v);
+    }
+
     private static string Or(string v, string d) => v.Length > 0 ? v : d;
 
     private static int IntOr(MailConf conf, string name, int d) => ParseInt(conf.Eval(name), d);

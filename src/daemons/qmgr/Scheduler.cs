@@ -56,6 +56,13 @@ internal sealed class Transport
     public required Feedback Positive;
     public required Feedback Negative;
     public required double FailCohortLimit;
+    // transport_rate_delay: seconds between one delivery's start and the
+    // next; RateLock holds the transport from the agent's allocation until
+    // the delivery's outcome. destination_rate_delay: a destination rests
+    // this long after each delivery (its concurrency is then 1).
+    public int XportRateDelay;
+    public int RateDelay;
+    public bool RateLock;
     public readonly Dictionary<string, DestQueue> Queues = new(StringComparer.Ordinal);
     public readonly List<DestQueue> Order = new();
     public int Next;
@@ -75,6 +82,10 @@ internal sealed class DestQueue
     public readonly LinkedList<Entry> Todo = new();
     public (string Status, string Reason)? DeadReason;
     public long DeadUntilMs;
+    // Suspended - resting for destination_rate_delay (qmgr_queue_suspend);
+    // ResumeKey names its timer.
+    public bool Suspended;
+    public readonly object ResumeKey = new();
 }
 
 // RecipientOrder - the comparison of qmgr_message_sort_compare().
@@ -715,7 +726,11 @@ internal sealed class Scheduler
             Positive = Feedback.Parse(config.PerTransport(name, "destination_concurrency_positive_feedback"), name + "_destination_concurrency_positive_feedback"),
             Negative = Feedback.Parse(config.PerTransport(name, "destination_concurrency_negative_feedback"), name + "_destination_concurrency_negative_feedback"),
             FailCohortLimit = double.TryParse(config.PerTransport(name, "destination_concurrency_failed_cohort_limit"), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var fc) ? fc : 1,
+            XportRateDelay = config.PerTransportTime(name, "transport_rate_delay"),
+            RateDelay = config.PerTransportTime(name, "destination_rate_delay"),
         };
+        if (t.RateDelay > 0)
+            t.DestConcurrencyLimit = 1;
         if (t.InitConcurrency > t.DestConcurrencyLimit && t.DestConcurrencyLimit > 0)
             t.InitConcurrency = t.DestConcurrencyLimit;
         if (Msg.Verbose > 0)
@@ -746,7 +761,7 @@ internal sealed class Scheduler
     {
         foreach (var transport in transports.Values)
         {
-            while (!transport.Dead && transport.Busy < config.ProcessLimit)
+            while (!transport.Dead && !transport.RateLock && transport.Busy < config.ProcessLimit)
             {
                 var entry = SelectEntry(transport);
                 if (entry == null)
@@ -762,7 +777,7 @@ internal sealed class Scheduler
         for (var i = 0; i < n; i++)
         {
             var q = transport.Order[(transport.Next + i) % n];
-            if (q.Todo.Count > 0 && q.Window.Ready && q.Window.Window > q.Busy)
+            if (q.Todo.Count > 0 && !q.Suspended && q.Window.Ready && q.Window.Window > q.Busy)
             {
                 transport.Next = (transport.Next + i + 1) % n;
                 var entry = q.Todo.First!.Value;
@@ -811,11 +826,19 @@ internal sealed class Scheduler
         };
         var name = transport.Name;
         var timeout = config.DaemonTimeout;
+        // A rate-limited transport takes no other delivery until this one
+        // ends, and this one waits the delay first (qmgr_transport_alloc,
+        // qmgr_transport_event).
+        var rateDelay = transport.XportRateDelay;
+        if (rateDelay > 0)
+            transport.RateLock = true;
         DeliveryWorkers.Run(() =>
         {
             AgentOutcome outcome;
             try
             {
+                if (rateDelay > 0)
+                    Thread.Sleep(rateDelay * 1000);
                 outcome = AgentClient.Deliver(name, work, timeout);
             }
             catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
@@ -851,6 +874,8 @@ internal sealed class Scheduler
         var message = entry.Message;
         queue.Busy--;
         transport.Busy--;
+        // The rate lock ends with the delivery, whatever its outcome.
+        transport.RateLock = false;
         if (outcome.Status == AgentStatus.Timeout)
             Msg.Fatal($"{message.QueueId}: timeout receiving delivery status from transport: {transport.Name}");
         if (outcome.Status == AgentStatus.Unavailable)
@@ -893,7 +918,7 @@ internal sealed class Scheduler
             if (reason.Length == 0)
                 UnthrottleQueue(queue);
         }
-        EntryDone(entry);
+        EntryDone(entry, busy: true);
     }
 
     private static bool DsnValid(string s)
@@ -906,12 +931,24 @@ internal sealed class Scheduler
             && long.TryParse(p[1], out _) && long.TryParse(p[2], out _);
     }
 
-    private void EntryDone(Entry entry)
+    private void EntryDone(Entry entry, bool busy = false)
     {
+        // A rate-limited destination rests after each delivery
+        // (qmgr_entry_done with QMGR_QUEUE_BUSY).
+        var queue = entry.Queue;
+        if (busy && queue.Transport.RateDelay > 0)
+        {
+            if (queue.Window.Throttled)
+                UnthrottleQueue(queue);
+            if (queue.Window.Ready && !queue.Suspended)
+            {
+                queue.Suspended = true;
+                AddTimer(queue.Transport.RateDelay, queue.ResumeKey, () => ResumeQueue(queue));
+            }
+        }
         // An idle destination that is not dead is forgotten (window,
         // feedback and all), as qmgr_queue_done() frees it.
-        var queue = entry.Queue;
-        if (queue.Todo.Count == 0 && queue.Busy == 0 && queue.Window.Ready)
+        if (queue.Todo.Count == 0 && queue.Busy == 0 && queue.Window.Ready && !queue.Suspended)
             RemoveQueue(queue);
         var message = entry.Message;
         inCoreRecipients -= entry.Recipients.Count;
@@ -922,6 +959,7 @@ internal sealed class Scheduler
 
     private void ThrottleTransport(Transport transport, (string, string) reason)
     {
+        transport.RateLock = false;
         if (transport.Dead)
             return;
         if (Msg.Verbose > 0)
@@ -932,6 +970,7 @@ internal sealed class Scheduler
 
     private void UnthrottleTransport(Transport transport)
     {
+        transport.RateLock = false;
         if (!transport.Dead)
             return;
         transport.DeadReason = null;
@@ -962,6 +1001,16 @@ internal sealed class Scheduler
         }
     }
 
+    // ResumeQueue - qmgr_queue_resume(): the end of a destination's rest.
+    private void ResumeQueue(DestQueue queue)
+    {
+        if (!queue.Suspended)
+            return;
+        queue.Suspended = false;
+        if (queue.Todo.Count == 0 && queue.Busy == 0 && queue.Window.Ready)
+            RemoveQueue(queue);
+    }
+
     private void UnthrottleQueue(DestQueue queue)
     {
         var wasDead = queue.Window.Throttled;
@@ -971,7 +1020,7 @@ internal sealed class Scheduler
         {
             queue.DeadReason = null;
             CancelTimer(queue);
-            if (queue.Todo.Count == 0 && queue.Busy == 0)
+            if (queue.Todo.Count == 0 && queue.Busy == 0 && !queue.Suspended)
                 RemoveQueue(queue);
         }
     }
