@@ -13,6 +13,11 @@
 //	returned. The delivery agent is the master.cf service that the
 //	transport names; for local(8) and virtual(8) the key their first
 //	table lookup uses is shown (alias_maps, virtual_mailbox_maps).
+//	A table that cannot be opened here (a missing file, a database
+//	client configuration that is absent, an unsupported type) becomes a
+//	surrogate as in the daemons: every lookup fails with a temporary
+//	error. The step that uses it reports the table and the reason, and
+//	says what the daemon would do (defer); the explanation goes on.
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -27,7 +32,7 @@ using Postfix.Global.Dict;
 
 namespace Postfix.Commands.Control.Explain;
 
-internal sealed record Lookup(string Parameter, string Table, string Key, string? Result);
+internal sealed record Lookup(string Parameter, string Table, string Key, string? Result, string? Error = null);
 
 internal sealed class Step
 {
@@ -35,6 +40,8 @@ internal sealed class Step
     public required string Result { get; init; }
     public string? Note { get; set; }
     public List<Lookup> Lookups { get; } = new();
+    // Tables this step needed that could not be opened (Describe()).
+    public List<string> Unavailable { get; } = new();
 }
 
 internal sealed class AddressPath
@@ -53,6 +60,8 @@ internal sealed class AddressExplanation
     public List<Step> SenderSteps { get; } = new();
     public List<Step> Steps { get; } = new();
     public List<AddressPath> Paths { get; } = new();
+    // Every table that could not be opened (Describe()).
+    public List<string> Unavailable { get; } = new();
 }
 
 // TracingDict - passes lookups to the real table and records them.
@@ -75,7 +84,7 @@ internal sealed class TracingDict : Dict
         inner.Flags = Flags;
         var value = inner.Lookup(key);
         SetError(inner.Error, inner.ErrorText);
-        record(new Lookup(title, inner.FullName, key, value));
+        record(new Lookup(title, inner.FullName, key, value, inner.Error != DictError.None ? (inner.ErrorText ?? inner.Error.ToString()) : null));
         return value;
     }
 }
@@ -92,6 +101,8 @@ internal sealed class AddressExplainer
     private readonly MailConf conf;
     private readonly List<MasterService> services;
     private readonly List<Lookup> pending = new();
+    private readonly List<string> pendingUnavailable = new();
+    private readonly List<string> unavailable = new();
     private readonly AddressRewrite rewrite;
     private readonly AddressResolve resolve;
     private readonly CleanupSession session;
@@ -100,6 +111,7 @@ internal sealed class AddressExplainer
     {
         this.conf = conf;
         this.services = services;
+        DictSurrogate.Observer = Unavailable;
         rewrite = new AddressRewrite(conf);
         resolve = new AddressResolve(conf, rewrite, null, Open);
         var cfg = new CleanupConfig
@@ -109,7 +121,23 @@ internal sealed class AddressExplainer
         };
         session = new CleanupSession(cfg, new DirectRewriter(rewrite), Stream.Null, "explain", 0) { Flags = CleanupFlags.MapOk };
         pending.Clear();
+        pendingUnavailable.Clear();
     }
+
+    // Unavailable - DictSurrogate's observer: a table that could not be
+    // opened, at open time and at each lookup.
+    private void Unavailable(DictSurrogate table, bool access)
+    {
+        var what = Describe(table);
+        if (!unavailable.Contains(what))
+            unavailable.Add(what);
+        if (access && !pendingUnavailable.Contains(what))
+            pendingUnavailable.Add(what);
+    }
+
+    // Describe - "table type:name: unavailable: reason".
+    public static string Describe(DictSurrogate table) =>
+        $"table {table.Type}:{table.Name}: unavailable: {table.Reason}";
 
     // Open - maps_create() with every table wrapped for tracing.
     public Maps Open(string title, string names, DictFlags flags)
@@ -123,6 +151,8 @@ internal sealed class AddressExplainer
         var step = new Step { Name = name, Result = result, Note = note };
         step.Lookups.AddRange(pending);
         pending.Clear();
+        step.Unavailable.AddRange(pendingUnavailable);
+        pendingUnavailable.Clear();
         return step;
     }
 
@@ -142,9 +172,16 @@ internal sealed class AddressExplainer
         var list = session.ExplainRecipient(internalAddr, (name, result) =>
             x.Steps.Add(Take(RecipientStepName(name), Raw.Text(result), RecipientNote(name))));
         if (session.Errs != 0)
-            x.Steps[^1].Note = "cleanup would not accept this message: " + (session.Reason ?? "table lookup problem");
+        {
+            // The reply smtpd would give at the end of DATA (smtpd.c).
+            var d = CleanupStatus.DetailOf(session.Errs);
+            var reply = (session.Errs & (CleanupStatus.Defer | CleanupStatus.Cont)) != 0 && session.Reason != null
+                ? $"{d.Smtp} {session.Reason}" : $"{d.Smtp} {d.Dsn} Error: {d.Text}";
+            x.Steps[^1].Note = $"cleanup would not accept this message: would {(d.Smtp / 100 == 4 ? "defer" : "reject")} ({reply})";
+        }
         foreach (var rcpt in list)
             x.Paths.Add(Resolve(Raw.Text(senderInternal), Raw.Text(rcpt)));
+        x.Unavailable.AddRange(unavailable);
         return x;
     }
 
@@ -178,18 +215,20 @@ internal sealed class AddressExplainer
     {
         pending.Clear();
         var r = resolve.Resolve(resolve.Regular, sender, rcpt);
+        if ((r.Flags & MailProto.ResolveFlagFail) != 0)
+            return ResolveFailed(rcpt);
         var cls = ClassName(r.Flags);
         var path = new AddressPath { Recipient = r.Recipient, Transport = r.Transport, Nexthop = r.Nexthop, Class = cls.Name };
         var domain = r.Recipient.LastIndexOf('@') is var at && at >= 0 ? r.Recipient[(at + 1)..] : "";
         var flagText = new List<string>();
-        if ((r.Flags & MailProto.ResolveFlagFail) != 0)
-            flagText.Add("lookup failure: mail would be deferred");
         if ((r.Flags & MailProto.ResolveFlagError) != 0)
             flagText.Add("malformed address: mail would bounce");
         if ((r.Flags & MailProto.ResolveFlagRouted) != 0)
             flagText.Add("source-routed local part");
         var lookups = new List<Lookup>(pending);
         pending.Clear();
+        var resolveUnavailable = new List<string>(pendingUnavailable);
+        pendingUnavailable.Clear();
         var classStep = new Step
         {
             Name = "address class (trivial-rewrite)",
@@ -203,9 +242,24 @@ internal sealed class AddressExplainer
             Note = RouteWhy(r.Transport, lookups, cls.Parameter),
         };
         routeStep.Lookups.AddRange(lookups);
+        classStep.Unavailable.AddRange(resolveUnavailable);
         path.Steps.Add(classStep);
         path.Steps.Add(routeStep);
         path.Steps.Add(Delivery(r.Transport, r.Nexthop, r.Recipient));
+        return path;
+    }
+
+    // LookupFailure - the class of a recipient that could not be resolved.
+    public const string LookupFailure = "lookup failure";
+
+    // ResolveFailed - trivial-rewrite could not resolve (a table lookup
+    // failed): qmgr defers the recipient, smtpd replies 451 4.3.0.
+    private AddressPath ResolveFailed(string rcpt)
+    {
+        var step = Take("address class, transport and next hop (trivial-rewrite)", "table lookup failure",
+            "would defer (4.3.0 address resolver failure); smtpd would reply 451 4.3.0 <" + rcpt + ">: Temporary lookup failure");
+        var path = new AddressPath { Recipient = rcpt, Transport = "(deferred)", Nexthop = "4.3.0 address resolver failure", Class = LookupFailure };
+        path.Steps.Add(step);
         return path;
     }
 
@@ -275,14 +329,18 @@ internal sealed class AddressExplainer
                     var key = local.ToLowerInvariant();
                     var delim = dconf.Eval("recipient_delimiter");
                     maps.Find(key);
+                    var failed = maps.Error != DictError.None;
                     var step0 = Take("", "");
                     var hit = step0.Lookups.FirstOrDefault(l => l.Result != null);
-                    parts.Add(hit != null ? $"alias_maps: {hit.Table} {key} -> {hit.Result}" : $"alias_maps: no entry for {key}");
+                    parts.Add(hit != null ? $"alias_maps: {hit.Table} {key} -> {hit.Result}"
+                        : failed ? $"alias_maps lookup of {key} failed: local(8) would defer (4.3.0 alias database unavailable)"
+                        : $"alias_maps: no entry for {key}");
                     var s = new Step { Name = "delivery agent", Result = result };
                     s.Lookups.AddRange(step0.Lookups);
-                    if (hit == null)
+                    s.Unavailable.AddRange(step0.Unavailable);
+                    if (!failed && hit == null)
                         parts.Add(LocalRest(dconf));
-                    else if (delim.Length > 0)
+                    else if (!failed && delim.Length > 0)
                         parts.Add($"recipient_delimiter={delim}");
                     s.Note = string.Join("; ", parts.Where(p => p.Length > 0));
                     return s;
@@ -310,6 +368,8 @@ internal sealed class AddressExplainer
                     var found = AccessSearch.MailAddrFind(maps, rcpt, out _, new AccessFindOptions { RecipientDelimiter = dconf.Eval("recipient_delimiter") });
                     var s = Take("delivery agent", result, found != null
                         ? $"mailbox {dconf.Eval("virtual_mailbox_base")}/{found}"
+                        : maps.Error != DictError.None
+                        ? $"virtual_mailbox_maps lookup of {rcpt} failed: virtual(8) would defer (4.3.5 mail system configuration error)"
                         : "no virtual_mailbox_maps entry: the recipient bounces");
                     return s;
                 }

@@ -5,7 +5,9 @@
 //	setting decided, and the table lookups made ("table key -> value"
 //	or "not found"). After virtual alias expansion every resulting
 //	recipient gets its own class, route and delivery agent steps. JSON
-//	has the same structure.
+//	has the same structure. A table that could not be opened is reported
+//	at the step whose lookup needed it ("table type:name: unavailable:
+//	reason"), and all of them once more at the end.
 using System.Collections.Generic;
 using System.IO;
 using System.Text;
@@ -34,9 +36,17 @@ internal static class ExplainReport
             foreach (var s in p.Steps)
                 WriteStep(o, ++n, s, "  ");
         }
+        if (x.Unavailable.Count > 0)
+        {
+            o.WriteLine("unavailable tables (lookups fail with a temporary error, as in the daemons):");
+            foreach (var u in x.Unavailable)
+                o.WriteLine($"  {u}");
+        }
         o.WriteLine("result:");
         foreach (var p in x.Paths)
-            o.WriteLine($"  {p.Recipient} -> {p.Transport}:{p.Nexthop} ({p.Class})");
+            o.WriteLine(p.Class == AddressExplainer.LookupFailure
+                ? $"  {p.Recipient} -> would defer ({p.Nexthop})"
+                : $"  {p.Recipient} -> {p.Transport}:{p.Nexthop} ({p.Class})");
     }
 
     private static void WriteStep(TextWriter o, int n, Step s, string indent)
@@ -44,8 +54,10 @@ internal static class ExplainReport
         o.WriteLine($"{indent}{n,2}. {s.Name}: {s.Result}");
         if (s.Note != null)
             o.WriteLine($"{indent}      {s.Note}");
+        foreach (var u in s.Unavailable)
+            o.WriteLine($"{indent}      {u}");
         foreach (var l in s.Lookups)
-            o.WriteLine($"{indent}      lookup {l.Parameter} {l.Table} key \"{l.Key}\": {(l.Result == null ? "not found" : "\"" + l.Result + "\"")}");
+            o.WriteLine($"{indent}      lookup {l.Parameter} {l.Table} key \"{l.Key}\": {(l.Error != null ? "lookup error (" + l.Error + ")" : l.Result == null ? "not found" : "\"" + l.Result + "\"")}");
     }
 
     public static void Json(TextWriter o, string configDir, AddressExplanation x)
@@ -74,6 +86,10 @@ internal static class ExplainReport
                 w.WriteEndObject();
             }
             w.WriteEndArray();
+            w.WriteStartArray("unavailable");
+            foreach (var u in x.Unavailable)
+                w.WriteStringValue(u);
+            w.WriteEndArray();
             w.WriteEndObject();
         }
         o.Write(Encoding.UTF8.GetString(ms.ToArray()));
@@ -101,8 +117,14 @@ internal static class ExplainReport
                     w.WriteNull("result");
                 else
                     w.WriteString("result", l.Result);
+                if (l.Error != null)
+                    w.WriteString("error", l.Error);
                 w.WriteEndObject();
             }
+            w.WriteEndArray();
+            w.WriteStartArray("unavailable");
+            foreach (var u in s.Unavailable)
+                w.WriteStringValue(u);
             w.WriteEndArray();
             w.WriteEndObject();
         }

@@ -168,6 +168,9 @@ internal static class IntrospectCommand
             Msg.Fatal($"usage: {Msg.Tag} explain address ADDR [--sender ADDR] | explain smtp --client ADDR[,NAME] ...");
         if (o.Format is not ("text" or "json"))
             Msg.Fatal($"unknown format: {o.Format} (use text or json)");
+        // A dry run goes on past a table that cannot be opened, as the
+        // daemons do: it becomes a surrogate whose lookups fail (reported).
+        Postfix.Global.Dict.DictSurrogate.AllowSurrogate = true;
         switch (o.Words[0])
         {
             case "address":

@@ -17,6 +17,10 @@
 //	DNS resolver at a closed loopback port, so that DNS lists and
 //	reverse lookups fail as temporary errors instead of being sent, and
 //	shows each policy request without sending it (the list goes on).
+//	A table that cannot be opened is a surrogate, as in smtpd: the
+//	restriction that looks it up shows "table type:name: unavailable:
+//	reason" and gets smtpd's temporary failure (451 4.3.0), and the
+//	result says the session would be deferred.
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -29,6 +33,7 @@ using Postfix.Daemons.TrivialRewrite;
 using Postfix.Global.Attr;
 using Postfix.Global.Config;
 using Postfix.Global.Deliver;
+using Postfix.Global.Dict;
 using Postfix.Util;
 
 namespace Postfix.Commands.Control.Explain;
@@ -86,14 +91,29 @@ internal sealed class ExplainTracer : ICheckTracer
 
     public void Restriction(string restriction, string outcome)
     {
+        failedAccess = false;
         if (stage == null)
             return;
         Current().Add(new SmtpTraceEvent { Kind = "restriction", Text = restriction, Outcome = outcome.Length == 0 ? "(hang up)" : outcome });
         Flush();
     }
 
-    public void Lookup(string table, string key, string? result) =>
-        pending.Add(new SmtpTraceEvent { Kind = "lookup", Text = $"{table} key \"{key}\"", Outcome = result ?? "not found" });
+    private bool failedAccess;
+
+    // Unavailable - a lookup in a table that could not be opened.
+    public void Unavailable(string line)
+    {
+        failedAccess = true;
+        if (stage != null && !pending.Any(e => e.Kind == "table" && e.Text == line))
+            pending.Add(new SmtpTraceEvent { Kind = "table", Text = line.StartsWith("table ", StringComparison.Ordinal) ? line[6..] : line, Outcome = "temporary lookup error" });
+    }
+
+    public void Lookup(string table, string key, string? result)
+    {
+        var outcome = result ?? (failedAccess ? "lookup error (table unavailable)" : "not found");
+        failedAccess = false;
+        pending.Add(new SmtpTraceEvent { Kind = "lookup", Text = $"{table} key \"{key}\"", Outcome = outcome });
+    }
 
     public void Dns(string query, string type, string outcome) =>
         pending.Add(new SmtpTraceEvent { Kind = "dns", Text = $"{query} {type}", Outcome = outcome });
@@ -132,10 +152,43 @@ internal static class SmtpExplainer
             AppDomain.CurrentDomain.ProcessExit += (_, _) => File.Delete(resolv);
         }
 
-        var rewrite = new AddressRewrite(conf);
-        var resolve = new AddressResolve(conf, rewrite);
         var tracer = new ExplainTracer();
-        var checker = new SmtpdChecker(conf)
+        var unavailable = new List<string>();
+        DictSurrogate.Observer = (table, access) =>
+        {
+            var line = AddressExplainer.Describe(table);
+            if (!unavailable.Contains(line))
+                unavailable.Add(line);
+            if (access)
+                tracer.Unavailable(line);
+        };
+        var label = svc?.Label ?? "(main.cf only)";
+        var stages = new List<SmtpStage>();
+        void Report(string verdict)
+        {
+            if (format == "json")
+                Json(ProgramHost.Out, main.ConfigDirectory, label, client, stages, unavailable, verdict);
+            else
+                Text(ProgramHost.Out, main.ConfigDirectory, label, client, stages, unavailable, verdict);
+        }
+        // A configuration that smtpd refuses (a fatal error at start-up,
+        // e.g. no working relay restriction, or an inet_interfaces address
+        // this machine lacks) is the result; the report is still given.
+        AddressRewrite rewrite;
+        AddressResolve resolve;
+        SmtpdChecker checker;
+        try
+        {
+            rewrite = new AddressRewrite(conf);
+            resolve = new AddressResolve(conf, rewrite);
+            checker = NewChecker();
+        }
+        catch (FatalException e)
+        {
+            Report($"smtpd would not start here: fatal: {e.Message}");
+            return 0;
+        }
+        SmtpdChecker NewChecker() => new SmtpdChecker(conf)
         {
             Tracer = tracer,
             NoExternal = noExternal,
@@ -177,14 +230,23 @@ internal static class SmtpExplainer
         if (tls)
             state.Tls = new SmtpdTls { Protocol = "TLSv1.3", CipherName = "TLS_AES_256_GCM_SHA384", CipherUseBits = 256, CipherAlgBits = 256 };
 
-        var stages = new List<SmtpStage>();
+        string? fatal = null;
         string? Stage(string stageName, string where, Func<string?> check)
         {
             var st = new SmtpStage { Name = stageName };
             stages.Add(st);
             tracer.Stage = st;
             state.Where = where;
-            st.Reply = check();
+            try
+            {
+                st.Reply = check();
+            }
+            catch (FatalException e)
+            {
+                // smtpd would terminate: the client sees the connection drop.
+                fatal = e.Message;
+                st.Reply = "";
+            }
             tracer.Stage = null;
             return st.Reply;
         }
@@ -222,15 +284,14 @@ internal static class SmtpExplainer
                     final = Stage("END-OF-DATA", "END-OF-MESSAGE", () => checker.CheckEod(state));
             }
         }
-        var verdict = final != null ? (final.Length == 0 ? "connection dropped (hang up)" : "rejected: " + final)
+        var verdict = fatal != null ? $"smtpd would terminate (fatal: {fatal}): the connection is dropped"
+            : final != null ? (final.Length == 0 ? "connection dropped (hang up)" : (final.StartsWith('4') ? "would defer (temporary failure): " : "rejected: ") + final)
+            : to.Count > 0 && accepted == 0 && stages.Any(st => st.Reply is { Length: > 0 } r && r[0] == '4')
+                ? "would defer: every recipient got a temporary failure (451 4.3.0 is smtpd's reply to a table lookup failure)"
             : to.Count > 0 && accepted == 0 ? "every recipient rejected"
             : to.Count > 0 ? $"accepted for {accepted} of {to.Count} recipient(s)" + Actions(state)
             : "not rejected";
-        var label = svc?.Label ?? "(main.cf only)";
-        if (format == "json")
-            Json(ProgramHost.Out, main.ConfigDirectory, label, client, stages, verdict);
-        else
-            Text(ProgramHost.Out, main.ConfigDirectory, label, client, stages, verdict);
+        Report(verdict);
         return 0;
     }
 
@@ -252,7 +313,7 @@ internal static class SmtpExplainer
         return parts.Count == 0 ? "" : "; actions: " + string.Join(", ", parts);
     }
 
-    private static void Text(TextWriter o, string dir, string service, string client, List<SmtpStage> stages, string verdict)
+    private static void Text(TextWriter o, string dir, string service, string client, List<SmtpStage> stages, List<string> unavailable, string verdict)
     {
         o.WriteLine($"smtp session from {client} to service {service} (configuration {dir})");
         foreach (var st in stages)
@@ -265,16 +326,24 @@ internal static class SmtpExplainer
                 {
                     if (e.Kind == "restriction")
                         o.WriteLine($"    {e.Text} -> {e.Outcome}");
+                    else if (e.Kind == "table")
+                        o.WriteLine($"      table {e.Text} ({e.Outcome})");
                     else
                         o.WriteLine($"      {e.Kind} {e.Text}: {e.Outcome}");
                 }
             }
             o.WriteLine($"  => {(st.Reply == null ? "ok" : st.Reply.Length == 0 ? "(hang up)" : st.Reply)}");
         }
+        if (unavailable.Count > 0)
+        {
+            o.WriteLine("unavailable tables (lookups fail with a temporary error, as in smtpd):");
+            foreach (var u in unavailable)
+                o.WriteLine($"  {u}");
+        }
         o.WriteLine($"result: {verdict}");
     }
 
-    private static void Json(TextWriter o, string dir, string service, string client, List<SmtpStage> stages, string verdict)
+    private static void Json(TextWriter o, string dir, string service, string client, List<SmtpStage> stages, List<string> unavailable, string verdict)
     {
         var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))
@@ -312,6 +381,10 @@ internal static class SmtpExplainer
                     w.WriteString("reply", st.Reply);
                 w.WriteEndObject();
             }
+            w.WriteEndArray();
+            w.WriteStartArray("unavailable");
+            foreach (var u in unavailable)
+                w.WriteStringValue(u);
             w.WriteEndArray();
             w.WriteString("result", verdict);
             w.WriteEndObject();
