@@ -65,7 +65,7 @@ internal sealed class BounceClient(MailConf conf) : IBouncer
             var text = Raw.FromBytes(rec);
             if (type == RecordType.Attr)
             {
-                if (CleanupSession.SplitNameVal(text, out var name, out var value) != null || value.Length == 0)
+                if (Postfix.Global.Config.NameValue.Split(text, out var name, out var value) != null || value.Length == 0)
                     continue;
                 var mapped = CleanupSession.RecAttrMap(name);
                 if (mapped != 0)

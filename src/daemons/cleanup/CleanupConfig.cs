@@ -126,10 +126,10 @@ internal sealed class CleanupConfig
         c.AddressMaps = AddressMaps.FromConf(conf, (title, names, flags) => Maps.Create(title, names, flags));
         var reject = conf.Eval("message_reject_characters");
         if (reject.Length > 0)
-            c.RejectChars = Unescape(reject);
+            c.RejectChars = Postfix.Util.Unescape.Decode(reject);
         var strip = conf.Eval("message_strip_characters");
         if (strip.Length > 0)
-            c.StripChars = Unescape(strip);
+            c.StripChars = Postfix.Util.Unescape.Decode(strip);
         return c;
     }
 
@@ -173,71 +173,8 @@ internal sealed class CleanupConfig
     internal static int Time(MailConf conf, string name, char defUnit)
     {
         var v = conf.Eval(name);
-        if (!ConvTime(v, defUnit, out var seconds))
+        if (!Postfix.Util.ConvTime.TryParse(v, defUnit, out var seconds))
             Msg.Fatal($"invalid {name}: \"{v}\"");
         return seconds;
-    }
-
-    internal static bool ConvTime(string s, char defUnit, out int seconds)
-    {
-        seconds = 0;
-        var i = 0;
-        while (i < s.Length && char.IsAsciiDigit(s[i]))
-            i++;
-        if (i == 0 || !long.TryParse(s.AsSpan(0, i), NumberStyles.None, CultureInfo.InvariantCulture, out var n))
-            return false;
-        var unit = i < s.Length ? s[i] : defUnit;
-        if (i < s.Length && i + 1 != s.Length)
-            return false;
-        long mult = unit switch { 'w' => 604800, 'd' => 86400, 'h' => 3600, 'm' => 60, 's' => 1, _ => -1 };
-        if (mult < 0 || n * mult > int.MaxValue)
-            return false;
-        seconds = (int)(n * mult);
-        return true;
-    }
-
-    // Unescape - unescape(): C-style backslash escapes.
-    internal static string Unescape(string s)
-    {
-        var sb = new System.Text.StringBuilder();
-        for (var i = 0; i < s.Length; i++)
-        {
-            var c = s[i];
-            if (c != '\\' || i + 1 >= s.Length)
-            {
-                sb.Append(c);
-                continue;
-            }
-            c = s[++i];
-            switch (c)
-            {
-                case 'a': sb.Append('\a'); break;
-                case 'b': sb.Append('\b'); break;
-                case 'f': sb.Append('\f'); break;
-                case 'n': sb.Append('\n'); break;
-                case 'r': sb.Append('\r'); break;
-                case 't': sb.Append('\t'); break;
-                case 'v': sb.Append('\v'); break;
-                default:
-                    if (c >= '0' && c <= '7')
-                    {
-                        var v = 0;
-                        var k = 0;
-                        while (k < 3 && i < s.Length && s[i] >= '0' && s[i] <= '7')
-                        {
-                            v = v * 8 + (s[i++] - '0');
-                            k++;
-                        }
-                        i--;
-                        sb.Append((char)(v & 0xff));
-                    }
-                    else
-                    {
-                        sb.Append(c);
-                    }
-                    break;
-            }
-        }
-        return sb.ToString();
     }
 }

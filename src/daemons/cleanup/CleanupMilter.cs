@@ -832,7 +832,7 @@ internal sealed partial class CleanupSession : IMilterEditor, IMilterQueueFile
             }
             if (type == RecordType.Attr)
             {
-                if (SplitNameVal(buf, out var an, out var av) != null || av.Length == 0)
+                if (Postfix.Global.Config.NameValue.Split(buf, out var an, out var av) != null || av.Length == 0)
                     continue;
                 var junk = RecAttrMap(an);
                 if (junk != 0)

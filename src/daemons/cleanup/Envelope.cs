@@ -1,8 +1,7 @@
 // NAME
 //	CleanupSession (envelope) - the initial envelope segment
 // POSTFIX
-//	src/cleanup/cleanup_envelope.c, src/global/rec_attr_map.c,
-//	src/util/split_nameval.c
+//	src/cleanup/cleanup_envelope.c, src/global/rec_attr_map.c
 // DESCRIPTION
 //	The first record makes cleanup write a placeholder size record.
 //	Then each envelope record is checked and copied: one sender, an
@@ -61,28 +60,6 @@ internal sealed partial class CleanupSession
         _ => 0,
     };
 
-    // SplitNameVal - split_nameval(): null or the error text.
-    internal static string? SplitNameVal(string buf, out string name, out string value)
-    {
-        name = value = "";
-        var np = 0;
-        while (np < buf.Length && char.IsWhiteSpace(buf[np]))
-            np++;
-        if (np >= buf.Length || buf[np] == '=')
-            return "missing attribute name";
-        var ep = np;
-        while (ep < buf.Length && !char.IsWhiteSpace(buf[ep]) && buf[ep] != '=')
-            ep++;
-        var cp = ep;
-        while (cp < buf.Length && char.IsWhiteSpace(buf[cp]))
-            cp++;
-        if (cp >= buf.Length || buf[cp] != '=')
-            return "missing '=' after attribute name";
-        name = buf[np..ep];
-        value = buf[(cp + 1)..].Trim();
-        return null;
-    }
-
     private void Reject(string warning)
     {
         Msg.Warn($"{QueueId}: message rejected: {warning}");
@@ -118,7 +95,7 @@ internal sealed partial class CleanupSession
         string attrName = "", attrValue = "";
         if (type == RecordType.Attr)
         {
-            var error = SplitNameVal(buf, out attrName, out attrValue);
+            var error = Postfix.Global.Config.NameValue.Split(buf, out attrName, out attrValue);
             if (error != null)
             {
                 Msg.Warn($"{QueueId}: message rejected: malformed attribute: {error}: {Trunc(buf, 100)}");

@@ -38,7 +38,7 @@ internal sealed partial class CleanupSession
         }
         if (type == RecordType.Attr)
         {
-            var error = SplitNameVal(buf, out var attrName, out var attrValue);
+            var error = Postfix.Global.Config.NameValue.Split(buf, out var attrName, out var attrValue);
             if (error != null)
             {
                 Msg.Warn($"{QueueId}: message rejected: malformed attribute: {error}: {Trunc(buf, 100)}");

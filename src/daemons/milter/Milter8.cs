@@ -13,6 +13,7 @@
 //	message, error) follows the reference so that replies, default
 //	actions and skipped events come out the same.
 using System;
+using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.IO;
 using System.Net;
@@ -102,6 +103,8 @@ internal sealed class Milter8
     // Adopt - the socket of a milter received from smtpd.
     public void Adopt(Socket s)
     {
+        // Blocking I/O with timeouts, whatever mode the sender left it in.
+        s.Blocking = true;
         sock = s;
         SetTimeout(CmdTimeout);
     }
@@ -295,18 +298,28 @@ internal sealed class Milter8
 
         public Packet NShort(int v)
         {
-            data.WriteByte((byte)(v >> 8));
-            data.WriteByte((byte)v);
+            Span<byte> b = stackalloc byte[2];
+            BinaryPrimitives.WriteUInt16BigEndian(b, (ushort)v);
+            data.Write(b);
             return this;
         }
 
         public Packet Long(uint v)
         {
-            data.WriteByte((byte)(v >> 24));
-            data.WriteByte((byte)(v >> 16));
-            data.WriteByte((byte)(v >> 8));
-            data.WriteByte((byte)v);
+            Span<byte> b = stackalloc byte[4];
+            BinaryPrimitives.WriteUInt32BigEndian(b, v);
+            data.Write(b);
             return this;
+        }
+
+        // Endpoint - the SMFIC_CONNECT address part: family code, port,
+        // address (only the family code when it is unknown).
+        public Packet Endpoint(int family, int port, string addr)
+        {
+            var code = family switch { 2 => (byte)'4', 10 => (byte)'6', 1 => (byte)'L', _ => (byte)'U' };
+            if (code == (byte)'U')
+                return Octet(code);
+            return Octet(code).NShort(code == (byte)'L' ? 0 : port).Str(addr);
         }
 
         public Packet Argv(IEnumerable<string> argv)
@@ -327,11 +340,7 @@ internal sealed class Milter8
         {
             var payload = data.ToArray();
             var pkt = new byte[5 + payload.Length];
-            var len = (uint)(1 + payload.Length);
-            pkt[0] = (byte)(len >> 24);
-            pkt[1] = (byte)(len >> 16);
-            pkt[2] = (byte)(len >> 8);
-            pkt[3] = (byte)len;
+            BinaryPrimitives.WriteUInt32BigEndian(pkt, (uint)(1 + payload.Length));
             pkt[4] = command;
             payload.CopyTo(pkt, 5);
             return pkt;
@@ -370,7 +379,7 @@ internal sealed class Milter8
             Msg.Warn($"milter {Name}: can't read {SmficName(ev)} reply packet header: {ErrText}");
             return CommError();
         }
-        long pktLen = (uint)(len[0] << 24 | len[1] << 16 | len[2] << 8 | len[3]);
+        long pktLen = BinaryPrimitives.ReadUInt32BigEndian(len);
         if (pktLen > int.MaxValue)
             pktLen -= 1L << 32;
         if (pktLen < 1)
@@ -412,7 +421,7 @@ internal sealed class Milter8
             return false;
         }
         dataLen -= 4;
-        value = (uint)(b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3]);
+        value = BinaryPrimitives.ReadUInt32BigEndian(b);
         return true;
     }
 
@@ -1072,6 +1081,10 @@ internal sealed class Milter8
         }
     }
 
+    // ConnectWithTimeout - a non-blocking connect, a wait for it to
+    // complete, then blocking mode again. No async socket operation: that
+    // would leave the descriptor non-blocking for good, and the descriptor
+    // (with its file status flags) is what smtpd hands over to cleanup.
     private static void ConnectWithTimeout(Socket s, EndPoint ep, int timeout)
     {
         if (timeout <= 0)
@@ -1079,16 +1092,19 @@ internal sealed class Milter8
             s.Connect(ep);
             return;
         }
-        var task = s.ConnectAsync(ep);
+        s.Blocking = false;
         try
         {
-            if (!task.Wait(TimeSpan.FromSeconds(timeout)))
-                throw new SocketException((int)SocketError.TimedOut);
+            s.Connect(ep);
         }
-        catch (AggregateException ae) when (ae.InnerException is SocketException se)
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
         {
-            throw se;
+            if (!s.Poll(TimeSpan.FromSeconds(timeout), SelectMode.SelectWrite))
+                throw new SocketException((int)SocketError.TimedOut);
+            if (s.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error) is int err && err != 0)
+                throw new SocketException(err);
         }
+        s.Blocking = true;
     }
 
     // Event entry points (milter8_conn_event ... milter8_unknown_event).
@@ -1112,23 +1128,8 @@ internal sealed class Milter8
                     var skipReply = (EvMask & NrConn) != 0;
                     var smName = clientName != "unknown" ? clientName
                         : clientAddr == "unknown" ? clientName : "[" + clientAddr + "]";
-                    var p = new Packet().Str(smName);
-                    switch (family)
-                    {
-                        case 2:
-                            p.Octet((byte)'4').NShort(port).Str(clientAddr);
-                            break;
-                        case 10:
-                            p.Octet((byte)'6').NShort(port).Str(clientAddr);
-                            break;
-                        case 1:
-                            p.Octet((byte)'L').NShort(0).Str(clientAddr);
-                            break;
-                        default:
-                            p.Octet((byte)'U');
-                            break;
-                    }
-                    return Event(SmficConnect, NoConnect, skipReply, macros, p);
+                    return Event(SmficConnect, NoConnect, skipReply, macros,
+                        new Packet().Str(smName).Endpoint(family, port, clientAddr));
                 }
             default:
                 Msg.Panic($"milter8_conn_event: milter {Name}: bad state {State}");

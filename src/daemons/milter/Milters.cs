@@ -135,27 +135,9 @@ public sealed class Milters : IDisposable
     private static int Time(MailConf conf, string name)
     {
         var v = conf.Eval(name);
-        if (!ConvTime(v, 's', out var seconds))
+        if (!Postfix.Util.ConvTime.TryParse(v, 's', out var seconds))
             Msg.Fatal($"invalid {name}: \"{v}\"");
         return seconds;
-    }
-
-    internal static bool ConvTime(string s, char defUnit, out int seconds)
-    {
-        seconds = 0;
-        var i = 0;
-        while (i < s.Length && char.IsAsciiDigit(s[i]))
-            i++;
-        if (i == 0 || !long.TryParse(s.AsSpan(0, i), NumberStyles.None, CultureInfo.InvariantCulture, out var n))
-            return false;
-        var unit = i < s.Length ? s[i] : defUnit;
-        if (i < s.Length && i + 1 != s.Length)
-            return false;
-        long mult = unit switch { 'w' => 604800, 'd' => 86400, 'h' => 3600, 'm' => 60, 's' => 1, _ => -1 };
-        if (mult < 0 || n * mult > int.MaxValue)
-            return false;
-        seconds = (int)(n * mult);
-        return true;
     }
 
     private const string Seps = ", \t\r\n";
@@ -210,28 +192,6 @@ public sealed class Milters : IDisposable
         return null;
     }
 
-    // SplitNameVal - split_nameval().
-    internal static string? SplitNameVal(string buf, out string name, out string value)
-    {
-        name = value = "";
-        var np = 0;
-        while (np < buf.Length && char.IsWhiteSpace(buf[np]))
-            np++;
-        if (np >= buf.Length || buf[np] == '=')
-            return "missing attribute name";
-        var ep = np;
-        while (ep < buf.Length && !char.IsWhiteSpace(buf[ep]) && buf[ep] != '=')
-            ep++;
-        var cp = ep;
-        while (cp < buf.Length && char.IsWhiteSpace(buf[cp]))
-            cp++;
-        if (cp >= buf.Length || buf[cp] != '=')
-            return "missing '=' after attribute name";
-        name = buf[np..ep];
-        value = buf[(cp + 1)..].Trim();
-        return null;
-    }
-
     // MacroDefaultsCreate - milter_macro_defaults_create().
     internal static Dictionary<string, string>? MacroDefaultsCreate(string defaults)
     {
@@ -243,7 +203,7 @@ public sealed class Milters : IDisposable
             string? err;
             if (nameval[0] == '{' && !BraceThenEquals(nameval) && (err = ExtPar(ref nameval)) != null)
                 Msg.Fatal($"malformed default macro entry: {err} in \"{defaults}\"");
-            if ((err = SplitNameVal(nameval, out var name, out var value)) != null)
+            if ((err = Postfix.Global.Config.NameValue.Split(nameval, out var name, out var value)) != null)
                 Msg.Fatal($"malformed default macro entry: {err} in \"{defaults}\"");
             if (name[0] != '{')
                 name = "{" + name + "}";
@@ -305,14 +265,14 @@ public sealed class Milters : IDisposable
                 {
                     if (nv[0] == '{' && (err = ExtPar(ref nv)) != null)
                         Msg.Fatal($"{err} in \"{nv}\"");
-                    if ((err = SplitNameVal(nv, out var key, out var value)) != null)
+                    if ((err = Postfix.Global.Config.NameValue.Split(nv, out var key, out var value)) != null)
                         Msg.Fatal($"malformed option: {err}: \"...{nv}...\"");
                     switch (key)
                     {
                         case "connect_timeout":
                         case "command_timeout":
                         case "content_timeout":
-                            if (!ConvTime(value, 's', out var t) || t <= 0)
+                            if (!Postfix.Util.ConvTime.TryParse(value, 's', out var t) || t <= 0)
                                 Msg.Fatal($"{key}: bad time value or unit: {value}");
                             if (key == "connect_timeout")
                                 myConn = t;

@@ -143,7 +143,7 @@ public sealed class PipeAttributes
             }
             else if (HasPrefix(arg, "eol="))
             {
-                eol = Unescape(arg[4..]);
+                eol = Postfix.Util.Unescape.Decode(arg[4..]);
             }
             else if (HasPrefix(arg, "null_sender="))
             {
@@ -214,39 +214,5 @@ public sealed class PipeAttributes
             result = result * 10 + (c - '0');
         }
         return result;
-    }
-
-    // Unescape - unescape(): C-style backslash escapes.
-    public static string Unescape(string data)
-    {
-        var sb = new StringBuilder(data.Length);
-        for (var i = 0; i < data.Length; i++)
-        {
-            var ch = data[i];
-            if (ch == '\\')
-            {
-                if (++i >= data.Length)
-                    break;
-                ch = data[i];
-                switch (ch)
-                {
-                    case 'a': ch = '\a'; break;
-                    case 'b': ch = '\b'; break;
-                    case 'f': ch = '\f'; break;
-                    case 'n': ch = '\n'; break;
-                    case 'r': ch = '\r'; break;
-                    case 't': ch = '\t'; break;
-                    case 'v': ch = '\v'; break;
-                    case >= '0' and <= '7':
-                        var oval = ch - '0';
-                        for (var k = 0; k < 2 && i + 1 < data.Length && data[i + 1] is >= '0' and <= '7'; k++)
-                            oval = (oval << 3) | (data[++i] - '0');
-                        ch = (char)(oval & 0xff);
-                        break;
-                }
-            }
-            sb.Append(ch);
-        }
-        return sb.ToString();
     }
 }

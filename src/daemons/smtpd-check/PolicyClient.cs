@@ -105,7 +105,7 @@ public sealed class PolicyClient : IDisposable
 
     private static int Time(MailConf conf, string name, string value)
     {
-        if (!SmtpdChecker.ConvTime(value, 's', out var seconds) || seconds < 1)
+        if (!Postfix.Util.ConvTime.TryParse(value, 's', out var seconds) || seconds < 1)
             Msg.Fatal($"invalid {name} value: \"{value}\"");
         return seconds;
     }

@@ -150,7 +150,7 @@ public sealed partial class SmtpdChecker
         unvRcptRcode = IntParam("unverified_recipient_reject_code");
         unvRcptDcode = IntParam("unverified_recipient_defer_code");
         verifyPollCount = IntParam("address_verify_poll_count");
-        ConvTime(conf.Eval("address_verify_poll_delay"), 's', out verifyPollDelay);
+        Postfix.Util.ConvTime.TryParse(conf.Eval("address_verify_poll_delay"), 's', out verifyPollDelay);
         softBounce = conf.Bool("soft_bounce");
         delayReject = conf.Bool("smtpd_delay_reject");
         rejectUnlistedSender = conf.Bool("smtpd_reject_unlisted_sender");
@@ -169,7 +169,7 @@ public sealed partial class SmtpdChecker
         proxyFilter = conf.Eval("smtpd_proxy_filter");
         mapsRblDomains = conf.Eval("maps_rbl_domains");
         stress = conf.Eval("stress");
-        expandFilter = Unescape(conf.Lookup("smtpd_expansion_filter") ?? "");
+        expandFilter = Postfix.Util.Unescape.Decode(conf.Lookup("smtpd_expansion_filter") ?? "");
         unknownRcptTransparent = conf.Eval("receive_override_options")
             .Split([',', ' ', '\t'], StringSplitOptions.RemoveEmptyEntries)
             .Any(o => o.Equals("no_unknown_recipient_checks", StringComparison.OrdinalIgnoreCase));
@@ -355,57 +355,6 @@ public sealed partial class SmtpdChecker
                 return true;
         }
         return false;
-    }
-
-    // Unescape - unescape(): C escapes (\\t, \\40 octal, ...).
-    internal static string Unescape(string s)
-    {
-        var sb = new StringBuilder();
-        for (var i = 0; i < s.Length; i++)
-        {
-            var c = s[i];
-            if (c != '\\' || i + 1 >= s.Length)
-            {
-                sb.Append(c);
-                continue;
-            }
-            c = s[++i];
-            if (c >= '0' && c <= '7')
-            {
-                var v = 0;
-                var n = 0;
-                for (; n < 3 && i < s.Length && s[i] >= '0' && s[i] <= '7'; n++, i++)
-                    v = v * 8 + (s[i] - '0');
-                i--;
-                sb.Append((char)v);
-                continue;
-            }
-            sb.Append(c switch { 'a' => '\a', 'b' => '\b', 'f' => '\f', 'n' => '\n', 'r' => '\r', 't' => '\t', 'v' => '\v', _ => c });
-        }
-        return sb.ToString();
-    }
-
-    // ConvTime - conv_time(): "10s", "5m", "1h", "2d", "1w"; bare numbers use defUnit.
-    public static bool ConvTime(string s, char defUnit, out int seconds)
-    {
-        seconds = 0;
-        s = s.Trim();
-        if (s.Length == 0)
-            return false;
-        var unit = defUnit;
-        var digits = s;
-        if (!char.IsAsciiDigit(s[^1]))
-        {
-            unit = s[^1];
-            digits = s[..^1];
-        }
-        if (!int.TryParse(digits, out var n) || n < 0)
-            return false;
-        var mult = unit switch { 's' => 1, 'm' => 60, 'h' => 3600, 'd' => 86400, 'w' => 604800, _ => -1 };
-        if (mult < 0)
-            return false;
-        seconds = n * mult;
-        return true;
     }
 
     // ---------------------------------------------------------------

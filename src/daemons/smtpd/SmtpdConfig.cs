@@ -58,7 +58,7 @@ internal sealed class SmtpdConfig
         var footerMaps = conf.Eval("smtpd_reject_footer_maps");
         if (footerMaps.Length > 0)
             RejectFooterMaps = Maps.Create("smtpd_reject_footer_maps", footerMaps, DictFlags.Lock);
-        ExpansionFilter = Unescape(conf.LookupRaw("smtpd_expansion_filter") ?? DefaultExpansionFilter);
+        ExpansionFilter = Postfix.Util.Unescape.Decode(conf.LookupRaw("smtpd_expansion_filter") ?? DefaultExpansionFilter);
         SoftBounce = conf.Bool("soft_bounce");
         BareLfMask = conf.Eval("smtpd_forbid_bare_newline").ToLowerInvariant() switch
         {
@@ -166,52 +166,6 @@ internal sealed class SmtpdConfig
 
     private const string DefaultExpansionFilter =
         "\\t\\40!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\\\]^_`abcdefghijklmnopqrstuvwxyz{|}~";
-
-    // Unescape - unescape(): C-style escapes (\t, \40 octal, \\).
-    public static string Unescape(string s)
-    {
-        var sb = new System.Text.StringBuilder();
-        for (var i = 0; i < s.Length; i++)
-        {
-            var c = s[i];
-            if (c != '\\' || i + 1 >= s.Length)
-            {
-                sb.Append(c);
-                continue;
-            }
-            c = s[++i];
-            switch (c)
-            {
-                case 'a': sb.Append('\a'); break;
-                case 'b': sb.Append('\b'); break;
-                case 'f': sb.Append('\f'); break;
-                case 'n': sb.Append('\n'); break;
-                case 'r': sb.Append('\r'); break;
-                case 't': sb.Append('\t'); break;
-                case 'v': sb.Append('\v'); break;
-                default:
-                    if (c >= '0' && c <= '7')
-                    {
-                        var v = 0;
-                        var n = 0;
-                        while (n < 3 && i < s.Length && s[i] >= '0' && s[i] <= '7')
-                        {
-                            v = v * 8 + (s[i] - '0');
-                            i++;
-                            n++;
-                        }
-                        i--;
-                        sb.Append((char)v);
-                    }
-                    else
-                    {
-                        sb.Append(c);
-                    }
-                    break;
-            }
-        }
-        return sb.ToString();
-    }
 
     // ParentStyle - match_parent_style(): does the parameter appear in
     // parent_domain_matches_subdomains?

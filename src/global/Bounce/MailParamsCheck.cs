@@ -376,39 +376,13 @@ public static class MailParamsCheck
                 break;
             }
         }
-        if (!ConvTime(value, defUnit, out var seconds))
+        if (!Postfix.Util.ConvTime.TryParse(value, defUnit, out var seconds))
             Msg.Fatal($"parameter {name}: bad time value or unit: {value}");
         if (min != 0 && seconds < min)
             Msg.Fatal($"invalid {name}: {seconds} (min {min})");
         if (max != 0 && seconds > max)
             Msg.Fatal($"invalid {name}: {seconds} (max {max})");
         return seconds;
-    }
-
-    // ConvTime - conv_time(): strtol() then one unit letter; the rest is ignored.
-    internal static bool ConvTime(string s, char defUnit, out int seconds)
-    {
-        seconds = 0;
-        if (s.Length == 0 || !StrToLPrefix(s, out var value, out var end) || value is < 0 or > int.MaxValue)
-            return false;
-        var unit = end < s.Length ? s[end] : defUnit;
-        var n = (int)value;
-        int mult;
-        switch (unit)
-        {
-            case 'w': mult = 7 * 24 * 3600; break;
-            case 'd': mult = 24 * 3600; break;
-            case 'h': mult = 3600; break;
-            case 'm': mult = 60; break;
-            case 's':
-                seconds = n;
-                return true;
-            default: return false;
-        }
-        if (n >= int.MaxValue / mult)
-            return false;
-        seconds = n * mult;
-        return true;
     }
 
     // StrToL - strtol() that must consume the whole non-empty string.

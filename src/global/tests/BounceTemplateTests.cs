@@ -360,7 +360,7 @@ public sealed class BounceTemplateTests
     [InlineData("3hx", 'd', 3 * 3600)]
     public void ConvTimeFollowsPostfix(string text, char unit, int want)
     {
-        MailParamsCheck.ConvTime(text, unit, out var seconds).ShouldBeTrue();
+        Postfix.Util.ConvTime.TryParse(text, unit, out var seconds).ShouldBeTrue();
         seconds.ShouldBe(want);
     }
 
@@ -372,7 +372,7 @@ public sealed class BounceTemplateTests
     [InlineData("99999999999")]
     public void ConvTimeRejectsGarbage(string text)
     {
-        MailParamsCheck.ConvTime(text, 'h', out _).ShouldBeFalse();
+        Postfix.Util.ConvTime.TryParse(text, 'h', out _).ShouldBeFalse();
     }
 
     [Theory]

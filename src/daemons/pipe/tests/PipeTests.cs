@@ -94,9 +94,9 @@ public class PipeTests
     [Fact]
     public void UnescapeLikeC()
     {
-        PipeAttributes.Unescape(@"\r\n").ShouldBe("\r\n");
-        PipeAttributes.Unescape(@"\101\7x\\\q").ShouldBe("A\u0007x\\q");
-        PipeAttributes.Unescape(@"ab\").ShouldBe("ab");
+        Postfix.Util.Unescape.Decode(@"\r\n").ShouldBe("\r\n");
+        Postfix.Util.Unescape.Decode(@"\101\7x\\\q").ShouldBe("A\u0007x\\q");
+        Postfix.Util.Unescape.Decode(@"ab\").ShouldBe("ab");
     }
 
     private static ArgvExpander Expander(string delim = "+") => new() { RecipientDelimiter = delim, ConfigDir = "/etc/postfix" };
