@@ -10,7 +10,10 @@
 //	recipient's outcome; the reply to the queue manager is the
 //	aggregate status.
 using System;
+using System.Collections.Generic;
 using System.IO;
+using System.Net;
+using Postfix.Global.Config;
 using Postfix.Global.Deliver;
 using Postfix.Global.Dict;
 using Postfix.Server;
@@ -22,6 +25,7 @@ public static class Smtp
 {
     private static SmtpSettings? settings;
     private static Maps? saslMaps;
+    private static SmtpChecks? checks;
     private static readonly char[] ListDelims = { ' ', ',', '\t' };
 
     public static int Run(string[] args) =>
@@ -39,11 +43,15 @@ public static class Smtp
         var mapNames = ctx.Conf.Eval($"{p}_sasl_password_maps");
         if (ctx.Conf.Bool($"{p}_sasl_auth_enable") && mapNames.Length > 0)
             saslMaps = Maps.Create($"{p}_sasl_password_maps", mapNames, DictFlags.Lock | DictFlags.FoldFix);
+        checks = SmtpChecks.Create(ctx.Conf.Eval, p);
     }
 
     private static void PostInit(ServerContext ctx)
     {
         settings = SmtpSettings.FromConfig(ctx.Conf, ctx.ProcessName == "lmtp");
+        settings.Checks = checks;
+        settings.OwnAddresses = OwnAddresses(ctx.Conf);
+        settings.ProxyAddresses = ProxyAddresses(ctx.Conf);
         settings.FinalDelivery = CommandLineFlags(ctx.Args, settings, ctx.Conf.Bool("lmtp_assume_final"));
         var p = SmtpSettings.Prefix(settings.Lmtp);
         if (ctx.Conf.Bool($"{p}_sasl_auth_enable"))
@@ -61,6 +69,48 @@ public static class Smtp
         }
         DsnFilter.Init($"{SmtpSettings.Prefix(settings.Lmtp)}_delivery_status_filter",
             ctx.Conf.Eval($"{SmtpSettings.Prefix(settings.Lmtp)}_delivery_status_filter"));
+    }
+
+    // OwnAddresses - own_inet_addr_list(): the $inet_interfaces addresses.
+    private static List<byte[]> OwnAddresses(MailConf conf)
+    {
+        var list = new List<byte[]>();
+        var families = MyNetworks.Families(conf.Eval("inet_protocols"));
+        if (families.Count > 0)
+            foreach (var a in MyNetworks.OwnAddresses(conf.Eval("inet_interfaces"), families))
+                list.Add(a.Address);
+        return list;
+    }
+
+    // ProxyAddresses - proxy_inet_addr_list(): the $proxy_interfaces addresses.
+    private static List<byte[]> ProxyAddresses(MailConf conf)
+    {
+        var list = new List<byte[]>();
+        foreach (var word in conf.Eval("proxy_interfaces").Split(ListDelims, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var host = word.Trim('[', ']');
+            IPAddress[] addrs;
+            if (IPAddress.TryParse(host, out var ip))
+            {
+                addrs = new[] { ip };
+            }
+            else
+            {
+                try
+                {
+                    addrs = System.Net.Dns.GetHostAddresses(host);
+                }
+                catch (Exception e) when (e is System.Net.Sockets.SocketException or ArgumentException)
+                {
+                    addrs = Array.Empty<IPAddress>();
+                }
+                if (addrs.Length == 0)
+                    Msg.Fatal($"config variable proxy_interfaces: host not found: {host}");
+            }
+            foreach (var a in addrs)
+                list.Add(a.GetAddressBytes());
+        }
+        return list;
     }
 
     // CommandLineFlags - get_cli_attr(): "flags=DORX" from master.cf; true

@@ -156,18 +156,29 @@ internal static class SmtpConnect
                 continue;
             }
             List<SmtpTarget> targets;
+            var loopDetect = !settings.Lmtp && dest.Port == 25;
+            var iAmMx = false;
             if (DnsLookup.IsHostAddress(dest.Host) && IPAddress.TryParse(dest.Host, out var numeric))
             {
+                why.Reset();
                 targets = new List<SmtpTarget> { new(dest.Host, numeric, 0) };
+                if (loopDetect && FindSelf(targets, settings) != null)
+                {
+                    why.Simple("5.4.6", $"mail for {dest.Host} loops back to myself");
+                    targets.Clear();
+                }
             }
             else if (dest.NoMx || !settings.LookupDns)
             {
-                targets = HostAddr(dest.Host, settings, why);
+                targets = HostAddr(dest.Host, settings, why, loopDetect);
             }
             else
             {
-                targets = DomainAddr(dest.Host, settings, why);
+                targets = DomainAddr(dest.Host, settings, why, loopDetect, out iAmMx);
             }
+            // A loop, or this host is an MX host: no fall-back relays.
+            if (iAmMx || (targets.Count == 0 && why.Status.Length > 0 && why.Status[1..] == ".4.6"))
+                finalNexthop = true;
             var addrCount = 0;
             var sessCount = 0;
             for (var t = 0; t < targets.Count && state.LeftCount > 0; t++)
@@ -250,6 +261,11 @@ internal static class SmtpConnect
     private static (Stream, Socket?)? ConnectInet(SmtpTarget target, int port, SmtpSettings settings, DsnBuf why)
     {
         var socket = new Socket(target.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        if (!BindSource(socket, target.Address.AddressFamily, settings, why))
+        {
+            socket.Dispose();
+            return null;
+        }
         try
         {
             var result = socket.BeginConnect(new IPEndPoint(target.Address, port), null, null);
@@ -269,6 +285,75 @@ internal static class SmtpConnect
             why.Simple("4.4.1", $"connect to {target.Host}[{target.Address}]:{port}: {Sys.StrError(e.ErrorCode)}");
             return null;
         }
+    }
+
+    // BindSource - the source address: smtp_bind_address(6), or else
+    // the one non-loopback interface address of the family, if there is
+    // exactly one. False when an enforced binding failed.
+    private static bool BindSource(Socket socket, AddressFamily family, SmtpSettings settings, DsnBuf why)
+    {
+        const string fn = "smtp_connect_addr";
+        var v6 = family == AddressFamily.InterNetworkV6;
+        var bindAddr = v6 ? settings.BindAddress6 : family == AddressFamily.InterNetwork ? settings.BindAddress : "";
+        var bindVar = $"{SmtpSettings.Prefix(settings.Lmtp)}_bind_address{(v6 ? "6" : "")}";
+        if (bindAddr.Length > 0)
+        {
+            var text = bindAddr;
+            if (text.StartsWith('['))
+            {
+                var close = text.IndexOf(']');
+                if (close < 0 || close != text.Length - 1)
+                    Msg.Fatal($"{fn}: malformed {bindVar} parameter: {bindAddr}");
+                text = text[1..close];
+            }
+            if (!IPAddress.TryParse(text, out var addr) || !DnsLookup.IsHostAddress(text))
+            {
+                Msg.Fatal($"{fn}: bad {bindVar} parameter: {bindAddr}: Name or service not known");
+                return false;
+            }
+            try
+            {
+                socket.Bind(new IPEndPoint(addr, 0));
+                if (Msg.Verbose > 0)
+                    Msg.Info($"{fn}: bind {text}");
+            }
+            catch (SocketException e)
+            {
+                Msg.Warn($"{fn}: bind {text}: {Sys.StrError(e.ErrorCode)}");
+                if (settings.BindAddressEnforce)
+                {
+                    why.Simple("4.4.0", "server configuration error");
+                    return false;
+                }
+            }
+            return true;
+        }
+        if (settings.OwnAddresses == null)
+            return true;
+        byte[]? own = null;
+        var count = 0;
+        var len = v6 ? 16 : 4;
+        foreach (var a in settings.OwnAddresses)
+        {
+            if (a.Length == len && count++ == 0)
+                own = a;
+        }
+        if (count == 1 && own != null)
+        {
+            var ip = new IPAddress(own);
+            if (!IPAddress.IsLoopback(ip))
+            {
+                try
+                {
+                    socket.Bind(new IPEndPoint(ip, 0));
+                }
+                catch (SocketException e)
+                {
+                    Msg.Warn($"{fn}: bind {ip}: {Sys.StrError(e.ErrorCode)}");
+                }
+            }
+        }
+        return true;
     }
 
     private static (Stream, Socket?)? ConnectUnix(string path, SmtpSettings settings, DsnBuf why)
@@ -359,18 +444,42 @@ internal static class SmtpConnect
         }
     }
 
+    // FindSelf - smtp_find_self(): the first address that is one of
+    // ours ($inet_interfaces) or our proxy's ($proxy_interfaces).
+    private static SmtpTarget? FindSelf(List<SmtpTarget> list, SmtpSettings settings)
+    {
+        static bool In(List<byte[]>? addrs, byte[] bytes) => addrs != null && addrs.Exists(a => a.AsSpan().SequenceEqual(bytes));
+        foreach (var t in list)
+        {
+            var bytes = t.Address.GetAddressBytes();
+            if (In(settings.OwnAddresses, bytes) || In(settings.ProxyAddresses, bytes))
+                return t;
+        }
+        return null;
+    }
+
     // HostAddr - smtp_host_addr(): one host, no MX lookup.
-    internal static List<SmtpTarget> HostAddr(string host, SmtpSettings settings, DsnBuf why)
+    internal static List<SmtpTarget> HostAddr(string host, SmtpSettings settings, DsnBuf why, bool loopDetect = false)
     {
         why.Reset();
         var list = new List<SmtpTarget>();
         AddrOne(list, host, 0, settings, why);
+        if (list.Count > 0 && loopDetect && FindSelf(list, settings) != null)
+        {
+            why.Simple("5.4.6", $"mail for {host} loops back to myself");
+            list.Clear();
+            return list;
+        }
         return Order(list, settings);
     }
 
     // DomainAddr - smtp_domain_addr(): the MX hosts' addresses, best first.
     internal static List<SmtpTarget> DomainAddr(string name, SmtpSettings settings, DsnBuf why)
+        => DomainAddr(name, settings, why, false, out _);
+
+    internal static List<SmtpTarget> DomainAddr(string name, SmtpSettings settings, DsnBuf why, bool loopDetect, out bool iAmMx)
     {
+        iAmMx = false;
         why.Reset();
         var status = DnsLookup.Lookup(name, DnsType.MX, DnsFlags.None, out var mx, out var reason);
         var list = new List<SmtpTarget>();
@@ -386,6 +495,23 @@ internal static class SmtpConnect
                         why.SetStatus("4" + why.Status[1..]);
                     Msg.Warn($"no MX host for {name} has a valid address record");
                     return list;
+                }
+                if (loopDetect && FindSelf(list, settings) is { } self)
+                {
+                    // Only the MX hosts better than this one are worth a try.
+                    iAmMx = true;
+                    var bestPref = sorted[0].Pref;
+                    var bestFound = list[0].Pref;
+                    var cut = list.FindIndex(t => t.Pref == self.Pref);
+                    list.RemoveRange(cut, list.Count - cut);
+                    if (list.Count == 0)
+                    {
+                        if (bestPref != bestFound)
+                            why.Simple("4.4.4", $"unable to find primary relay for {name}");
+                        else
+                            why.Simple("5.4.6", $"mail for {name} loops back to myself");
+                        return list;
+                    }
                 }
                 return Order(list, settings);
             case DnsStatus.NotFound:

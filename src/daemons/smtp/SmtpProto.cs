@@ -21,6 +21,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using Postfix.Global.Address;
 using Postfix.Global.Deliver;
 using Postfix.Global.Queue;
 using Postfix.Util;
@@ -263,7 +264,7 @@ internal sealed class SmtpProto
         var r = state.Request;
         var cmd = $"MAIL FROM:<{SmtpText.Quote821(r.Sender)}>";
         var f = session.Features;
-        if ((f & SmtpFeatures.Size) != 0)
+        if ((f & SmtpFeatures.Size) != 0 && !Downgrading)
             cmd += $" SIZE={r.DataSize}";
         if ((f & SmtpFeatures.EightBitMime) != 0)
         {
@@ -420,6 +421,10 @@ internal sealed class SmtpProto
         {
             return state.StreamExcept(e.Error, where);
         }
+        catch (SmtpMimeException)
+        {
+            return 0;
+        }
     }
 
     private static bool StateIsMarked(Recipient r) => SmtpState.IsMarked(r);
@@ -458,64 +463,152 @@ internal sealed class SmtpProto
         return 0;
     }
 
-    // SendMessage - smtp_text_out(): the queue file's message content,
-    // dot-stuffed; output lines longer than smtp_line_length_limit are
-    // broken with CR LF SPACE (logged once per message).
+    // Downgrading - SMTP_MIME_DOWNGRADE: 8-bit mail to a server without 8BITMIME.
+    private bool Downgrading => !settings.DisableMimeOutputConversion
+        && (session.Features & SmtpFeatures.EightBitMime) == 0 && state.Request.Encoding != "7bit";
+
+    private int spaceLeft;
+    private bool loggedLineLimit;
+
+    // SendMessage - the queue file's message content, raw or through the
+    // MIME machinery (8-bit downgrade, header and body checks).
     private void SendMessage()
     {
         var data = QueueFileBytes ?? Array.Empty<byte>();
         var reader = new RecordReader(data, state.Request.QueueId);
         reader.Seek(state.Request.DataOffset);
         var prevType = RecordType.Norm;
-        var limit = settings.LineLengthLimit;
-        var spaceLeft = limit;
-        var logged = false;
+        spaceLeft = settings.LineLengthLimit;
+        loggedLineLimit = false;
+        var checks = settings.Checks;
+        var downgrading = Downgrading;
+        SmtpMime? mime = null;
+        if (downgrading || checks != null)
+        {
+            var options = downgrading ? SmtpMime.Options.Downgrade | SmtpMime.Options.ReportNesting
+                : SmtpMime.Options.None;
+            mime = new SmtpMime(options, settings.HeaderSizeLimit, settings.MimeBoundaryLimit, settings.MimeNestingLimit,
+                checks is { AnyHeader: true } ? HeaderRewrite : HeaderOut,
+                checks is { AnyBody: true } ? BodyRewrite : (t, text) => TextOut(t, Raw.ToBytes(text)));
+        }
         int type;
         while ((type = reader.Read(out var rec)) > 0)
         {
             if (type != RecordType.Norm && type != RecordType.Cont)
                 break;
-            var left = rec;
-            do
+            if (mime == null)
+                TextOut(type, rec);
+            else if (mime.Update(type, Raw.FromBytes(rec)) != 0)
+                MimeFail();
+            prevType = type;
+        }
+        if (mime != null)
+        {
+            if (mime.Update(type, "") != 0)
+                MimeFail();
+        }
+        else if (prevType == RecordType.Cont)
+        {
+            chat.Write("\r\n"u8);
+        }
+    }
+
+    // MimeFail - a hard MIME error while downgrading: the transaction
+    // cannot be cancelled, so the connection is dropped.
+    private void MimeFail()
+    {
+        state.MesgFail(null, SmtpResponse.Fake("5.6.0"), "MIME nesting exceeds safety limit");
+        throw new SmtpMimeException();
+    }
+
+    private void HeaderOut(int headerClass, bool isMime, System.Text.StringBuilder header)
+    {
+        var text = header.ToString();
+        var start = 0;
+        while (true)
+        {
+            var nl = text.IndexOf('\n', start);
+            TextOut(RecordType.Norm, Raw.ToBytes(nl < 0 ? text[start..] : text[start..nl]));
+            if (nl < 0)
+                break;
+            start = nl + 1;
+        }
+    }
+
+    private void HeaderRewrite(int headerClass, bool isMime, System.Text.StringBuilder header)
+    {
+        var result = settings.Checks!.Header(state.Request.QueueId, headerClass, isMime, header.ToString());
+        if (ReferenceEquals(result, SmtpChecks.Ignore))
+            return;
+        if (ReferenceEquals(result, SmtpChecks.Error))
+        {
+            Msg.Warn($"{state.Request.QueueId}: {SmtpSettings.Prefix(settings.Lmtp)} header checks lookup error");
+            throw new SmtpStreamException(SmtpStreamError.Data);
+        }
+        header.Clear().Append(result);
+        HeaderOut(headerClass, isMime, header);
+    }
+
+    private void BodyRewrite(int type, string text)
+    {
+        var result = settings.Checks!.BodyLine(state.Request.QueueId, text);
+        if (ReferenceEquals(result, SmtpChecks.Ignore))
+            return;
+        if (ReferenceEquals(result, SmtpChecks.Error))
+        {
+            Msg.Warn($"{state.Request.QueueId}: {SmtpSettings.Prefix(settings.Lmtp)} body checks lookup error");
+            throw new SmtpStreamException(SmtpStreamError.Data);
+        }
+        TextOut(type, Raw.ToBytes(result));
+    }
+
+    // TextOut - smtp_text_out(): one record, dot-stuffed; output lines
+    // longer than smtp_line_length_limit are broken with CR LF SPACE
+    // (logged once per message).
+    private void TextOut(int type, ReadOnlySpan<byte> rec)
+    {
+        var limit = settings.LineLengthLimit;
+        var left = rec;
+        do
+        {
+            if (spaceLeft == limit && left.Length > 0 && left[0] == '.')
+                chat.Write("."u8);
+            if (limit > 0 && left.Length >= spaceLeft)
             {
-                if (spaceLeft == limit && left.Length > 0 && left[0] == '.')
-                    chat.Write("."u8);
-                if (limit > 0 && left.Length >= spaceLeft)
+                chat.Write(left[..spaceLeft]);
+                chat.Write("\r\n"u8);
+                left = left[spaceLeft..];
+                spaceLeft = limit;
+                if (left.Length > 0 || type == RecordType.Cont)
                 {
-                    chat.Write(left[..spaceLeft]);
-                    chat.Write("\r\n"u8);
-                    left = left[spaceLeft..];
-                    spaceLeft = limit;
-                    if (left.Length > 0 || type == RecordType.Cont)
+                    chat.Write(" "u8);
+                    spaceLeft -= 1;
+                    if (!loggedLineLimit)
                     {
-                        chat.Write(" "u8);
-                        spaceLeft -= 1;
-                        if (!logged)
-                        {
-                            Msg.Info($"{state.Request.QueueId}: breaking line > {limit} bytes with <CR><LF>SPACE");
-                            logged = true;
-                        }
+                        Msg.Info($"{state.Request.QueueId}: breaking line > {limit} bytes with <CR><LF>SPACE");
+                        loggedLineLimit = true;
                     }
+                }
+            }
+            else
+            {
+                chat.Write(left);
+                if (type == RecordType.Cont)
+                {
+                    spaceLeft -= left.Length;
                 }
                 else
                 {
-                    chat.Write(left);
-                    if (type == RecordType.Cont)
-                    {
-                        spaceLeft -= left.Length;
-                    }
-                    else
-                    {
-                        chat.Write("\r\n"u8);
-                        spaceLeft = limit;
-                    }
-                    break;
+                    chat.Write("\r\n"u8);
+                    spaceLeft = limit;
                 }
+                break;
             }
-            while (left.Length > 0);
-            prevType = type;
         }
-        if (prevType == RecordType.Cont)
-            chat.Write("\r\n"u8);
+        while (left.Length > 0);
     }
+}
+
+internal sealed class SmtpMimeException : Exception
+{
 }

@@ -54,6 +54,22 @@ internal sealed class SmtpSettings
     public string TlsSecurityLevel { get; init; } = "";
     public string LmtpAssumeFinal { get; init; } = "no";
     public string LmtpTcpPort { get; init; } = "24";
+    public bool DisableMimeOutputConversion { get; init; }
+    public int HeaderSizeLimit { get; init; } = 102400;
+    public int MimeBoundaryLimit { get; init; } = 2048;
+    public int MimeNestingLimit { get; init; } = 100;
+
+    public string BindAddress { get; init; } = "";
+    public string BindAddress6 { get; init; } = "";
+    public bool BindAddressEnforce { get; init; }
+
+    // OwnAddresses, ProxyAddresses - $inet_interfaces and
+    // $proxy_interfaces (loop detection, source address); null: unknown.
+    public List<byte[]>? OwnAddresses { get; set; }
+    public List<byte[]>? ProxyAddresses { get; set; }
+
+    // Checks - the header/body checks tables (null: none).
+    public SmtpChecks? Checks { get; set; }
 
     // Sasl - the SASL client settings (null: disabled).
     public SmtpSaslSettings? Sasl { get; set; }
@@ -114,6 +130,13 @@ internal sealed class SmtpSettings
             LmtpTcpPort = conf.Eval("lmtp_tcp_port"),
             RelayHost = conf.Eval("relayhost"),
             IgnoreMxLookupError = conf.Bool("ignore_mx_lookup_error"),
+            BindAddress = S("bind_address"),
+            BindAddress6 = S("bind_address6"),
+            BindAddressEnforce = B("bind_address_enforce"),
+            DisableMimeOutputConversion = conf.Bool("disable_mime_output_conversion"),
+            HeaderSizeLimit = Int(conf.Eval("header_size_limit")),
+            MimeBoundaryLimit = Int(conf.Eval("mime_boundary_length_limit")),
+            MimeNestingLimit = Int(conf.Eval("mime_nesting_limit")),
         };
     }
 
