@@ -19,8 +19,9 @@
 //	shows each policy request without sending it (the list goes on).
 //	A table that cannot be opened is a surrogate, as in smtpd: the
 //	restriction that looks it up shows "table type:name: unavailable:
-//	reason" and gets smtpd's temporary failure (451 4.3.0), and the
-//	result says the session would be deferred.
+//	reason" and gets smtpd's temporary failure (451 4.3.5 for an access
+//	table, 451 4.3.0 for address resolution), and the result says the
+//	session would be deferred.
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -287,7 +288,7 @@ internal static class SmtpExplainer
         var verdict = fatal != null ? $"smtpd would terminate (fatal: {fatal}): the connection is dropped"
             : final != null ? (final.Length == 0 ? "connection dropped (hang up)" : (final.StartsWith('4') ? "would defer (temporary failure): " : "rejected: ") + final)
             : to.Count > 0 && accepted == 0 && stages.Any(st => st.Reply is { Length: > 0 } r && r[0] == '4')
-                ? "would defer: every recipient got a temporary failure (451 4.3.0 is smtpd's reply to a table lookup failure)"
+                ? "would defer: every recipient got a temporary (4xx) reply"
             : to.Count > 0 && accepted == 0 ? "every recipient rejected"
             : to.Count > 0 ? $"accepted for {accepted} of {to.Count} recipient(s)" + Actions(state)
             : "not rejected";
