@@ -175,9 +175,12 @@ public static partial class MasterMain
 
     private static void Loop(MasterRuntime runtime, string procName, long exitAt, uint ownerUid, uint ownerGid)
     {
-        var pfds = new List<Sys.PollFd>();
+        var epoll = new MasterEpoll();
+        var wanted = new HashSet<int>();
+        var owners = new Dictionary<int, (MasterService Serv, bool Status)>();
+        var ready = new List<(int Fd, uint Events)>();
+        var spawned = new HashSet<MasterService>();
         var drain = new byte[64];
-        var owners = new List<(MasterService Serv, bool Status)>();
         while (true)
         {
             var next = Math.Min(runtime.Timers(), exitAt);
@@ -188,41 +191,43 @@ public static partial class MasterMain
                 Environment.Exit(0);
             }
             var timeout = (int)Math.Clamp(next - now, 0, WatchdogTime / 2 * 1000L);
-            pfds.Clear();
+            wanted.Clear();
             owners.Clear();
-            pfds.Add(new Sys.PollFd { Fd = sigPipeRead, Events = Sys.POLLIN });
-            owners.Add((null!, false));
+            wanted.Add(sigPipeRead);
             foreach (var serv in runtime.Services)
             {
-                pfds.Add(new Sys.PollFd { Fd = serv.StatusRead, Events = Sys.POLLIN });
-                owners.Add((serv, true));
+                wanted.Add(serv.StatusRead);
+                owners[serv.StatusRead] = (serv, true);
                 if (!serv.Listening)
                     continue;
                 foreach (var fd in serv.ListenFds)
                 {
-                    pfds.Add(new Sys.PollFd { Fd = fd, Events = Sys.POLLIN });
-                    owners.Add((serv, false));
+                    wanted.Add(fd);
+                    owners[fd] = (serv, false);
                 }
             }
-            var arr = pfds.ToArray();
-            var rc = Sys.Poll(arr, timeout);
+            epoll.Sync(wanted);
+            var rc = epoll.Wait(timeout, ready);
             if (rc < 0 && Marshal.GetLastPInvokeError() != Sys.EINTR)
-                Msg.Fatal($"poll: {Sys.LastError()}");
+                Msg.Fatal($"epoll_wait: {Sys.LastError()}");
             if (rc > 0)
             {
-                if ((arr[0].REvents & Sys.POLLIN) != 0)
+                foreach (var (fd, _) in ready)
                 {
+                    if (fd != sigPipeRead)
+                        continue;
                     while (Sys.Read(sigPipeRead, drain) > 0)
                     {
                         // Only the flags matter.
                     }
                 }
-                var spawned = new HashSet<MasterService>();
-                for (var i = 1; i < arr.Length; i++)
+                spawned.Clear();
+                foreach (var (fd, events) in ready)
                 {
-                    if ((arr[i].REvents & (Sys.POLLIN | Sys.POLLHUP | Sys.POLLERR)) == 0)
+                    if (fd == sigPipeRead || (events & (Sys.POLLIN | Sys.POLLHUP | Sys.POLLERR)) == 0
+                        || !owners.TryGetValue(fd, out var owner))
                         continue;
-                    var (serv, status) = owners[i];
+                    var (serv, status) = owner;
                     if (status)
                         runtime.StatusEvent(serv);
                     else if (spawned.Add(serv))
@@ -235,6 +240,8 @@ public static partial class MasterMain
                 var conf = VarsInit(out _, out _);
                 Msg.Info($"reload -- version {conf.Eval("mail_version")}, configuration {conf.ConfigDirectory}");
                 runtime.Refresh(conf, new MasterListen(ownerUid, ownerGid, ServerParams.Int(conf, "default_process_limit")));
+                // Descriptors were closed and reopened: register them anew.
+                epoll.Reset();
                 MailLog.Init(MailLog.Task(procName, conf), conf, logwriterFallback: true);
             }
             if (gotSigChld != 0)

@@ -31,7 +31,7 @@ internal static partial class ServerLoop
     public static WaitResult Wait(List<int> fds, bool watchMaster, long idleDeadlineMs, int loopDelaySec, List<int> ready)
     {
         ready.Clear();
-        TrimWhenIdle();
+        var trim = TrimDue();
         var now = Environment.TickCount64;
         var timeout = -1L;
         var isLoop = false;
@@ -49,11 +49,22 @@ internal static partial class ServerLoop
         if (watchMaster)
             pfd[fds.Count] = new Sys.PollFd { Fd = MasterChannel.StatusFd, Events = Sys.POLLIN };
         int rc;
-        while (true)
+        if (trim && (timeout < 0 || timeout > TrimDelayMs))
         {
-            rc = Sys.Poll(pfd, (int)Math.Min(timeout, int.MaxValue));
-            if (rc >= 0 || Marshal.GetLastPInvokeError() != Sys.EINTR)
-                break;
+            // A busy daemon has its next request within moments: the heap
+            // is given back only once no request came for a little while.
+            rc = PollRetry(pfd, TrimDelayMs);
+            if (rc == 0)
+            {
+                Trim();
+                rc = PollRetry(pfd, timeout < 0 ? -1 : timeout - TrimDelayMs);
+            }
+        }
+        else
+        {
+            if (trim)
+                Trim();
+            rc = PollRetry(pfd, timeout);
         }
         if (rc < 0)
             Msg.Fatal($"poll: {Sys.LastError()}");
@@ -69,19 +80,30 @@ internal static partial class ServerLoop
         return WaitResult.Ready;
     }
 
+    private static int PollRetry(Span<Sys.PollFd> pfd, long timeout)
+    {
+        while (true)
+        {
+            var rc = Sys.Poll(pfd, (int)Math.Min(timeout, int.MaxValue));
+            if (rc >= 0 || Marshal.GetLastPInvokeError() != Sys.EINTR)
+                return rc;
+        }
+    }
+
     // Bytes a daemon may allocate between two trims.
     private const long TrimThreshold = 4 << 20;
+
+    // How long a daemon must wait for work before it trims.
+    private const int TrimDelayMs = 200;
     private static long allocatedAtTrim;
 
-    // TrimWhenIdle - a daemon about to wait for work gives back the heap
-    // that its last requests grew, so that idle processes stay small (the
-    // reference's idle daemons are a few hundred kilobytes of private
-    // memory each).
-    private static void TrimWhenIdle()
+    // TrimDue - a daemon that goes idle gives back the heap that its last
+    // requests grew, so that idle processes stay small (the reference's
+    // idle daemons are a few hundred kilobytes of private memory each).
+    private static bool TrimDue() => GC.GetTotalAllocatedBytes() - allocatedAtTrim >= TrimThreshold;
+
+    private static void Trim()
     {
-        var allocated = GC.GetTotalAllocatedBytes();
-        if (allocated - allocatedAtTrim < TrimThreshold)
-            return;
         GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         allocatedAtTrim = GC.GetTotalAllocatedBytes();
     }

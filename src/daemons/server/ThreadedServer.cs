@@ -13,7 +13,10 @@
 //	session is active; max_use counts finished sessions; when the
 //	master goes away, or at the use limit, the process takes no new
 //	clients and leaves when the sessions it has are done. With -S the
-//	single client is stdin/stdout, served on the main thread.
+//	single client is stdin/stdout, served on the main thread. A session
+//	thread that is done waits a while for the next session (SessionThreads)
+//	instead of ending, so that a busy server does not pay for a thread
+//	start per connection.
 using System;
 using System.Collections.Generic;
 using System.Threading;
@@ -139,7 +142,7 @@ public static class ThreadedServer
                     active++;
                 if (Msg.Verbose > 0)
                     Msg.Info($"connection established fd {conn.Fd}");
-                var thread = new Thread(() => RunSession(ctx, conn, service, flowDelay, () =>
+                SessionThreads.Run(() => RunSession(ctx, conn, service, flowDelay, () =>
                 {
                     lock (gate)
                     {
@@ -148,12 +151,7 @@ public static class ThreadedServer
                     }
                     Span<byte> one = stackalloc byte[1];
                     Sys.Write(wakeWrite, one);
-                }), stackSize)
-                {
-                    IsBackground = true,
-                    Name = "session",
-                };
-                thread.Start();
+                }), stackSize);
             }
             if (takeClients && sessions == 0)
                 host.UnlockSelect();
@@ -193,6 +191,60 @@ public static class ThreadedServer
             if (Msg.Verbose > 0)
                 Msg.Info("connection closed");
             done();
+        }
+    }
+}
+
+// SessionThreads - session threads kept for reuse: Run() hands work to
+// an idle thread, or starts a new one when none is idle. A thread that
+// finds no work for KeepMs, or finishes while MaxIdle others already
+// wait, ends.
+internal static class SessionThreads
+{
+    private const int MaxIdle = 16;
+    private const int KeepMs = 30_000;
+
+    private static readonly object Gate = new();
+    private static readonly Queue<Action> Pending = new();
+    private static int idle;
+
+    public static void Run(Action work, int stackSize)
+    {
+        lock (Gate)
+        {
+            Pending.Enqueue(work);
+            // Every waiting thread takes one piece of work.
+            if (idle >= Pending.Count)
+            {
+                Monitor.Pulse(Gate);
+                return;
+            }
+        }
+        new Thread(Work, stackSize) { IsBackground = true, Name = "session" }.Start();
+    }
+
+    private static void Work()
+    {
+        while (true)
+        {
+            Action work;
+            lock (Gate)
+            {
+                if (Pending.Count == 0 && idle >= MaxIdle)
+                    return;
+                idle++;
+                while (Pending.Count == 0)
+                {
+                    if (!Monitor.Wait(Gate, KeepMs) && Pending.Count == 0)
+                    {
+                        idle--;
+                        return;
+                    }
+                }
+                idle--;
+                work = Pending.Dequeue();
+            }
+            work();
         }
     }
 }
