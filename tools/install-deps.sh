@@ -8,11 +8,12 @@
 # The SMTP-time hooks are tested against real programs: dovecot-core (SASL),
 # dovecot-lmtpd (an LMTP server for lmtp(8) deliveries),
 # postgrey and postfix-policyd-spf-python (policy service), opendkim and
-# opendkim-tools (milter), swaks (SMTP dialogues); none runs as a service.
+# opendkim-tools (milter), spamass-milter, spamassassin, spamc and spamd
+# (a second milter), swaks (SMTP dialogues); none runs as a service.
 # Quick when everything is there already.
 set -eu
 need=
-for p in postfix postfix-lmdb postfix-pcre postfix-doc liblmdb0 libpcre2-8-0 libsqlite3-0 libpq5 postgresql man-db strace dnsmasq-base dovecot-core dovecot-lmtpd postgrey postfix-policyd-spf-python opendkim opendkim-tools swaks; do
+for p in postfix postfix-lmdb postfix-pcre postfix-doc liblmdb0 libpcre2-8-0 libsqlite3-0 libpq5 postgresql man-db strace dnsmasq-base dovecot-core dovecot-lmtpd postgrey postfix-policyd-spf-python opendkim opendkim-tools spamass-milter spamassassin spamc spamd swaks; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need="$need $p"
 done
 command -v python3 >/dev/null 2>&1 || need="$need python3"
