@@ -24,7 +24,7 @@ chmod 755 "$SM_T"
 # ephemeral range, so no outgoing connection can hold one); NN names the
 # sink.
 sm_port() { if [ "$1" = ref ]; then echo "261$2"; else echo "262$2"; fi; }
-SM_SINKS="10 11 12 13 14 15 16 17 18 19 20 21"
+SM_SINKS="10 11 12 13 14 15 16 17 18 19 20 21 22 23"
 sm_sink_opts() {
     case $1 in
         10) echo "" ;;           # accepts everything
@@ -39,6 +39,8 @@ sm_sink_opts() {
         19) echo "-L" ;;         # LMTP
         20) echo "" ;;           # SASL (any AUTH accepted)
         21) echo "-f AUTH" ;;    # SASL refused
+        22) echo "-8" ;;         # no 8BITMIME: 8-bit mail is downgraded
+        23) echo "" ;;           # header and body checks
     esac
 }
 
@@ -86,8 +88,25 @@ EOF
         echo "nxhost.example smtp:[nosuch.test]:$(sm_port "$s" 10)"
         echo "named.example smtp:[mx1.mx.test]:$(sm_port "$s" 10)"
         echo "helo.example smtphelo:[127.0.0.1]:$(sm_port "$s" 10)"
+        echo "chk.example smtpchk:[127.0.0.1]:$(sm_port "$s" 23)"
+        echo "noconv.example smtpnoconv:[127.0.0.1]:$(sm_port "$s" 22)"
+        echo "bind.example smtpbind:[127.0.0.1]:$(sm_port "$s" 10)"
+        echo "badbind.example smtpbadbind:[127.0.0.1]:$(sm_port "$s" 10)"
+        echo "loop.example smtp:loop.test"
+        echo "loop2.example smtp:loop2.test"
+        echo "loophost.example smtp:[127.0.0.1]"
+        echo "xf.example smtpxf:[127.0.0.1]:$(sm_port "$s" 24)"
+        echo "xfoff.example smtp:[127.0.0.1]:$(sm_port "$s" 24)"
         echo "discard.example discard:"
     } >"$d/conf/transport"
+    printf '%s\n' '/^Subject: replace me/ REPLACE Subject: replaced' '/^X-Drop:/ IGNORE' '/^X-Strip:/ STRIP stripped it' \
+        '/^X-Warn:/ WARN warned' '/^X-Info:/ INFO' '/^X-Prepend:/ PREPEND X-New: x' '/^X-Bad:/ REPLACE not a header' \
+        '/^X-Empty:/ REPLACE' '/^X-Dunno:/ DUNNO' '/^X-Odd:/ FROB it' >"$d/conf/hc"
+    printf '%s\n' '/^Content-Description: secret/ REPLACE Content-Description: public' '/^Content-Type: image/ WARN image' \
+        >"$d/conf/mhc"
+    printf '%s\n' '/^Subject: inner/ REPLACE Subject: inner replaced' >"$d/conf/nhc"
+    printf '%s\n' '/^drop this line/ IGNORE' '/^replace this/ REPLACE replaced body' '/^warn body/ WARN body warned' '/^prepend here/ PREPEND before it' \
+        '/caf/ INFO eight' >"$d/conf/bc"
     cat >"$d/conf/master.cf" <<'EOF'
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
@@ -102,6 +121,15 @@ smtphelo  unix  -       -       n       -       -       smtp -o smtp_never_send_
 discard   unix  -       -       n       -       -       discard
 error     unix  -       -       n       -       -       error
 postlog   unix-dgram n  -       n       -       1       postlogd
+smtpnoconv unix -       -       n       -       -       smtp -o disable_mime_output_conversion=yes
+smtpxf    unix  -       -       n       -       -       smtp -o smtp_send_xforward_command=yes
+smtpbind  unix  -       -       n       -       -       smtp -o smtp_bind_address=127.0.0.2
+smtpbadbind unix -      -       n       -       -       smtp -o smtp_bind_address=[192.0.2.1] -o smtp_bind_address_enforce=yes
+EOF
+    cat >>"$d/conf/master.cf" <<EOF
+smtpchk   unix  -       -       n       -       -       smtp -o smtp_header_checks=regexp:$d/conf/hc
+  -o smtp_mime_header_checks=regexp:$d/conf/mhc -o smtp_nested_header_checks=regexp:$d/conf/nhc
+  -o smtp_body_checks=regexp:$d/conf/bc
 EOF
     "$REF_SBIN/postmap" -c "$d/conf" "$d/conf/transport"
     find "$d/conf" -type f -exec touch -d '1 minute ago' {} +
@@ -173,7 +201,9 @@ else
         --mx-host=mx.test,mx1.mx.test,10 --mx-host=mx.test,mx2.mx.test,20 \
         --host-record=mx1.mx.test,127.0.0.1 --host-record=mx2.mx.test,127.0.0.1 \
         --mx-host=mxfail.test,dead.mx.test,10 --mx-host=mxfail.test,mx2.mx.test,20 \
-        --host-record=dead.mx.test,127.0.0.9 --host-record=host-only.test,127.0.0.1
+        --host-record=dead.mx.test,127.0.0.9 --host-record=host-only.test,127.0.0.1 \
+        --mx-host=loop.test,self.loop.test,10 --host-record=self.loop.test,127.0.0.1 \
+        --mx-host=loop2.test,nowhere.loop.test,5 --mx-host=loop2.test,self.loop.test,10
     sleep 0.3
     for sm_s in ref ours; do
         sm_instance $sm_s
@@ -186,6 +216,42 @@ else
         done
         mkdir -p "$SM_T/$sm_s/sink/unix"; chown nobody "$SM_T/$sm_s/sink/unix"
         /usr/sbin/smtp-sink -u nobody -L -h lmtpunix.example -d "$SM_T/$sm_s/sink/unix/%M." "unix:$SM_T/$sm_s/lmtp.sock" 10 &
+        sm_pids="$sm_pids $!"
+    done
+    # A server that offers XFORWARD and logs the commands it gets.
+    cat >"$SM_T/xfsink.py" <<'PYEOF2'
+import socketserver, sys
+log = sys.argv[2]
+class H(socketserver.StreamRequestHandler):
+    def handle(self):
+        w = lambda s: self.wfile.write(s.encode() + b"\r\n")
+        w("220 xf.example ESMTP")
+        while True:
+            line = self.rfile.readline()
+            if not line:
+                return
+            cmd = line.decode("latin-1").rstrip("\r\n")
+            with open(log, "a") as f:
+                f.write(cmd + "\n")
+            verb = cmd.split(" ")[0].upper()
+            if verb == "EHLO":
+                w("250-xf.example"); w("250-PIPELINING"); w("250 XFORWARD NAME ADDR PORT PROTO HELO IDENT SOURCE DOMAIN")
+            elif verb == "DATA":
+                w("354 go")
+                while self.rfile.readline().rstrip(b"\r\n") != b".":
+                    pass
+                w("250 2.0.0 queued")
+            elif verb == "QUIT":
+                w("221 bye"); return
+            elif verb == "XFORWARD" and "IDENT" not in cmd:
+                w("550 5.5.1 refused for the test")
+            else:
+                w("250 2.0.0 ok")
+socketserver.TCPServer.allow_reuse_address = True
+socketserver.ThreadingTCPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PYEOF2
+    for sm_s in ref ours; do
+        python3 "$SM_T/xfsink.py" "$(sm_port $sm_s 24)" "$SM_T/$sm_s/xf.log" &
         sm_pids="$sm_pids $!"
     done
     sleep 0.5
@@ -207,6 +273,48 @@ else
     sm_send long@s10.example
     printf 'Subject: dsn\n\nbody\n' >"$SM_T/msg"
     sm_send -N success,delay -V envid-1 d@s10.example
+    # 8BITMIME downgrade: a server without 8BITMIME gets quoted-printable
+    # leaf parts (8bit or binary declared), 7bit multipart and message
+    # parts, no SIZE; undeclared 8-bit text and 7bit parts go as they are;
+    # disable_mime_output_conversion turns it off.
+    { printf 'Subject: eight bit\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n'
+      printf 'Content-Transfer-Encoding: 8bit\n\ncaf\xc3\xa9 = tax \n\ttab end\t\n'
+      head -c 100 /dev/zero | tr '\0' e; printf '\xe9\n'; head -c 70 /dev/zero | tr '\0' f; printf '\xe9\xe9\n'
+      printf '.dot \xff\n\n' ; } >"$SM_T/msg"
+    sm_send -B 8BITMIME e1@s22.example e1@noconv.example
+    { printf 'Subject: multi\nMIME-Version: 1.0\nContent-Type: multipart/mixed;\n\tboundary="b1"\n'
+      printf 'Content-Transfer-Encoding: 8bit\n\npr\xe9amble\n--b1\nContent-Type: text/plain\n'
+      printf 'Content-Transfer-Encoding: binary\n\nb\xe9n\n--b1\nContent-Type: text/plain\n\nundeclared \xe9\n'
+      printf -- '--b1\nContent-Type: message/rfc822\nContent-Transfer-Encoding: 8bit\n\nSubject: inner\n'
+      printf 'Content-Type: text/html\nContent-Transfer-Encoding: 8bit\n\n<p>\xe9</p>\n--b1\n'
+      printf 'Content-Type: multipart/alternative; boundary=b2\n\n--b2\nContent-Transfer-Encoding: 8bit\n\n'
+      printf 'deep \xe9\n--b2--\n--b1--\nepilogue \xe9\n' ; } >"$SM_T/msg"
+    sm_send -B 8BITMIME e2@s22.example
+    printf 'Subject: no body\nContent-Transfer-Encoding: 8bit\n' >"$SM_T/msg"
+    sm_send -B 8BITMIME e3@s22.example
+    printf 'Subject: seven\n\nplain\n' >"$SM_T/msg"
+    sm_send -B 7BIT e4@s22.example
+    # smtp_*header_checks and smtp_body_checks.
+    { printf 'Subject: replace me\nX-Drop: a\nX-Strip: b\nX-Warn: c\nX-Info: d\nX-Prepend: e\nX-Bad: f\n'
+      printf 'X-Empty: g\nX-Dunno: h\nX-Odd: i\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=zz\n'
+      printf '\ndrop this line\n--zz\nContent-Description: secret\nSubject: replace me\n\nreplace this\n'
+      printf 'warn body\nprepend here\n--zz\nContent-Type: message/rfc822\n\nSubject: inner\nX-Drop: nested\n\ncaf\xc3\xa9\n'
+      printf -- '--zz\nContent-Type: image/png\n\nx\n--zz--\n' ; } >"$SM_T/msg"
+    sm_send -B 8BITMIME c1@chk.example
+    # XFORWARD (smtp_send_xforward_command): a local submission has no
+    # client attributes, only the log identifier and rewrite context.
+    printf 'Subject: xforward\n\nbody\n' >"$SM_T/msg"
+    sm_send x1@xf.example
+    sm_send x2@xfoff.example
+    # Source address (smtp_bind_address, enforced or not) and mail that
+    # loops back to this host (an MX or a [host] that is one of our
+    # inet_interfaces, port 25 only: nothing is connected to).
+    printf 'Subject: bind\n\nbody\n' >"$SM_T/msg"
+    sm_send b1@bind.example
+    sm_send b2@badbind.example
+    sm_send l1@loop.example
+    sm_send l2@loop2.example
+    sm_send l3@loophost.example
     printf 'Subject: refusals\n\nbody\n' >"$SM_T/msg"
     sm_send r5@s11.example
     sm_send r4@s12.example
@@ -231,12 +339,15 @@ else
     for sm_n in $SM_SINKS unix; do
         sm_both "sink-$sm_n" 'sm_sink_files $S | sed -n "/^== \.\/$sm_n\$/,/^== /p" | grep -v "^== \./[^$sm_n]"'
     done
+    sm_both xforward 'sm_norm $SM_T/$S/xf.log'
     sm_both queue '$REF_SBIN/postqueue -c $SM_T/$S/conf -p | sm_norm | sed -E "s/^QID +[0-9]+ .*/QID SIZE DATE/" | LC_ALL=C sort'
     sm_both stop '$REF_SBIN/postfix -c $SM_T/$S/conf stop; sleep 1'
     for sm_r in a@s10.example c@s10.example d@s10.example long@s10.example r5@s11.example r4@s12.example m5@s13.example \
         d4@s14.example dot5@s15.example greet@s16.example lost@s17.example old@s18.example refused@refused.example \
         l1@lmtp.example l2@lmtp.example u1@lmtpunix.example mx@mx.example mxfail@mxfail.example nomx@nomx.example \
-        nx@nxdomain.example nxhost@nxhost.example named@named.example; do
+        nx@nxdomain.example nxhost@nxhost.example named@named.example e1@s22.example e1@noconv.example \
+        e2@s22.example e3@s22.example e4@s22.example c1@chk.example b1@bind.example b2@badbind.example \
+        l1@loop.example l2@loop2.example l3@loophost.example x1@xf.example x2@xfoff.example; do
         sm_both "log-$sm_r" 'sm_log $S | grep -F "to=<$sm_r>" | LC_ALL=C sort'
     done
     sm_both log 'sm_log $S | LC_ALL=C sort'

@@ -9,7 +9,8 @@
 //	change what goes out, never where or when. WARN and INFO log and
 //	pass the line, REPLACE substitutes it (a header needs "name:
 //	value"), STRIP and IGNORE drop it (STRIP is logged), DUNNO and OK
-//	pass it; anything else, PREPEND included, is logged as an
+//	pass it; PREPEND sends its text as a line of its own before it
+//	(a header needs "name: value"); anything else is logged as an
 //	unsupported command and ignored. A header is checked against the
 //	table of its class; any MIME header (Content-*, MIME-Version) counts
 //	as a MIME header wherever it appears. A log line is "QUEUEID:
@@ -60,7 +61,7 @@ internal sealed class SmtpChecks
     }
 
     // Header - hbc_header_checks(): the (raw) header to send, Ignore or Error.
-    public string Header(string queueId, int headerClass, bool isMime, string header)
+    public string Header(string queueId, int headerClass, bool isMime, string header, Action<string> prepend)
     {
         if (isMime)
             headerClass = SmtpMime.HdrMultipart;
@@ -69,17 +70,17 @@ internal sealed class SmtpChecks
             return header;
         var action = maps.Find(Raw.Text(header));
         if (action != null)
-            return Act(queueId, title, "header", action, header);
+            return Act(queueId, title, "header", action, header, prepend);
         return maps.Error != DictError.None ? Error : header;
     }
 
     // BodyLine - hbc_body_checks(): the (raw) line to send, Ignore or Error.
-    public string BodyLine(string queueId, string line)
+    public string BodyLine(string queueId, string line, Action<string> prepend)
     {
         var (title, maps) = Body!.Value;
         var action = maps.Find(Raw.Text(line));
         if (action != null)
-            return Act(queueId, title, "body", action, line);
+            return Act(queueId, title, "body", action, line, prepend);
         return maps.Error != DictError.None ? Error : line;
     }
 
@@ -90,7 +91,7 @@ internal sealed class SmtpChecks
     }
 
     // Act - hbc_action() with only the logging call-back.
-    private static string Act(string queueId, string mapClass, string where, string cmd, string line)
+    private static string Act(string queueId, string mapClass, string where, string cmd, string line, Action<string> prepend)
     {
         var cmdLen = 0;
         while (cmdLen < cmd.Length && cmd[cmdLen] is not (' ' or '\t'))
@@ -122,6 +123,19 @@ internal sealed class SmtpChecks
             }
             Log(queueId, "replace", where, line, args);
             return Raw.FromText(args);
+        }
+        if (Is("PREPEND"))
+        {
+            if (args.Length == 0)
+                Msg.Warn($"PREPEND action without text in {mapClass} map");
+            else if (where == "header" && SmtpMime.IsHeader(Raw.FromText(args)) == 0)
+                Msg.Warn($"bad PREPEND header text \"{args}\" in {mapClass} map -- need \"headername: headervalue\"");
+            else
+            {
+                Log(queueId, "prepend", where, line, args);
+                prepend(Raw.FromText(args));
+            }
+            return line;
         }
         if (Is("STRIP"))
         {

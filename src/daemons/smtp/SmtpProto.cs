@@ -255,6 +255,20 @@ internal sealed class SmtpProto
                 case "smtputf8":
                     session.Features |= SmtpFeatures.SmtpUtf8;
                     break;
+                case "xforward":
+                    for (var w = 1; w < words.Length; w++)
+                        session.Features |= words[w].ToUpperInvariant() switch
+                        {
+                            "NAME" => SmtpFeatures.XforwardName,
+                            "ADDR" => SmtpFeatures.XforwardAddr,
+                            "PORT" => SmtpFeatures.XforwardPort,
+                            "PROTO" => SmtpFeatures.XforwardProto,
+                            "HELO" => SmtpFeatures.XforwardHelo,
+                            "IDENT" => SmtpFeatures.XforwardIdent,
+                            "SOURCE" => SmtpFeatures.XforwardDomain,
+                            _ => SmtpFeatures.None,
+                        };
+                    break;
             }
         }
     }
@@ -285,6 +299,51 @@ internal sealed class SmtpProto
         if ((f & SmtpFeatures.SmtpUtf8) != 0 && (r.SmtpUtf8 & 1) != 0)
             cmd += " SMTPUTF8";
         return cmd;
+    }
+
+    private static bool Known(string v) => v.Length > 0 && !string.Equals(v, "unknown", StringComparison.OrdinalIgnoreCase);
+
+    private bool Has(SmtpFeatures f) => (session.Features & f) != 0;
+
+    // XforwardCommands - the XFORWARD commands for a server that takes
+    // them (smtp_send_xforward_command): client name, address and port,
+    // then protocol, HELO name, log identifier and rewrite context.
+    private List<(string Command, string Request)> XforwardCommands()
+    {
+        var list = new List<(string, string)>();
+        if (!settings.SendXforward)
+            return list;
+        var r = state.Request;
+        var c = r.Client;
+        var first = "XFORWARD";
+        if (Has(SmtpFeatures.XforwardName) && Known(c.Name))
+            first += " NAME=" + SmtpText.Xtext(c.Name, "");
+        if (Has(SmtpFeatures.XforwardAddr) && Known(c.Addr))
+            first += " ADDR=" + SmtpText.Xtext(c.Addr, "");
+        if (Has(SmtpFeatures.XforwardPort) && Known(c.Port))
+            first += " PORT=" + SmtpText.Xtext(c.Port, "");
+        if (first.Length > 8)
+            list.Add((first, "XFORWARD name/address command"));
+        var second = "XFORWARD";
+        if (Has(SmtpFeatures.XforwardProto) && Known(c.Proto))
+            second += " PROTO=" + SmtpText.Xtext(c.Proto, "");
+        if (Has(SmtpFeatures.XforwardHelo) && c.Helo.Length > 0)
+            second += " HELO=" + SmtpText.Xtext(c.Helo, "");
+        if (Has(SmtpFeatures.XforwardIdent) && r.LogIdent.Length > 0)
+            second += " IDENT=" + SmtpText.Xtext(r.LogIdent, "");
+        if (Has(SmtpFeatures.XforwardDomain) && r.RewriteContext.Length > 0)
+            second += " SOURCE=" + (r.RewriteContext == "local" ? "LOCAL" : "REMOTE");
+        if (second.Length > 8)
+            list.Add((second, "XFORWARD helo/protocol command"));
+        return list;
+    }
+
+    // XforwardReply - a refused XFORWARD is only logged.
+    private void XforwardReply(string request)
+    {
+        var resp = chat.Response();
+        if (resp.Code / 100 != 2)
+            Msg.Warn($"host {session.NamAddrPort} said: {resp.Text.Replace('\n', ' ')} (in reply to {request})");
     }
 
     private string RcptCommand(Recipient rcpt)
@@ -326,6 +385,17 @@ internal sealed class SmtpProto
         {
             request.Stats.ReuseCount = 0;
             request.Stats.ConnSetupDone = TimeVal.Now();
+            var xforward = XforwardCommands();
+            chat.Timeout = settings.XforwardTimeout;
+            foreach (var (command, name) in xforward)
+            {
+                where = name.StartsWith("XFORWARD name", StringComparison.Ordinal)
+                    ? "sending XFORWARD name/address" : "sending XFORWARD protocol/helo_name";
+                chat.Command(command);
+                if (!pipelining)
+                    XforwardReply(name);
+            }
+            where = "sending MAIL FROM";
             chat.Timeout = settings.MailTimeout;
             chat.Command(MailCommand());
             if (pipelining)
@@ -333,6 +403,16 @@ internal sealed class SmtpProto
                 foreach (var r in rcpts)
                     chat.Command(RcptCommand(r));
                 chat.Command("DATA");
+            }
+            if (pipelining)
+            {
+                foreach (var (command, name) in xforward)
+                {
+                    where = name.StartsWith("XFORWARD name", StringComparison.Ordinal)
+                        ? "sending XFORWARD name/address" : "sending XFORWARD protocol/helo_name";
+                    XforwardReply(name);
+                }
+                where = "sending MAIL FROM";
             }
             var mailResp = chat.Response();
             var mailRejected = false;
@@ -537,7 +617,8 @@ internal sealed class SmtpProto
 
     private void HeaderRewrite(int headerClass, bool isMime, System.Text.StringBuilder header)
     {
-        var result = settings.Checks!.Header(state.Request.QueueId, headerClass, isMime, header.ToString());
+        var result = settings.Checks!.Header(state.Request.QueueId, headerClass, isMime, header.ToString(),
+            text => TextOut(RecordType.Norm, Raw.ToBytes(text)));
         if (ReferenceEquals(result, SmtpChecks.Ignore))
             return;
         if (ReferenceEquals(result, SmtpChecks.Error))
@@ -551,7 +632,8 @@ internal sealed class SmtpProto
 
     private void BodyRewrite(int type, string text)
     {
-        var result = settings.Checks!.BodyLine(state.Request.QueueId, text);
+        var result = settings.Checks!.BodyLine(state.Request.QueueId, text,
+            prepended => TextOut(RecordType.Norm, Raw.ToBytes(prepended)));
         if (ReferenceEquals(result, SmtpChecks.Ignore))
             return;
         if (ReferenceEquals(result, SmtpChecks.Error))

@@ -25,6 +25,7 @@ internal sealed class SmtpSettings
     public int ConnectTimeout { get; init; } = 30;
     public int HeloTimeout { get; init; } = 300;
     public int MailTimeout { get; init; } = 300;
+    public int XforwardTimeout { get; init; } = 300;
     public int RcptTimeout { get; init; } = 300;
     public int DataInitTimeout { get; init; } = 120;
     public int DataXferTimeout { get; init; } = 180;
@@ -62,6 +63,7 @@ internal sealed class SmtpSettings
     public string BindAddress { get; init; } = "";
     public string BindAddress6 { get; init; } = "";
     public bool BindAddressEnforce { get; init; }
+    public bool SendXforward { get; init; }
 
     // OwnAddresses, ProxyAddresses - $inet_interfaces and
     // $proxy_interfaces (loop detection, source address); null: unknown.
@@ -99,6 +101,7 @@ internal sealed class SmtpSettings
             ConnectTimeout = T("connect_timeout"),
             HeloTimeout = T(lmtp ? "lhlo_timeout" : "helo_timeout"),
             MailTimeout = T("mail_timeout"),
+            XforwardTimeout = T("xforward_timeout"),
             RcptTimeout = T("rcpt_timeout"),
             DataInitTimeout = T("data_init_timeout"),
             DataXferTimeout = T("data_xfer_timeout"),
@@ -133,6 +136,7 @@ internal sealed class SmtpSettings
             BindAddress = S("bind_address"),
             BindAddress6 = S("bind_address6"),
             BindAddressEnforce = B("bind_address_enforce"),
+            SendXforward = B("send_xforward_command"),
             DisableMimeOutputConversion = conf.Bool("disable_mime_output_conversion"),
             HeaderSizeLimit = Int(conf.Eval("header_size_limit")),
             MimeBoundaryLimit = Int(conf.Eval("mime_boundary_length_limit")),

@@ -80,6 +80,13 @@ internal enum SmtpFeatures
     Auth = 1 << 6,
     SmtpUtf8 = 1 << 7,
     BestMx = 1 << 8,
+    XforwardName = 1 << 9,
+    XforwardAddr = 1 << 10,
+    XforwardPort = 1 << 11,
+    XforwardProto = 1 << 12,
+    XforwardHelo = 1 << 13,
+    XforwardIdent = 1 << 14,
+    XforwardDomain = 1 << 15,
 }
 
 internal sealed class SmtpState
