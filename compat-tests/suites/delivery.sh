@@ -8,7 +8,10 @@
 # a pipe(8) service, smtp(8) to an smtp-sink on loopback, discard, error
 # (the bounce comes back to the sender's alias file) and retry (deferred).
 # Compared: each destination's contents, the maillog (times, pids, queue
-# ids, delays normalized), and the queue left behind.
+# ids, delays normalized), and the queue left behind. One pipe(8) agent is
+# killed with SIGKILL in mid-delivery: the message stays queued and is
+# delivered after postqueue -f (the orphaned command's copy arrives too,
+# as with the reference).
 #
 # Needs root, the postfix and nobody users, and /usr/sbin/smtp-sink;
 # skipped otherwise.
@@ -23,9 +26,9 @@ dl_port() { if [ "$1" = ref ]; then echo 42525; else echo 42526; fi; }
 
 dl_instance() {
     local s=$1 d=$DL_T/$1
-    rm -rf "$d"; mkdir -p "$d/conf" "$d/q" "$d/data" "$d/vmail" "$d/files" "$d/sink"
+    rm -rf "$d"; mkdir -p "$d/conf" "$d/q" "$d/data" "$d/vmail" "$d/files" "$d/sink" "$d/slow"
     chown postfix "$d/data"
-    chown nobody "$d/vmail" "$d/files" "$d/sink"
+    chown nobody "$d/vmail" "$d/files" "$d/sink" "$d/slow"
     cat >"$d/conf/main.cf" <<EOF
 queue_directory = $d/q
 data_directory = $d/data
@@ -56,6 +59,7 @@ smtp_connection_cache_on_demand = no
 smtp_tls_security_level = none
 delay_logging_resolution_limit = 0
 notify_classes =
+service_throttle_time = 1s
 EOF
     cat >"$d/conf/aliases" <<EOF
 postmaster: $d/files/postmaster
@@ -69,6 +73,7 @@ discard.example discard:silently
 error.example error:5.1.1 no such place
 retry.example retry:4.4.1 try later
 pipe.example recorder:
+slow.example slowpipe:
 sink.example smtp:[127.0.0.1]:$(dl_port "$s")
 EOF
     cat >"$d/conf/vmailbox" <<EOF
@@ -80,6 +85,17 @@ EOF
 { echo "argv: \$*"; cat; echo "--"; } >> $d/files/recorded
 EOF
     chmod 755 "$d/files/recorder"
+    # slowpipe: takes the whole message, says so (a marker file), rests
+    # 1 s, then appends it to files/slowpiped.
+    cat >"$d/slow/slowpipe" <<EOF
+#!/bin/sh
+cat >$d/slow/msg.\$\$
+: >$d/slow/started
+sleep 1
+cat $d/slow/msg.\$\$ >>$d/files/slowpiped
+rm -f $d/slow/msg.\$\$
+EOF
+    chmod 755 "$d/slow/slowpipe"
     cat >"$d/conf/master.cf" <<EOF
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
@@ -98,6 +114,8 @@ virtual   unix  -       n       n       -       -       virtual
 postlog   unix-dgram n  -       n       -       1       postlogd
 recorder  unix  -       n       n       -       -       pipe
   flags=FR user=nobody argv=$d/files/recorder \${sender} \${recipient} \${nexthop} \${user} \${domain}
+slowpipe  unix  -       n       n       -       -       pipe
+  flags=F user=nobody argv=$d/slow/slowpipe
 EOF
     "$(dl_sbin "$s")/postmap" -c "$d/conf" "$d/conf/transport" "$d/conf/vmailbox"
     "$(dl_sbin "$s")/postalias" -c "$d/conf" "$d/conf/aliases"
@@ -107,7 +125,7 @@ EOF
 dl_norm() {
     sed -E -e 's/^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} /TIME /' -e 's/\[[0-9]+\]/[PID]/g' \
         -e 's/\b[0-9A-F]{10,12}\b/QID/g' -e "s,sink/[0-9]+\\.[0-9a-f]+,sink/FILE," -e "s/\\b(QID|[0-9]+)\\.V[0-9a-f]+I[0-9a-f]+M[0-9]+\\.[A-Za-z0-9.-]+/MAILDIR-NAME/g" \
-        -e "s/with ESMTP id [0-9a-f]+;/with ESMTP id SINK;/" -e "s/delay=[0-9.]+, delays=[0-9.\/]+/delay=D, delays=D/" \
+        -e "s/with ESMTP id [0-9a-f]+;/with ESMTP id SINK;/" -e "s/delay=[0-9.]+, delays=[0-9.\/]+/delay=D, delays=D/" -e 's/ pid [0-9]+ / pid N /' \
         -e 's/^(From [^ ]+ +)[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [0-9]{4}$/\1DATE/' \
         -e 's/(; |^\t|Date: |Arrival-Date: )[A-Z][a-z]{2}, [ 0-9]?[0-9] [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [-+][0-9]{4}( \([A-Z]+\))?/\1DATE/' \
         -e 's/<[0-9]{14}\.QID@/<STAMP.QID@/' -e 's/QID\.[0-9]+\/mx\.example\.com/BOUNDARY/g' \
@@ -176,6 +194,31 @@ else
     printf 'Subject: bounced\n\nbody\n' >"$DL_T/msg"; dl_send -f sender@example.com y@error.example
     printf 'Subject: deferred\n\nbody\n' >"$DL_T/msg"; dl_send -f sender@example.com z@retry.example
     printf 'Subject: unknown\n\nbody\n' >"$DL_T/msg"; dl_send -f sender@example.com nosuchuser@localhost
+    # SIGKILL of a delivery agent mid-delivery: pipe(8) runs slowpipe, which
+    # has read the message; the agent is killed while it waits for the
+    # command. The message must be deferred, not lost, and delivered when
+    # the queue is flushed; the orphaned command still finishes its copy.
+    dl_kill_agent() {
+        local d=$DL_T/$S i pid agent
+        rm -f "$d/slow/started"
+        printf 'Subject: agent killed\n\nbody\n' | "$(dl_sbin $S)/sendmail" -C "$d/conf" -f sender@example.com k@slow.example
+        for i in $(seq 1 100); do [ -f "$d/slow/started" ] && break; sleep 0.05; done
+        pid=$(pgrep -f "^/bin/sh $d/slow/slowpipe" | head -1)
+        agent=$( [ -n "$pid" ] && ps -o ppid= -p "$pid" | tr -d ' ')
+        [ -n "$agent" ] && kill -KILL "$agent" && echo "agent killed"
+        # qmgr logs nothing for the recipient (the agent never answered):
+        # the message just goes back to the deferred queue.
+        for i in $(seq 1 100); do [ -z "$(find "$d/q/active" "$d/q/incoming" -type f)" ] && break; sleep 0.05; done
+        echo "queued after the kill: $("$(dl_sbin $S)/postqueue" -c "$d/conf" -p | grep -c 'k@slow.example')"
+        sleep 1.2
+        "$(dl_sbin $S)/postqueue" -c "$d/conf" -f
+        for i in $(seq 1 100); do grep -a -q "to=<k@slow.example>.*status=sent" "$d/maillog" && break; sleep 0.1; done
+        sleep 0.5
+        echo "queued after the flush: $("$(dl_sbin $S)/postqueue" -c "$d/conf" -p | grep -c 'k@slow.example')"
+        echo "copies delivered: $(grep -c '^Subject: agent killed' "$d/files/slowpiped")"
+        grep -a -e "k@slow.example" -e "killed by signal" -e "bad command startup" "$d/maillog" | dl_norm
+    }
+    dl_both agent-sigkill 'dl_kill_agent'
     dl_both settled 'dl_settle $S && sleep 1 && dl_settle $S && echo ok'
     dl_both files 'dl_files'
     dl_both queue '$(dl_sbin $S)/postqueue -c $DL_T/$S/conf -p | dl_norm | sed -E "s/^QID +[0-9]+ .*/QID SIZE DATE/" | LC_ALL=C sort'

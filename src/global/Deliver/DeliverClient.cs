@@ -23,6 +23,8 @@ namespace Postfix.Global.Deliver;
 
 public sealed class DeliverClient : IDisposable
 {
+    private const int Etimedout = 110;
+
     private readonly AttrStream conn;
 
     public DeliverClient(Stream stream, string path)
@@ -59,7 +61,10 @@ public sealed class DeliverClient : IDisposable
     // InitialReply - 0, DeliverStat.Defer (malformed) or Crash.
     public int InitialReply()
     {
-        if (conn.ScanMore() < 0)
+        // The reference peeks at the descriptor first (only a read error
+        // fails that); an agent that just went away gives an empty reply,
+        // which is malformed.
+        if (conn.ScanMore() < 0 && conn.LastErrno != 0)
         {
             Msg.Warn($"{Path}: premature disconnect");
             return DeliverStat.Crash;
@@ -81,9 +86,12 @@ public sealed class DeliverClient : IDisposable
     // FinalReply - qmgr_deliver_final_reply().
     public int FinalReply(DsnBuf dsb)
     {
-        if (conn.ScanMore() < 0)
+        // As InitialReply: a killed agent's end of input is a malformed
+        // response; a timeout is the caller's to report (LastErrno).
+        if (conn.ScanMore() < 0 && conn.LastErrno != 0)
         {
-            Msg.Warn($"{Path}: premature disconnect");
+            if (conn.LastErrno != Etimedout)
+                Msg.Warn($"{Path}: premature disconnect");
             return DeliverStat.Crash;
         }
         var spec = DeliverRequestWriter.ReplySpec;
