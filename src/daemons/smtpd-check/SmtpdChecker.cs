@@ -930,8 +930,10 @@ public sealed partial class SmtpdChecker
     private int RejectPlaintextSession(SmtpdState state) =>
         state.Tls == null ? CheckReject(state, ErrorPolicy, plaintextCode, "4.7.1", "Session encryption is required") : Dunno;
 
+    // The reference looks at the socket address: a client on a UNIX
+    // socket (address family unspecified) is not on an inet interface.
     private int PermitInetInterfaces(SmtpdState state) =>
-        System.Net.IPAddress.TryParse(state.Addr, out var a) && ownAddresses.Contains(a.ToString()) ? Ok : Dunno;
+        state.AddrFamily != 0 && System.Net.IPAddress.TryParse(state.Addr, out var a) && ownAddresses.Contains(a.ToString()) ? Ok : Dunno;
 
     private int PermitMynetworks(SmtpdState state)
     {

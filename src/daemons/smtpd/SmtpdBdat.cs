@@ -70,6 +70,8 @@ internal sealed partial class SmtpdSession
             Reply("521 5.5.4 Syntax: BDAT count [LAST]");
             return -1;
         }
+        // With deadlines, content that arrives buys time.
+        Io.Setup(StandAlone ? 0 : Config.Timeout, Config.RequestDeadline, Config.MinDataRate);
         if (chunkSize == 0 && !finalChunk)
         {
             Msg.Warn($"{QueueIdOrNoqueue}: null BDAT request from {NamAddr}");

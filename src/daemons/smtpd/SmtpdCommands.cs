@@ -1168,6 +1168,8 @@ internal sealed partial class SmtpdSession
     // ReceiveDataMessage - receive_data_message().
     private void ReceiveDataMessage(IMessageOutput o)
     {
+        // With deadlines, content that arrives buys time.
+        Io.Setup(StandAlone ? 0 : Config.Timeout, Config.RequestDeadline, Config.MinDataRate);
         var first = true;
         var prevType = 0;
         var prevGotBareLf = 0;

@@ -28,6 +28,8 @@ internal sealed class SmtpdConfig
         MailName = conf.Eval("mail_name");
         Banner = conf.Eval("smtpd_banner");
         Timeout = Time(conf, "smtpd_timeout");
+        RequestDeadline = conf.Bool("smtpd_per_request_deadline");
+        MinDataRate = Int(conf, "smtpd_min_data_rate");
         ErrorSleep = Time(conf, "smtpd_error_sleep_time");
         SoftErrorLimit = Int(conf, "smtpd_soft_error_limit");
         HardErrorLimit = Int(conf, "smtpd_hard_error_limit");
@@ -103,6 +105,8 @@ internal sealed class SmtpdConfig
 
     public MailConf Conf { get; }
     public string MyHostname, MailName, Banner;
+    public bool RequestDeadline;
+    public int MinDataRate;
     public int Timeout, ErrorSleep, SoftErrorLimit, HardErrorLimit, JunkCommandLimit, HistoryThreshold;
     public long MessageSizeLimit;
     public bool DisableVrfy, HeloRequired, StrictRfc821, DelayReject, DelayOpen, PortLogging, PeernameLookup;

@@ -9,8 +9,11 @@
 //	$smtpd_proxy_ehlo, XFORWARD with the client's attributes when the
 //	filter offers it, the client's MAIL FROM), RCPT TO and DATA are
 //	forwarded, the content goes out as received (with our Received:
-//	header), and the filter's replies become ours. The speed_adjust
-//	option is accepted but content is not buffered first.
+//	header), and the filter's replies become ours. With speed_adjust
+//	(smtpd_proxy_options) the commands and the content are first saved
+//	to an unlinked file in the incoming queue and the filter is contacted
+//	only after the client's "."; the saved session is then replayed,
+//	stopping at the first reply the filter refuses.
 using System;
 using System.Net.Sockets;
 using System.Text;
@@ -31,7 +34,16 @@ internal sealed partial class SmtpdSession
         public SmtpdStream? Stream;
         public Socket? Socket;
         public bool Broken;
+
+        // speed_adjust: the replay log, and whether commands and content
+        // still go there (not to the filter).
+        public System.IO.FileStream? Replay;
+        public bool Saving;
     }
+
+    // Replay log entries: a command with the reply class it expects, or a
+    // content record.
+    private const byte ReplayCommand = (byte)'C', ReplayNorm = (byte)'N', ReplayCont = (byte)'R';
 
     public SmtpdProxy? Proxy;
 
@@ -45,7 +57,114 @@ internal sealed partial class SmtpdSession
     private int ProxyCreate()
     {
         Proxy = new SmtpdProxy { ServiceName = Proc.ProxyFilter };
-        return ProxyConnect();
+        if (!Proc.ProxySpeedAdjust)
+            return ProxyConnect();
+        // The filter is contacted after the whole message is in.
+        var path = $"incoming/proxy.{Environment.ProcessId}.{Guid.NewGuid():N}";
+        try
+        {
+            Proxy.Replay = new System.IO.FileStream(path, System.IO.FileMode.CreateNew, System.IO.FileAccess.ReadWrite,
+                System.IO.FileShare.None, 8192);
+            System.IO.File.Delete(path);
+        }
+        catch (Exception e) when (e is System.IO.IOException or UnauthorizedAccessException)
+        {
+            Proxy.Replay?.Dispose();
+            Proxy.Replay = null;
+            return ProxyReplayError(e);
+        }
+        Proxy.Saving = true;
+        return 0;
+    }
+
+    // ProxyReplayError - smtpd_proxy_replay_rdwr_error().
+    private int ProxyReplayError(Exception e)
+    {
+        Msg.Warn($"proxy speed-adjust log I/O error: {e.Message}");
+        ErrorMask |= MailErrorResource;
+        Err |= CleanupStatProxy;
+        ProxyFakeReply(CleanupStatProxy);
+        return -1;
+    }
+
+    private void ReplayPut(byte kind, int expect, ReadOnlySpan<byte> data)
+    {
+        var replay = Proxy!.Replay!;
+        Span<byte> head = stackalloc byte[9];
+        head[0] = kind;
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(head[1..], expect);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(head[5..], data.Length);
+        replay.Write(head);
+        replay.Write(data);
+    }
+
+    // ProxySave - smtpd_proxy_save_cmd(): keep the command; after "."
+    // connect and replay.
+    private int ProxySave(int expect, string text)
+    {
+        try
+        {
+            ReplayPut(ReplayCommand, expect, System.Text.Encoding.UTF8.GetBytes(text));
+        }
+        catch (Exception e) when (e is System.IO.IOException or ObjectDisposedException)
+        {
+            return ProxyReplayError(e);
+        }
+        return text == "." ? ProxyReplaySend() : 0;
+    }
+
+    // ProxyReplaySend - smtpd_proxy_replay_send().
+    private int ProxyReplaySend()
+    {
+        var proxy = Proxy!;
+        var replay = proxy.Replay!;
+        try
+        {
+            replay.Flush();
+            replay.Seek(0, System.IO.SeekOrigin.Begin);
+        }
+        catch (System.IO.IOException e)
+        {
+            return ProxyReplayError(e);
+        }
+        proxy.Saving = false;
+        if (ProxyConnect() < 0)
+            return -1;
+        Span<byte> head = stackalloc byte[9];
+        var data = new byte[512];
+        try
+        {
+            while (true)
+            {
+                if (replay.Read(head) < head.Length)
+                    return 0;
+                var expect = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(head[1..]);
+                var len = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(head[5..]);
+                if (data.Length < len)
+                    data = new byte[Math.Max(len, data.Length * 2)];
+                replay.ReadExactly(data, 0, len);
+                switch (head[0])
+                {
+                    case ReplayNorm:
+                    case ReplayCont:
+                        if (!ProxyRecord(head[0] == ReplayNorm ? Postfix.Global.Queue.RecordType.Norm : Postfix.Global.Queue.RecordType.Cont,
+                                data.AsSpan(0, len)))
+                            return -1;
+                        break;
+                    case ReplayCommand:
+                        if (ProxyCommand(expect, System.Text.Encoding.UTF8.GetString(data, 0, len)) != 0)
+                            return -1;
+                        break;
+                    default:
+                        Msg.Panic($"proxy replay: unexpected record type {head[0]}");
+                        break;
+                }
+            }
+        }
+        catch (Exception e) when (e is System.IO.IOException or System.IO.EndOfStreamException)
+        {
+            return ProxyReplayError(e);
+        }
     }
 
     private int ProxyConnect()
@@ -216,6 +335,8 @@ internal sealed partial class SmtpdSession
     private int ProxyCommand(int expect, string text)
     {
         var proxy = Proxy!;
+        if (proxy.Saving)
+            return ProxySave(expect, text);
         if (proxy.Broken || proxy.Stream == null)
             return ProxyRdwrError(0);
         var io = proxy.Stream;
@@ -281,6 +402,19 @@ internal sealed partial class SmtpdSession
     private bool ProxyRecord(int type, ReadOnlySpan<byte> data)
     {
         var proxy = Proxy;
+        if (proxy is { Saving: true })
+        {
+            try
+            {
+                ReplayPut(type == Postfix.Global.Queue.RecordType.Norm ? ReplayNorm : ReplayCont, 0, data);
+                return true;
+            }
+            catch (Exception e) when (e is System.IO.IOException or ObjectDisposedException)
+            {
+                ProxyReplayError(e);
+                return false;
+            }
+        }
         if (proxy == null || proxy.Broken || proxy.Stream == null)
         {
             if (proxy != null)
@@ -336,6 +470,7 @@ internal sealed partial class SmtpdSession
         if (Proxy == null)
             return;
         ProxyClose();
+        Proxy.Replay?.Dispose();
         Proxy = null;
     }
 

@@ -313,7 +313,7 @@ internal sealed partial class SmtpdSession : SmtpdState
         var anvilConnected = false;
         try
         {
-            Io.TimeoutSec = StandAlone ? 0 : Config.Timeout;
+            Io.Setup(StandAlone ? 0 : Config.Timeout, Config.RequestDeadline, 0);
             try
             {
                 while (true)
@@ -331,6 +331,8 @@ internal sealed partial class SmtpdSession : SmtpdState
             }
             catch (SmtpdJump jump)
             {
+                // A fresh time budget for the last words (smtpd_proto()).
+                Io.Setup(StandAlone ? 0 : Config.Timeout, Config.RequestDeadline, 0);
                 switch (jump.Code)
                 {
                     case SmtpdJump.Time:
@@ -496,7 +498,7 @@ internal sealed partial class SmtpdSession : SmtpdState
         {
             if ((Flags & FlagHangup) != 0)
                 break;
-            Io.TimeoutSec = StandAlone ? 0 : Config.Timeout;
+            Io.Setup(StandAlone ? 0 : Config.Timeout, Config.RequestDeadline, 0);
             if (ErrorCount >= Config.HardErrorLimit)
             {
                 Reason = ReasonErrorLimit;

@@ -7,7 +7,9 @@
 //	Buffered line input with a length bound and the reference's CR/LF
 //	handling (bare LF detection), buffered output that goes out when the
 //	server must wait for input (so that pipelined replies travel
-//	together), and the per-read/write time limit. I/O trouble unwinds
+//	together), and the per-read/write time limit or, with
+//	smtpd_per_request_deadline, a time budget for all I/O of one
+//	request that min_data_rate tops up as content arrives. I/O trouble unwinds
 //	the session with SmtpdJump (timeout, lost connection), as the
 //	reference's longjmp does.
 using System;
@@ -54,16 +56,67 @@ internal sealed class SmtpdStream
         set
         {
             timeout = value;
-            if (Socket != null)
-            {
-                var ms = value > 0 ? (int)Math.Min(int.MaxValue, value * 1000L) : 0;
-                Socket.ReceiveTimeout = ms;
-                Socket.SendTimeout = ms;
-            }
+            SetSocketTimeout(value);
         }
     }
 
     private int timeout;
+
+    // The deadline (vstream's VSTREAM_FLAG_DEADLINE): what is left of the
+    // request's budget, in microseconds, and the data rate that adds to it.
+    private bool deadline;
+    private long budgetUs;
+    private int minDataRate;
+    private int socketTimeout = -1;
+
+    // Setup - smtp_stream_setup(): a limit per read/write, or (deadline)
+    // one budget of timeoutSec for all reads and writes until the next
+    // Setup; with minDataRate > 0 every minDataRate bytes read or written
+    // add one second to it, up to timeoutSec.
+    public void Setup(int timeoutSec, bool enableDeadline, int dataRate)
+    {
+        TimeoutSec = timeoutSec;
+        deadline = enableDeadline && timeoutSec > 0;
+        budgetUs = timeoutSec * 1_000_000L;
+        minDataRate = dataRate;
+    }
+
+    private void SetSocketTimeout(int seconds)
+    {
+        if (Socket == null || seconds == socketTimeout)
+            return;
+        socketTimeout = seconds;
+        var ms = seconds > 0 ? (int)Math.Min(int.MaxValue, seconds * 1000L) : 0;
+        Socket.ReceiveTimeout = ms;
+        Socket.SendTimeout = ms;
+    }
+
+    // DeadlineBefore - the time limit of the next read/write (the budget
+    // rounded up to whole seconds); an exhausted budget is a timeout.
+    private long DeadlineBefore()
+    {
+        if (!deadline)
+            return 0;
+        var seconds = (int)Math.Min(int.MaxValue, (budgetUs + 999_999) / 1_000_000);
+        if (seconds <= 0)
+            throw new SmtpdJump(SmtpdJump.Time);
+        SetSocketTimeout(seconds);
+        return System.Diagnostics.Stopwatch.GetTimestamp();
+    }
+
+    // DeadlineAfter - charge the time spent, credit the data moved.
+    private void DeadlineAfter(long started, int bytes)
+    {
+        if (!deadline)
+            return;
+        budgetUs -= (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMicroseconds;
+        if (minDataRate > 0 && bytes > 0)
+        {
+            budgetUs += bytes * 1_000_000L / minDataRate;
+            if (budgetUs >= timeout * 1_000_000L)
+                budgetUs = timeout * 1_000_000L;
+        }
+    }
 
     // Bare LF controls: what the line reader looks for, and what it found.
     public int DetectBareLf;
@@ -117,6 +170,7 @@ internal sealed class SmtpdStream
         if (eof)
             return;
         int n;
+        var started = DeadlineBefore();
         try
         {
             n = Stream.Read(inBuf, 0, inBuf.Length);
@@ -124,8 +178,11 @@ internal sealed class SmtpdStream
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException
                                       or System.Security.Authentication.AuthenticationException)
         {
+            if (IsTimeout(e))
+                budgetUs = 0;
             throw new SmtpdJump(IsTimeout(e) ? SmtpdJump.Time : SmtpdJump.Eof);
         }
+        DeadlineAfter(started, n);
         LastIo = Environment.TickCount64;
         if (n <= 0)
         {
@@ -276,6 +333,16 @@ internal sealed class SmtpdStream
     {
         if (outLen == 0)
             return;
+        long started;
+        try
+        {
+            started = DeadlineBefore();
+        }
+        catch (SmtpdJump)
+        {
+            outLen = 0;
+            throw;
+        }
         try
         {
             Stream.Write(outBuf, 0, outLen);
@@ -285,8 +352,11 @@ internal sealed class SmtpdStream
                                       or System.Security.Authentication.AuthenticationException)
         {
             outLen = 0;
+            if (IsTimeout(e))
+                budgetUs = 0;
             throw new SmtpdJump(IsTimeout(e) ? SmtpdJump.Time : SmtpdJump.Eof);
         }
+        DeadlineAfter(started, outLen);
         outLen = 0;
         LastIo = Environment.TickCount64;
     }

@@ -10,7 +10,10 @@
 //	with .NET's SslStream under the SMTP stream, after STARTTLS or right
 //	after connect in wrapper mode. The negotiated protocol and cipher
 //	are reported with OpenSSL's names, as the reference logs them and
-//	writes them into the Received: header.
+//	writes them into the Received: header. One certificate context per
+//	process lets clients resume sessions; whether a handshake did is read
+//	from the stream's OpenSSL handle (a resumed session is not a new one
+//	for smtpd_client_new_tls_session_rate_limit).
 // The reference's protocol names, digests (md5/sha1 fingerprints are a
 // configuration choice) and opportunistic TLS (any client certificate is
 // accepted and only marked trusted or not) are deliberate.
@@ -38,6 +41,15 @@ internal sealed class SmtpdTlsContext
     public int LogLevel;
     public string FingerprintDigest = "sha256";
     public int StartTlsTimeout;
+
+    // One certificate context for the process: .NET then keeps one
+    // OpenSSL server context, whose session cache and ticket keys let
+    // clients resume their sessions.
+    private SslStreamCertificateContext? certificateContext;
+
+    public SslStreamCertificateContext CertificateContext =>
+        System.Threading.LazyInitializer.EnsureInitialized(ref certificateContext,
+            () => SslStreamCertificateContext.Create(Certificate, null, offline: true));
 
     // Load - TLS_SERVER_INIT(): null (with the reference's warning) when
     // there is no usable certificate.
@@ -176,6 +188,7 @@ internal sealed partial class SmtpdSession
     private X509Certificate2? peerCertificate;
     private bool peerTrusted;
     private string kexName = "", serverSigName = "", serverSigDigest = "";
+    private bool tlsSessionReused;
     private int serverSigBits;
 
     private int StartTlsCmd(List<SmtpdToken> argv)
@@ -273,7 +286,7 @@ internal sealed partial class SmtpdSession
         });
         var options = new SslServerAuthenticationOptions
         {
-            ServerCertificate = ctx.Certificate,
+            ServerCertificateContext = ctx.CertificateContext,
             ClientCertificateRequired = ctx.AskClientCert,
             EnabledSslProtocols = ctx.Protocols,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
@@ -302,7 +315,8 @@ internal sealed partial class SmtpdSession
         FillTlsState(ssl, ctx);
         if (ctx.LogLevel >= 1)
             Msg.Info(TlsSummary());
-        if (Config.NewTlsRateLimit > 0 && !StandAlone && !XclientAllowed && Proc.Anvil != null && !HoggerMatch()
+        // A resumed session is not a new one.
+        if (Config.NewTlsRateLimit > 0 && !tlsSessionReused && !StandAlone && !XclientAllowed && Proc.Anvil != null && !HoggerMatch()
             && Proc.Anvil.NewTls(Service, Addr, out var rate) && rate > Config.NewTlsRateLimit)
         {
             ErrorMask |= MailErrorPolicy;
@@ -343,26 +357,13 @@ internal sealed partial class SmtpdSession
             CipherUseBits = bits,
             CipherAlgBits = bits,
         };
-        kexName = cipher.StartsWith("TLS_", StringComparison.Ordinal) || cipher.StartsWith("ECDHE", StringComparison.Ordinal)
-            ? "X25519" : "";
-        using (var rsa = ctx.Certificate.GetRSAPublicKey())
-        {
-            if (rsa != null)
-            {
-                serverSigName = "RSA-PSS";
-                serverSigBits = rsa.KeySize;
-                serverSigDigest = "SHA256";
-            }
-        }
-        using (var ec = ctx.Certificate.GetECDsaPublicKey())
-        {
-            if (ec != null)
-            {
-                serverSigName = "ECDSA";
-                serverSigBits = 0;
-                serverSigDigest = "SHA256";
-            }
-        }
+        tlsSessionReused = TlsSessionReuse.Reused(ssl);
+        kexName = serverSigName = serverSigDigest = "";
+        serverSigBits = 0;
+        // The reference reports key exchange and signature for TLS 1.3
+        // only; a resumed session made no signature (no digest).
+        if (proto == "TLSv1.3")
+            FillTls13Details(ctx, tlsSessionReused);
         if (ssl.RemoteCertificate != null)
         {
             peerCertificate = new X509Certificate2(ssl.RemoteCertificate);
@@ -410,6 +411,31 @@ internal sealed partial class SmtpdSession
             encName = enc.Replace("AES_128_", "AES128-").Replace("AES_256_", "AES256-").Replace('_', '-');
         var result = kx == "RSA" ? encName : kx + "-" + encName;
         return (result, bits);
+    }
+
+    // FillTls13Details - tls_get_signature_params() for TLS 1.3: the key
+    // exchange and the server's signature key.
+    private void FillTls13Details(SmtpdTlsContext ctx, bool reused)
+    {
+        kexName = "X25519";
+        using (var rsa = ctx.Certificate.GetRSAPublicKey())
+        {
+            if (rsa != null)
+            {
+                serverSigName = "RSA-PSS";
+                serverSigBits = rsa.KeySize;
+                serverSigDigest = reused ? "" : "SHA256";
+            }
+        }
+        using (var ec = ctx.Certificate.GetECDsaPublicKey())
+        {
+            if (ec != null)
+            {
+                serverSigName = "ECDSA";
+                serverSigBits = 0;
+                serverSigDigest = reused ? "" : "SHA256";
+            }
+        }
     }
 
     // TlsSummary - tls_log_summary().
@@ -490,5 +516,61 @@ internal sealed partial class SmtpdSession
         Tls = null;
         peerCertificate?.Dispose();
         peerCertificate = null;
+    }
+}
+
+// TlsSessionReuse - whether a server handshake resumed a session
+// (SSL_session_reused()). .NET keeps one OpenSSL context per server
+// certificate in the process, so clients resume sessions (tickets and the
+// session cache), but it does not say so: the answer comes from the
+// stream's OpenSSL handle. Where that handle cannot be found (another
+// runtime's layout) every session counts as new.
+internal static class TlsSessionReuse
+{
+    [System.Runtime.InteropServices.DllImport("libssl.so.3", EntryPoint = "SSL_session_reused")]
+    private static extern int SslSessionReused(IntPtr ssl);
+
+    private static bool unavailable;
+
+    private const System.Reflection.BindingFlags Private =
+        System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance;
+
+    [System.Diagnostics.CodeAnalysis.DynamicDependency("_securityContext", typeof(SslStream))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.NonPublicFields,
+        "System.Net.Security.SafeDeleteSslContext", "System.Net.Security")]
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "The fields are kept by DynamicDependency.")]
+    public static bool Reused(SslStream ssl)
+    {
+        if (unavailable)
+            return false;
+        try
+        {
+            // The stream's security context is the OpenSSL handle itself
+            // (newer runtimes) or holds it in _sslContext.
+            var context = typeof(SslStream).GetField("_securityContext", Private)?.GetValue(ssl);
+            if (context != null && context.GetType().Name != "SafeSslHandle")
+                context = context.GetType().GetField("_sslContext", Private)?.GetValue(context);
+            if (context is System.Runtime.InteropServices.SafeHandle handle
+                && handle.GetType().Name == "SafeSslHandle" && !handle.IsInvalid)
+            {
+                var added = false;
+                handle.DangerousAddRef(ref added);
+                try
+                {
+                    return SslSessionReused(handle.DangerousGetHandle()) == 1;
+                }
+                finally
+                {
+                    if (added)
+                        handle.DangerousRelease();
+                }
+            }
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or InvalidOperationException
+                                      or NotSupportedException or MemberAccessException or ObjectDisposedException)
+        {
+        }
+        unavailable = true;
+        return false;
     }
 }
