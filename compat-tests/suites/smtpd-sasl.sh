@@ -219,8 +219,10 @@ else
     fi
     # Both sides at once (separate instances and ports, one Dovecot).
     ss_case sref ref 42620 &
-    [ -n "$ours_auth" ] && ss_case sours ours 42640 &
-    wait
+    ss_pids=$!
+    if [ -n "$ours_auth" ]; then ss_case sours ours 42640 & ss_pids="$ss_pids $!"; fi
+    # Not a bare wait: Dovecot runs in the background too.
+    wait $ss_pids
     # The reference side really authenticates and relays.
     if grep -q '^S: 235 2.7.0 Authentication successful' "$SD_T/sref.dialog" \
         && grep -q 'sasl_method=PLAIN, sasl_username=test' "$SD_T/sref.log" \
