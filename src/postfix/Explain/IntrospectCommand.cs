@@ -153,7 +153,7 @@ internal static class IntrospectCommand
                 ProgramHost.Out.Write(Encoding.UTF8.GetString(ms.ToArray()));
                 break;
             case "dot":
-                HookReport.Dot(ProgramHost.Out, dir, hooks, services);
+                HookReport.Dot(ProgramHost.Out, dir, hooks, services, conf.Eval("content_filter"));
                 break;
             default:
                 Msg.Fatal($"unknown format: {o.Format} (use text, json or dot)");

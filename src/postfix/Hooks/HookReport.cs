@@ -7,6 +7,10 @@
 //	draws this server's mail flow: the inet listeners, cleanup, the
 //	queue, qmgr and trivial-rewrite, the delivery transports defined in
 //	master.cf, and every hook as a box hanging off the stage it acts in.
+//	A content filter is drawn as the transport that hands mail to it and
+//	the way it comes back: the re-injection smtpd of master.cf (a
+//	service whose -o content_filter is empty), or sendmail(1) when the
+//	filter is a pipe command that calls it.
 //	With --all, the catalog points nobody wires are listed with their
 //	purpose.
 using System;
@@ -128,7 +132,7 @@ internal static class HookReport
         _ => "master",
     };
 
-    public static void Dot(TextWriter o, string configDir, List<Hook> hooks, List<MasterService> services)
+    public static void Dot(TextWriter o, string configDir, List<Hook> hooks, List<MasterService> services, string mainContentFilter = "")
     {
         o.WriteLine("digraph postfix {");
         o.WriteLine("  rankdir=LR;");
@@ -194,6 +198,7 @@ internal static class HookReport
                 }
             }
         }
+        ContentFilters(o, services, mainContentFilter);
         var h = 0;
         foreach (var hook in hooks)
         {
@@ -218,6 +223,61 @@ internal static class HookReport
             o.WriteLine($"  {node} -> {id} [style=dashed, arrowhead=odot, label={Q(hook.Stage)}];");
         }
         o.WriteLine("}");
+    }
+
+    // ContentFilters - each content_filter (main.cf, or a service's -o)
+    // as a node fed by its transport, with the re-injection path back.
+    private static void ContentFilters(TextWriter o, List<MasterService> services, string mainContentFilter)
+    {
+        var filters = new List<(string Value, string Origin)>();
+        if (mainContentFilter.Length > 0)
+            filters.Add((mainContentFilter, "main.cf"));
+        foreach (var s in services)
+        {
+            if (s.Override("content_filter") is { Length: > 0 } f && !filters.Exists(x => x.Value == f))
+                filters.Add((f, s.Label));
+        }
+        if (filters.Count == 0)
+            return;
+        // Re-injection listeners: smtpd services that clear content_filter.
+        var reinjection = new List<int>();
+        for (var i = 0; i < services.Count; i++)
+        {
+            var s = services[i];
+            if (s.Command != "smtpd" || s.Override("content_filter") is not { Length: 0 })
+                continue;
+            reinjection.Add(i);
+            if (s.Type is not ("inet" or "pass"))
+            {
+                // Not drawn with the listeners: a local socket, e.g. unix.
+                o.WriteLine($"  svc{i} [shape=box, label={Q(s.Label + "\n" + s.Command)}];");
+                o.WriteLine($"  svc{i} -> cleanup [label=\"no filter\"];");
+            }
+        }
+        for (var k = 0; k < filters.Count; k++)
+        {
+            var (value, origin) = filters[k];
+            var colon = value.IndexOf(':');
+            var transport = colon >= 0 ? value[..colon] : value;
+            var nexthop = colon >= 0 ? value[(colon + 1)..] : "";
+            var index = services.FindIndex(s => s.Name == transport && s.Type == "unix");
+            var svc = index >= 0 ? services[index] : null;
+            var id = "filter" + k;
+            var text = "content filter\n" + (svc?.Command == "pipe" ? Trunc(svc.Argv() ?? transport, 50) : nexthop.Length > 0 ? nexthop : transport);
+            o.WriteLine($"  {id} [shape=box, style=\"rounded,filled\", fillcolor=lightblue, label={Q(text)}];");
+            if (svc != null && svc.Command is "smtp" or "lmtp" or "pipe")
+                o.WriteLine($"  svc{index} -> {id} [color=blue, label={Q("content_filter (" + origin + ")")}];");
+            else
+                o.WriteLine($"  qmgr -> {id} [color=blue, label={Q("content_filter " + value + " (" + origin + ")" + (svc == null ? ": no master.cf service" : ""))}];");
+            if (svc?.Command == "pipe")
+            {
+                if (svc.Argv() is { } argv && argv.Contains("sendmail", StringComparison.Ordinal))
+                    o.WriteLine($"  {id} -> sendmail [color=blue, style=bold, label=\"re-injection (sendmail)\"];");
+                continue;
+            }
+            foreach (var r in reinjection)
+                o.WriteLine($"  {id} -> svc{r} [color=blue, style=bold, label=\"re-injection\"];");
+        }
     }
 
     private static string Trunc(string s, int max) => s.Length <= max ? s : s[..(max - 3)] + "...";
