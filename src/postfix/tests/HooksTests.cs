@@ -121,4 +121,25 @@ public sealed class HooksTests : IDisposable
         x.Paths[1].Steps[1].Note!.ShouldContain("transport_maps");
         x.Paths[1].Steps[2].Result.ShouldBe("smtp(8) via smtp/unix to [mx.remote.example]");
     }
+    [Fact]
+    public void DotDrawsTheContentFilterReinjectionPath()
+    {
+        var (conf, services) = Config("content_filter = amavis:[127.0.0.1]:10024\n", """
+            smtp inet n - y - - smtpd
+            amavis unix - - n - 2 smtp
+            127.0.0.1:10025 inet n - n - - smtpd -o content_filter= -o local_recipient_maps=
+            scan unix - n n - - pipe user=filter argv=/usr/bin/scan -f ${sender} -- /usr/sbin/sendmail -i
+            submission inet n - y - - smtpd -o content_filter=scan:
+            """);
+        var o = new StringWriter();
+        HookReport.Dot(o, dir, new HookFinder(conf, services).Find(), services, conf.Eval("content_filter"));
+        var dot = o.ToString();
+        // svc1 = amavis/unix, svc2 = the re-injection smtpd, svc3 = the pipe filter.
+        dot.ShouldContain("  filter0 [shape=box, style=\"rounded,filled\", fillcolor=lightblue, label=\"content filter\\n[127.0.0.1]:10024\"];\n");
+        dot.ShouldContain("  svc1 -> filter0 [color=blue, label=\"content_filter (main.cf)\"];\n");
+        dot.ShouldContain("  filter0 -> svc2 [color=blue, style=bold, label=\"re-injection\"];\n");
+        dot.ShouldContain("  svc3 -> filter1 [color=blue, label=\"content_filter (submission/inet)\"];\n");
+        dot.ShouldContain("  filter1 -> sendmail [color=blue, style=bold, label=\"re-injection (sendmail)\"];\n");
+        dot.ShouldNotContain("filter1 -> svc2");
+    }
 }
