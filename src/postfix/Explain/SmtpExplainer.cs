@@ -84,6 +84,17 @@ internal sealed class ExplainTracer : ICheckTracer
         pending.Clear();
     }
 
+    // End - the stage ended with reply. Lookups left over belong to a
+    // restriction that smtpd abandoned with a temporary failure (a table
+    // lookup error ends the evaluation at once, as smtpd_check's longjmp).
+    public void End(string? reply)
+    {
+        if (stage == null || pending.Count == 0 || reply == null)
+            return;
+        Current().Add(new SmtpTraceEvent { Kind = "restriction", Text = "(the next restriction: stopped by a lookup failure)", Outcome = reply.Length == 0 ? "(hang up)" : reply });
+        Flush();
+    }
+
     public void List(string name)
     {
         Flush();
@@ -248,6 +259,7 @@ internal static class SmtpExplainer
                 fatal = e.Message;
                 st.Reply = "";
             }
+            tracer.End(st.Reply);
             tracer.Stage = null;
             return st.Reply;
         }
