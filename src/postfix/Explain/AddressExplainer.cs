@@ -214,6 +214,7 @@ internal sealed class AddressExplainer
     private AddressPath Resolve(string sender, string rcpt)
     {
         pending.Clear();
+        pendingUnavailable.Clear();
         var r = resolve.Resolve(resolve.Regular, sender, rcpt);
         if ((r.Flags & MailProto.ResolveFlagFail) != 0)
             return ResolveFailed(rcpt);
