@@ -53,6 +53,9 @@ public static class Postscreen
     private const int MaxSessions = 10000;
     internal static PscSettings S = null!;
     private static Dict? cache;
+    private static string cacheName = "";
+    private static int cleanupStarted;
+    private const string LastCleanupKey = "_LAST_CACHE_CLEANUP_COMPLETED_";
     private static readonly object CacheLock = new();
     private static readonly Dictionary<string, ClientInfo> Clients = new(StringComparer.Ordinal);
 
@@ -76,6 +79,7 @@ public static class Postscreen
     {
         S = new PscSettings(ctx.Conf);
         var map = ctx.Conf.Eval("postscreen_cache_map");
+        cacheName = map;
         if (map.Length > 0)
         {
             try
@@ -110,6 +114,8 @@ public static class Postscreen
         var addr = Endpoint(socket!.RemoteEndPoint, out var port);
         var saddr = Endpoint(socket.LocalEndPoint, out var sport);
         Msg.Info($"CONNECT from [{addr}]:{port} to [{saddr}]:{sport}");
+        if (cache != null && Interlocked.Exchange(ref cleanupStarted, 1) == 0)
+            new Thread(CacheCleanupLoop, 128 * 1024) { IsBackground = true, Name = "cache-cleanup" }.Start();
         ClientInfo info;
         lock (Clients)
         {
@@ -119,7 +125,18 @@ public static class Postscreen
         }
         try
         {
-            new PscSession(socket, addr, port, saddr, sport, info).Screen();
+            var session = new PscSession(socket, addr, port, saddr, sport, info);
+            session.Screen();
+            if (session.HandedOff)
+            {
+                // Let go of our copy only: disposing a NetworkStream shuts
+                // the socket down, which would cut smtpd off too. The
+                // descriptor is swapped for /dev/null, which the dispose
+                // then closes harmlessly.
+                var devNull = System.IO.File.OpenHandle("/dev/null");
+                Sys.Dup2((int)devNull.DangerousGetHandle(), (int)socket.Handle);
+                devNull.Dispose();
+            }
         }
         finally
         {
@@ -128,6 +145,63 @@ public static class Postscreen
                 if (--info.Concurrency == 0)
                     Clients.Remove(addr);
             }
+        }
+    }
+
+    // CacheCleanupLoop - dict_cache_clean_event(): every
+    // postscreen_cache_cleanup_interval, drop the entries whose tests all
+    // expired more than postscreen_cache_retention_time ago.
+    private static void CacheCleanupLoop()
+    {
+        var interval = ServerParams.Time(S.Conf, "postscreen_cache_cleanup_interval");
+        var retention = ServerParams.Time(S.Conf, "postscreen_cache_retention_time");
+        if (interval <= 0)
+            return;
+        while (true)
+        {
+            long wait;
+            lock (CacheLock)
+            {
+                var last = cache!.Lookup(LastCleanupKey);
+                var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+                wait = last != null && long.TryParse(last, NumberStyles.Integer, CultureInfo.InvariantCulture, out var t)
+                    ? Math.Min(t + interval - now, interval) : 0;
+            }
+            if (wait > 0)
+                Thread.Sleep(TimeSpan.FromSeconds(wait));
+            CacheCleanup(retention);
+        }
+    }
+
+    private static void CacheCleanup(int retention)
+    {
+        lock (CacheLock)
+        {
+            var drop = new List<string>();
+            var retained = 0;
+            var then = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - retention;
+            var f = DictSeq.First;
+            DictStatus st;
+            while ((st = cache!.Sequence(f, out var key, out var value)) == DictStatus.Success)
+            {
+                f = DictSeq.Next;
+                if (key == LastCleanupKey)
+                    continue;
+                if ((PscTestTimes.Parse(value).Todo(then, S.Enabled) & PscFlags.AnyTodo) == 0)
+                    retained++;
+                else
+                    drop.Add(key);
+            }
+            if (st == DictStatus.Error)
+            {
+                Msg.Warn($"{cacheName}: cache cleanup scan terminated due to error");
+                Msg.Info($"cache {cacheName} partial cleanup: retained={retained} dropped={drop.Count} entries");
+                return;
+            }
+            foreach (var k in drop)
+                cache.Delete(k);
+            Msg.Info($"cache {cacheName} full cleanup: retained={retained} dropped={drop.Count} entries");
+            cache.Update(LastCleanupKey, DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture));
         }
     }
 

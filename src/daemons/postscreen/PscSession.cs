@@ -42,6 +42,9 @@ internal sealed class PscSession
         this.info = info;
     }
 
+    // HandedOff - smtpd has the client now.
+    public bool HandedOff { get; private set; }
+
     private string Who => $"[{addr}]:{port}";
 
     private static long Now => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -295,6 +298,7 @@ internal sealed class PscSession
                 Send("421 4.3.2 No system resources\r\n");
                 return;
             }
+            HandedOff = true;
             // Wait until smtpd has the descriptor (it closes the channel).
             if (!server.Poll(100 * 1_000_000, SelectMode.SelectRead))
                 Msg.Warn($"timeout sending connection to service {s.ServiceName}");
