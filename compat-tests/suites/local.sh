@@ -11,7 +11,8 @@
 # (Aliases and commands are texthash: tables, which both implementations
 # read.) Compared: the maillog (times, pids, queue ids, delays normalized), the
 # mailboxes, files and maildirs (From_ dates and maildir names masked),
-# and the queue left behind.
+# and the queue left behind; and the biff (comsat) notice of a mailbox
+# delivery, caught by a UDP listener on localhost's biff port.
 #
 # Needs root, the postfix user, useradd/userdel and our local daemon.
 
@@ -145,7 +146,28 @@ lt_log_of() {
 if [ "$(id -u)" != 0 ] || ! id postfix >/dev/null 2>&1 || ! command -v useradd >/dev/null || [ ! -x "$OUR_LIBEXEC/local" ]; then
     echo "local: skipped: needs root, the postfix user, useradd and our local daemon"
 else
+    # lt_biff_start - a UDP listener on 127.0.0.1, port biff/udp (512),
+    # one line per datagram in $LT_T/biff.out (null bytes shown as \0).
+    lt_biff_pid=
+    lt_biff_start() {
+        : >"$LT_T/biff.out"
+        python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", socket.getservbyname("biff", "udp")))
+open(sys.argv[1] + ".ready", "w").close()
+while True:
+    data = s.recv(1000)
+    with open(sys.argv[1], "a") as f:
+        f.write(data.decode("latin-1").replace("\0", "\\0") + "\n")
+' "$LT_T/biff.out" 2>"$LT_T/biff.err" &
+        lt_biff_pid=$!
+        for lt_i in $(seq 1 100); do [ -f "$LT_T/biff.out.ready" ] && break; kill -0 "$lt_biff_pid" 2>/dev/null || break; sleep 0.1; done
+        [ -f "$LT_T/biff.out.ready" ] && kill -0 "$lt_biff_pid" 2>/dev/null || { echo "local: no biff listener: $(cat "$LT_T/biff.err")"; lt_biff_pid=; return 1; }
+    }
+    lt_biff_stop() { [ -n "$lt_biff_pid" ] && kill "$lt_biff_pid" 2>/dev/null; lt_biff_pid=; return 0; }
     lt_stop() {
+        lt_biff_stop
         local s u
         for s in ref mix; do "$REF_SBIN/postfix" -c "$LT_T/$s/conf" stop >/dev/null 2>&1; done
         for u in $LT_USERS; do userdel "$u" >/dev/null 2>&1; done
@@ -194,6 +216,23 @@ else
     LT_MSG='Subject: dsn\n\nbody\n'; lt_send -N success -f sender@bounces.example list@local.example
     LT_MSG=''; lt_send -bv -f sender@bounces.example list@local.example
     LT_MSG=''; lt_send -bv -f sender@bounces.example pflt1@local.example
+    # biff = yes (the default): after a mailbox delivery a comsat notice,
+    # "LOGNAME@OFFSET" and a null byte, goes to localhost's biff/udp port,
+    # where a listener started here records it (one side at a time).
+    if lt_biff_start; then
+        for lt_s in ref mix; do
+            printf 'Subject: biff\n\nbody\n' | "$REF_SBIN/sendmail" -C "$LT_T/$lt_s/conf" -f sender@bounces.example pflt1@local.example
+            lt_settle $lt_s
+            for lt_i in $(seq 1 20); do [ -s "$LT_T/biff.out" ] && break; sleep 0.1; done
+            sleep 0.2
+            mv "$LT_T/biff.out" "$LT_T/$lt_s.biff"; : >"$LT_T/biff.out"
+        done
+        lt_biff_stop
+        lt_both biff 'cat $LT_T/$S.biff'
+        # (and the notice was there at all: "pflt1@OFFSET\0")
+        if grep -q '^pflt1@[0-9][0-9]*\\0$' "$LT_T/ref.biff"; then record local-biff-sent 1
+        else echo "FAIL local-biff-sent (no biff notice from the reference)"; record local-biff-sent 0; fi
+    fi
     lt_both settled 'lt_settle $S && sleep 1 && lt_settle $S && echo ok'
     lt_both spool 'lt_dump $LT_T/$S/spool'
     lt_both files 'lt_dump $LT_T/$S/files'

@@ -129,6 +129,7 @@ internal sealed partial class LocalAgent
         if ((cfg.DeliverHdrMask & DeliverHeader.File) == 0)
             copyFlags &= ~MailCopy.Delivered;
         Eugid.Set(spoolUid, spoolGid);
+        long mailboxEnd = 0;
         var mp = Mbox.Open(mailbox, Sys.O_APPEND | Sys.O_WRONLY | Sys.O_CREAT, 0x180, out var st, chownUid, chownGid,
             cfg.MboxLockMask, "5.2.0", why);
         if (mp != null)
@@ -148,6 +149,8 @@ internal sealed partial class LocalAgent
             }
             else
             {
+                // Where the new message starts (the biff notice says so).
+                mailboxEnd = Sys.Stat(mailbox, out var now) ? now.Size : st.Size;
                 copyStatus = MailCopy.Copy(Queue(state), state.Request.DataOffset, state.Request.QueuePath,
                     state.Attr.Sender, state.Attr.Rcpt.OrigAddr, state.Attr.Delivered, mp.TakeFd(), copyFlags, why, out _);
             }
@@ -164,7 +167,10 @@ internal sealed partial class LocalAgent
             return why.Status.StartsWith('4') ? Defer(state) : Bounce(state);
         }
         why.Simple("2.0.0", "delivered to mailbox");
-        return Sent(state);
+        var sent = Sent(state);
+        if (cfg.Biff)
+            BiffNotify.Send(usr.Logname ?? state.Attr.User ?? "", mailboxEnd);
+        return sent;
     }
 
     // DeliverMaildir - deliver_maildir().
