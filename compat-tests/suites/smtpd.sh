@@ -113,10 +113,11 @@ sds_run() {
         sds_wait_disconnect "$inst" "$before"
     fi
     sd_settle "$inst"
+    # In the delivering group the queue drains first, so that the log has
+    # the cleanup lines of the notices it made (DSN success reports).
+    [ "$group" = all ] && sds_mailbox "$inst" >"$out/$side.queue"
     { sd_log_since "$inst" smtpd; sd_log_since "$inst" cleanup; } >"$out/$side.log"
-    if [ "$group" = all ]; then
-        sds_mailbox "$inst" >"$out/$side.queue"
-    else
+    if [ "$group" != all ]; then
         sd_queue "$inst" >"$out/$side.queue"
         sd_queue_clear "$inst"
     fi
