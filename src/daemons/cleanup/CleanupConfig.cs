@@ -53,17 +53,14 @@ internal sealed class CleanupConfig
     public string? RejectChars, StripChars;
     public HeaderOpts HeaderOpts = new();
     public MailQueue Queue = new();
-    public Maps? HeaderChecks, MimeHeaderChecks, NestedHeaderChecks, BodyChecks;
+    public Maps? HeaderChecks, MimeHeaderChecks, NestedHeaderChecks, BodyChecks, MilterHeaderChecks;
     public AddressMaps? AddressMaps;
     public Postfix.Milter.Milters? NonSmtpdMilters;
     public string MilterDaemonName = "", MilterV = "";
     public bool InetProtocolsFirstIpv6;
 
     // Parameters whose tables are not implemented in this cleanup yet.
-    public static readonly string[] UnsupportedMaps =
-    [
-        "milter_header_checks",
-    ];
+    public static readonly string[] UnsupportedMaps = [];
 
     public static CleanupConfig FromConf(MailConf conf, Func<string, string, Maps>? openMaps = null)
     {
@@ -123,6 +120,9 @@ internal sealed class CleanupConfig
             c.NestedHeaderChecks = openMaps("nested_header_checks", c.NestedHeaderChecksNames);
         if (body.Length > 0)
             c.BodyChecks = openMaps("body_checks", body);
+        var milterChecks = conf.Eval("milter_header_checks");
+        if (milterChecks.Length > 0)
+            c.MilterHeaderChecks = openMaps("milter_header_checks", milterChecks);
         c.AddressMaps = AddressMaps.FromConf(conf, (title, names, flags) => Maps.Create(title, names, flags));
         var reject = conf.Eval("message_reject_characters");
         if (reject.Length > 0)

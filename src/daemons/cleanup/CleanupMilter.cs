@@ -184,6 +184,9 @@ internal sealed partial class CleanupSession : IMilterEditor, IMilterQueueFile
     // MilterApply - cleanup_milter_apply(): non-null when rejecting.
     private string? MilterApply(string ev, string resp)
     {
+        // A milter_header_checks reply: acted on (and logged) already.
+        if (hbcReply.Length > 0 && resp == hbcReply)
+            return null;
         if (RejectingOrDiscarding)
             return null;
         if (!OutOk)
@@ -323,9 +326,13 @@ internal sealed partial class CleanupSession : IMilterEditor, IMilterQueueFile
         if (clientName == null)
             ClientInit();
         m.Editor = this;
+        if (cfg.MilterHeaderChecks != null)
+            MilterChecksReinit();
         var resp = m.MessageEvent(Snapshot(), Path, dataOffset, autoHdrs);
         if (resp != null)
             MilterApply("END-OF-MESSAGE", resp);
+        if (cfg.MilterHeaderChecks != null)
+            MilterChecksFinish();
     }
 
     // Snapshot - the queue file as written so far.
@@ -424,6 +431,13 @@ internal sealed partial class CleanupSession : IMilterEditor, IMilterQueueFile
         if (appendHdrPtOffset < 0 || appendHdrPtTarget < 0)
             Msg.Panic("cleanup_add_header: no header append pointer location");
         var buf = name + ":" + space + value;
+        if (cfg.MilterHeaderChecks != null)
+        {
+            if (!MilterHeaderCheck(ref buf) || (Flags & CleanupFlags.Discard) != 0)
+                return null;
+            if (!OutOk)
+                return MilterError(0);
+        }
         SeekEnd();
         var newHdrOffset = Tell();
         OutHeader(buf);
@@ -432,7 +446,7 @@ internal sealed partial class CleanupSession : IMilterEditor, IMilterQueueFile
         dst.Seek(appendHdrPtOffset, SeekOrigin.Begin);
         PutPtr(newHdrOffset);
         appendHdrPtOffset = reversePtrOffset;
-        return OkOrError();
+        return EditReply();
     }
 
     private const long NotFound = -1, IoError = -2;
@@ -564,6 +578,8 @@ internal sealed partial class CleanupSession : IMilterEditor, IMilterQueueFile
     private string? PatchHeader(string name, string space, string value, long oldRecOffset, int oldRecType, string? oldRecBuf, long nextOffset)
     {
         var buf = name + ":" + space + value;
+        if (cfg.MilterHeaderChecks != null && !MilterHeaderCheck(ref buf))
+            return null;
         SeekEnd();
         var newHdrOffset = Tell();
         OutHeader(buf);
@@ -581,7 +597,7 @@ internal sealed partial class CleanupSession : IMilterEditor, IMilterQueueFile
         }
         dst.Seek(oldRecOffset, SeekOrigin.Begin);
         PutPtr(newHdrOffset);
-        return OkOrError();
+        return EditReply();
     }
 
     // InsertHeader - cleanup_ins_header().
