@@ -191,3 +191,44 @@ public class DnsblogTests
         score.Total.ShouldBe(2);
     }
 }
+
+public class FdPassTests
+{
+    [Fact]
+    public void DescriptorAndAttributesCrossTheChannel()
+    {
+        // A TCP connection on loopback stands for the SMTP client.
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        using var clientSide = new System.Net.Sockets.TcpClient();
+        clientSide.Connect(IPAddress.Loopback, ((IPEndPoint)listener.LocalEndpoint).Port);
+        using var accepted = listener.AcceptSocket();
+        // The hand-off channel, as postscreen connects to private/smtpd.
+        var path = Path.Combine(Path.GetTempPath(), $"psc-pass-{Environment.ProcessId}");
+        File.Delete(path);
+        using var passListen = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix,
+            System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        passListen.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+        passListen.Listen(1);
+        using var sender = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix,
+            System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        sender.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+        using var receiver = passListen.Accept();
+        Sys.SendFd((int)sender.Handle, (int)accepted.Handle).ShouldBe(0);
+        sender.Send(AttrWriter.ToBytes(AttrEncoding.Zero, w => w.Str("client_address", "192.0.2.1").Str("client_port", "1234")));
+        var fd = Sys.ReceiveFd((int)receiver.Handle);
+        fd.ShouldBeGreaterThan(2);
+        var table = new System.Collections.Generic.Dictionary<string, string>();
+        var stream = new AttrStream(new System.Net.Sockets.NetworkStream(receiver, ownsSocket: false), "pass");
+        stream.Receive([AttrSpec.Hash()], new AttrValue[1], AttrFlags.None, table).ShouldBeGreaterThanOrEqualTo(0);
+        table["client_address"].ShouldBe("192.0.2.1");
+        table["client_port"].ShouldBe("1234");
+        // What the receiver writes on the passed descriptor reaches the client.
+        using var passed = new System.Net.Sockets.Socket(new System.Net.Sockets.SafeSocketHandle(fd, ownsHandle: true));
+        passed.Send("220 hello\r\n"u8.ToArray());
+        var buf = new byte[64];
+        var n = clientSide.GetStream().Read(buf);
+        System.Text.Encoding.ASCII.GetString(buf, 0, n).ShouldBe("220 hello\r\n");
+        File.Delete(path);
+    }
+}
