@@ -26,10 +26,24 @@ namespace Postfix.Daemons.Verify;
 public static class Verify
 {
     private static VerifyCache? cache;
+    private static int cleanupInterval;
+    private static long nextCleanup;
+
+    // RunCleanup - a cache cleanup run when it is due, then the next one
+    // address_verify_cache_cleanup_interval later.
+    private static void RunCleanup()
+    {
+        if (cache == null || cleanupInterval <= 0 || Environment.TickCount64 < nextCleanup)
+            return;
+        cache.Cleanup();
+        nextCleanup = Environment.TickCount64 + cleanupInterval * 1000L;
+    }
 
     public static int Run(string[] args) => MultiServer.Run(args, Service, new ServerOptions
     {
         PreInit = PreInit,
+        Loop = _ => cleanupInterval > 0 && cache != null ? (int)Math.Max(0, (nextCleanup - Environment.TickCount64 + 999) / 1000) : -1,
+        Timer = _ => RunCleanup(),
         PostAccept = (_, conn) => Channel(conn).Send(w => w.Str(MailProto.AttrProto, MailProto.ProtoVerify)),
         Solitary = true,
         OnExit = _ => cache?.Close(),
@@ -55,6 +69,7 @@ public static class Verify
         }
         var post = PostMail.Settings.FromConfig(conf);
         var rewriter = new RewriteClient(null);
+        var cacheName = spec.Length > 0 ? DataRedirect(conf, spec) : "internal:verify";
         cache = new VerifyCache(map, settings, () => DateTimeOffset.UtcNow.ToUnixTimeSeconds(), (sender, rcpt) =>
         {
             var probe = PostMail.OpenNoWait(post, sender, rcpt, PostMail.SourceVerify, VerifyCache.DelReqFlagMtaVerify, 0);
@@ -62,7 +77,11 @@ public static class Verify
         })
         {
             SenderRewrite = s => rewriter.Rewrite(MailProto.RewriteLocal, s) ?? s,
+            Name = cacheName,
         };
+        cleanupInterval = settings.CleanupInterval;
+        if (cleanupInterval > 0)
+            nextCleanup = Environment.TickCount64 + cache.CleanupDelay(cleanupInterval) * 1000L;
     }
 
     // DataRedirect - data_redirect_map(): a relative file name of a
@@ -116,6 +135,7 @@ internal sealed class VerifySettings
     public bool NegativeCache = true;
     public string Sender = "double-bounce";
     public int SenderTtl;
+    public int CleanupInterval;
 
     public static VerifySettings FromConfig(MailConf conf)
     {
@@ -129,7 +149,7 @@ internal sealed class VerifySettings
             Sender = conf.Eval("address_verify_sender"),
             SenderTtl = Time(conf, "address_verify_sender_ttl", 's', 0),
         };
-        Time(conf, "address_verify_cache_cleanup_interval", 'h', 0);
+        s.CleanupInterval = Time(conf, "address_verify_cache_cleanup_interval", 'h', 0);
         return s;
     }
 

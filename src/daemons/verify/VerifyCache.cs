@@ -10,6 +10,7 @@
 //	sends a probe and records when; "update" stores a probe result.
 //	Colons in addresses become underscores (IPv6 literals).
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using Postfix.Global.Attr;
 using Postfix.Global.Dict;
@@ -31,6 +32,60 @@ internal sealed class VerifyCache(Dict map, VerifySettings settings, Func<long> 
     public Func<string, string> SenderRewrite { get; init; } = s => s;
 
     public void Close() => map.Dispose();
+
+    // The key that holds the time the last full cleanup run ended.
+    public const string LastCleanupKey = "_LAST_CACHE_CLEANUP_COMPLETED_";
+
+    // Name - the cache's name in the cleanup log line ("type:name").
+    public string Name { get; init; } = "";
+
+    // CleanupDelay - dict_cache_control(): seconds until the next cleanup
+    // run, from the last run's end (at most one interval).
+    public int CleanupDelay(int interval)
+    {
+        var last = map.Lookup(LastCleanupKey);
+        long next = 0;
+        if (last != null && long.TryParse(last.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var stamp))
+            next = Math.Max(0, stamp + interval - now());
+        return (int)Math.Min(next, interval);
+    }
+
+    // Cleanup - one full cleanup run (dict_cache_clean_event with the
+    // verify_cache_validator): entries that do not parse, or that expired
+    // and have no probe in flight, are dropped; then the statistics line
+    // and the completion time stamp.
+    public void Cleanup()
+    {
+        var t = now();
+        var drop = new List<string>();
+        var retained = 0;
+        var status = map.Sequence(DictSeq.First, out var key, out var value);
+        while (status == DictStatus.Success)
+        {
+            if (key != LastCleanupKey)
+            {
+                var keep = ParseEntry(value, out var st, out var probed, out var updated, out _)
+                    && (t - probed < ProbeTtl || !(PositiveExpired(st, updated, t) || NegativeExpired(st, updated, t)));
+                if (keep)
+                    retained++;
+                else
+                    drop.Add(key);
+                if (Msg.Verbose > 0)
+                    Msg.Info($"dict_cache_clean_event: {(keep ? "keep" : "drop")} {Name} cache entry for {key}");
+            }
+            status = map.Sequence(DictSeq.Next, out key, out value);
+        }
+        foreach (var k in drop)
+            map.Delete(k);
+        if (status == DictStatus.Error)
+        {
+            Msg.Warn($"{Name}: cache cleanup scan terminated due to error");
+            Msg.Info($"cache {Name} partial cleanup: retained={retained} dropped={drop.Count} entries");
+            return;
+        }
+        Msg.Info($"cache {Name} full cleanup: retained={retained} dropped={drop.Count} entries");
+        map.Update(LastCleanupKey, t.ToString(CultureInfo.InvariantCulture));
+    }
 
     // Serve - verify_service(): false when the client went away.
     public bool Serve(AttrStream client)
