@@ -39,6 +39,38 @@ public class VerifyCacheTests
         Ask(c, w => w.Str("request", "update").Str("address", addr).Int("recipient_status", status).Str("reason", why));
 
     [Fact]
+    public void CleanupDropsExpiredAndBadEntriesAndKeepsProbesInFlight()
+    {
+        clock = 100_000_000;
+        var c = Cache();
+        map.Update("fresh@ok", VerifyCache.MakeEntry(VerifyCache.StatOk, clock, clock, "ok"));
+        map.Update("old@ok", VerifyCache.MakeEntry(VerifyCache.StatOk, 1, 1, "ok"));
+        map.Update("oldneg@err", VerifyCache.MakeEntry(VerifyCache.StatBounce, 1, 1, "no"));
+        map.Update("probing@ok", VerifyCache.MakeEntry(VerifyCache.StatTodo, clock - 10, 1, "in progress"));
+        map.Update("junk@ok", "junk");
+        c.Cleanup();
+        map.Lookup("fresh@ok").ShouldNotBeNull();
+        map.Lookup("probing@ok").ShouldNotBeNull();
+        map.Lookup("old@ok").ShouldBeNull();
+        map.Lookup("oldneg@err").ShouldBeNull();
+        map.Lookup("junk@ok").ShouldBeNull();
+        map.Lookup(VerifyCache.LastCleanupKey).ShouldBe("100000000");
+    }
+
+    [Fact]
+    public void CleanupDelayFollowsTheLastRun()
+    {
+        var c = Cache();
+        c.CleanupDelay(3600).ShouldBe(0);
+        map.Update(VerifyCache.LastCleanupKey, (clock - 600).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        c.CleanupDelay(3600).ShouldBe(3000);
+        map.Update(VerifyCache.LastCleanupKey, (clock - 7200).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        c.CleanupDelay(3600).ShouldBe(0);
+        map.Update(VerifyCache.LastCleanupKey, (clock + 7200).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        c.CleanupDelay(3600).ShouldBe(3600);
+    }
+
+    [Fact]
     public void UnknownAddressIsProbedOnce()
     {
         var c = Cache();
