@@ -75,6 +75,7 @@ smtp_randomize_addresses = no
 delay_logging_resolution_limit = 0
 notify_classes =
 bounce_queue_lifetime = 1d
+smtp_tls_policy_maps = texthash:$d/conf/tls_policy
 EOF
     {
         for sm_n in $SM_SINKS; do echo "s$sm_n.example smtp:[127.0.0.1]:$(sm_port "$s" "$sm_n")"; done
@@ -97,8 +98,19 @@ EOF
         echo "loophost.example smtp:[127.0.0.1]"
         echo "xf.example smtpxf:[127.0.0.1]:$(sm_port "$s" 24)"
         echo "xfoff.example smtp:[127.0.0.1]:$(sm_port "$s" 24)"
+        echo "tlsenc.example smtp:[127.0.0.1]:$(sm_port "$s" 25)"
+        echo "tlslog.example smtptlslog:[127.0.0.1]:$(sm_port "$s" 25)"
+        echo "tlsnone.example smtp:[host-only.test]:$(sm_port "$s" 25)"
+        echo "tlsbad.example smtp:[mx1.mx.test]:$(sm_port "$s" 25)"
+        echo "tlsreq.example smtp:[127.0.0.1]:$(sm_port "$s" 10)"
         echo "discard.example discard:"
     } >"$d/conf/transport"
+    {
+        echo "[127.0.0.1]:$(sm_port "$s" 25) encrypt"
+        echo "[host-only.test]:$(sm_port "$s" 25) none protocols=TLSv1.2"
+        echo "[mx1.mx.test]:$(sm_port "$s" 25) bogus"
+        echo "[127.0.0.1]:$(sm_port "$s" 10) may"
+    } >"$d/conf/tls_policy"
     printf '%s\n' '/^Subject: replace me/ REPLACE Subject: replaced' '/^X-Drop:/ IGNORE' '/^X-Strip:/ STRIP stripped it' \
         '/^X-Warn:/ WARN warned' '/^X-Info:/ INFO' '/^X-Prepend:/ PREPEND X-New: x' '/^X-Bad:/ REPLACE not a header' \
         '/^X-Empty:/ REPLACE' '/^X-Dunno:/ DUNNO' '/^X-Odd:/ FROB it' >"$d/conf/hc"
@@ -122,6 +134,8 @@ discard   unix  -       -       n       -       -       discard
 error     unix  -       -       n       -       -       error
 postlog   unix-dgram n  -       n       -       1       postlogd
 smtpnoconv unix -       -       n       -       -       smtp -o disable_mime_output_conversion=yes
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+smtptlslog unix -       -       n       -       -       smtp -o smtp_tls_loglevel=1
 smtpxf    unix  -       -       n       -       -       smtp -o smtp_send_xforward_command=yes
 smtpbind  unix  -       -       n       -       -       smtp -o smtp_bind_address=127.0.0.2
 smtpbadbind unix -      -       n       -       -       smtp -o smtp_bind_address=[192.0.2.1] -o smtp_bind_address_enforce=yes
@@ -141,6 +155,7 @@ sm_norm() {
         -e "s/with E?SMTP id [0-9a-f]+;/with SMTP id SINK;/; s/with LMTP id [0-9a-f]+;/with LMTP id SINK;/" \
         -e "s/delay=[0-9.]+, delays=[0-9.\/]+/delay=D, delays=D/" \
         -e 's/(; |^\t|Date: )[A-Z][a-z]{2}, [ 0-9]?[0-9] [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [-+][0-9]{4}( \([A-Z]+\))?/\1DATE/' \
+        -e 's/ bits\) key-exchange .*/ bits)/' \
         -e 's/<[0-9]{14}\.QID@/<STAMP.QID@/' -e "s#$SM_T/(ref|ours)#INST#g" "$@"
 }
 
@@ -250,6 +265,55 @@ class H(socketserver.StreamRequestHandler):
 socketserver.TCPServer.allow_reuse_address = True
 socketserver.ThreadingTCPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 PYEOF2
+    # A server that offers STARTTLS (a throw-away self-signed certificate).
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$SM_T/tls.key" -out "$SM_T/tls.crt" -days 1 \
+        -subj /CN=tls.example >/dev/null 2>&1
+    cat >"$SM_T/tlssink.py" <<'PYEOF2'
+import socketserver, ssl, sys
+log, crt, key = sys.argv[2], sys.argv[3], sys.argv[4]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(crt, key)
+class H(socketserver.BaseRequestHandler):
+    def handle(self):
+        sock = self.request
+        r, wf = sock.makefile("rb"), sock.makefile("wb")
+        def w(s):
+            wf.write(s.encode() + b"\r\n"); wf.flush()
+        w("220 tls.example ESMTP")
+        tls = False
+        while True:
+            line = r.readline()
+            if not line:
+                return
+            cmd = line.decode("latin-1").rstrip("\r\n")
+            with open(log, "a") as f:
+                f.write(("TLS " if tls else "") + cmd + "\n")
+            verb = cmd.split(" ")[0].upper()
+            if verb == "EHLO":
+                w("250-tls.example")
+                w("250 PIPELINING" if tls else "250 STARTTLS")
+            elif verb == "STARTTLS":
+                w("220 2.0.0 ready")
+                sock = ctx.wrap_socket(sock, server_side=True)
+                r, wf = sock.makefile("rb"), sock.makefile("wb")
+                tls = True
+            elif verb == "DATA":
+                w("354 go")
+                while r.readline().rstrip(b"\r\n") != b".":
+                    pass
+                w("250 2.0.0 queued")
+            elif verb == "QUIT":
+                w("221 bye"); return
+            else:
+                w("250 2.0.0 ok")
+socketserver.TCPServer.allow_reuse_address = True
+socketserver.ThreadingTCPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PYEOF2
+    chmod 644 "$SM_T/tls.key"
+    for sm_s in ref ours; do
+        python3 "$SM_T/tlssink.py" "$(sm_port $sm_s 25)" "$SM_T/$sm_s/tls.log" "$SM_T/tls.crt" "$SM_T/tls.key" &
+        sm_pids="$sm_pids $!"
+    done
     for sm_s in ref ours; do
         python3 "$SM_T/xfsink.py" "$(sm_port $sm_s 24)" "$SM_T/$sm_s/xf.log" &
         sm_pids="$sm_pids $!"
@@ -306,6 +370,15 @@ PYEOF2
     printf 'Subject: xforward\n\nbody\n' >"$SM_T/msg"
     sm_send x1@xf.example
     sm_send x2@xfoff.example
+    # smtp_tls_policy_maps: encrypt with a server that offers STARTTLS,
+    # none, an invalid level, may with a server that does not offer it
+    # (the global level is none).
+    printf 'Subject: tls\n\nbody\n' >"$SM_T/msg"
+    sm_send t1@tlsenc.example
+    sm_send t2@tlsnone.example
+    sm_send t5@tlslog.example
+    sm_send t3@tlsbad.example
+    sm_send t4@tlsreq.example
     # Source address (smtp_bind_address, enforced or not) and mail that
     # loops back to this host (an MX or a [host] that is one of our
     # inet_interfaces, port 25 only: nothing is connected to).
@@ -339,6 +412,7 @@ PYEOF2
     for sm_n in $SM_SINKS unix; do
         sm_both "sink-$sm_n" 'sm_sink_files $S | sed -n "/^== \.\/$sm_n\$/,/^== /p" | grep -v "^== \./[^$sm_n]"'
     done
+    sm_both tls 'sm_norm $SM_T/$S/tls.log'
     sm_both xforward 'sm_norm $SM_T/$S/xf.log'
     sm_both queue '$REF_SBIN/postqueue -c $SM_T/$S/conf -p | sm_norm | sed -E "s/^QID +[0-9]+ .*/QID SIZE DATE/" | LC_ALL=C sort'
     sm_both stop '$REF_SBIN/postfix -c $SM_T/$S/conf stop; sleep 1'
@@ -347,7 +421,8 @@ PYEOF2
         l1@lmtp.example l2@lmtp.example u1@lmtpunix.example mx@mx.example mxfail@mxfail.example nomx@nomx.example \
         nx@nxdomain.example nxhost@nxhost.example named@named.example e1@s22.example e1@noconv.example \
         e2@s22.example e3@s22.example e4@s22.example c1@chk.example b1@bind.example b2@badbind.example \
-        l1@loop.example l2@loop2.example l3@loophost.example x1@xf.example x2@xfoff.example; do
+        l1@loop.example l2@loop2.example l3@loophost.example x1@xf.example x2@xfoff.example \
+        t1@tlsenc.example t2@tlsnone.example t3@tlsbad.example t4@tlsreq.example t5@tlslog.example; do
         sm_both "log-$sm_r" 'sm_log $S | grep -F "to=<$sm_r>" | LC_ALL=C sort'
     done
     sm_both log 'sm_log $S | LC_ALL=C sort'

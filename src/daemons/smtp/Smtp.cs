@@ -26,6 +26,7 @@ public static class Smtp
     private static SmtpSettings? settings;
     private static Maps? saslMaps;
     private static SmtpChecks? checks;
+    private static Maps? tlsPolicy;
     private static readonly char[] ListDelims = { ' ', ',', '\t' };
 
     public static int Run(string[] args) =>
@@ -44,12 +45,16 @@ public static class Smtp
         if (ctx.Conf.Bool($"{p}_sasl_auth_enable") && mapNames.Length > 0)
             saslMaps = Maps.Create($"{p}_sasl_password_maps", mapNames, DictFlags.Lock | DictFlags.FoldFix);
         checks = SmtpChecks.Create(ctx.Conf.Eval, p);
+        var policy = ctx.Conf.Eval($"{p}_tls_policy_maps");
+        if (policy.Length > 0)
+            tlsPolicy = Maps.Create($"{p}_tls_policy_maps", policy, DictFlags.Lock);
     }
 
     private static void PostInit(ServerContext ctx)
     {
         settings = SmtpSettings.FromConfig(ctx.Conf, ctx.ProcessName == "lmtp");
         settings.Checks = checks;
+        settings.TlsPolicyMaps = tlsPolicy;
         settings.OwnAddresses = OwnAddresses(ctx.Conf);
         settings.ProxyAddresses = ProxyAddresses(ctx.Conf);
         settings.FinalDelivery = CommandLineFlags(ctx.Args, settings, ctx.Conf.Bool("lmtp_assume_final"));

@@ -226,6 +226,13 @@ internal static class SmtpConnect
     // TryServer - connect, HELO, transfer; true when a session was made.
     private static bool TryServer(SmtpState state, SmtpSessionInfo info, Func<(Stream, Socket?)?> connect, byte[]? queueBytes, string dest)
     {
+        var tlsLevel = SmtpTls.PolicyLevel(state.Settings.TlsPolicyMaps, dest, state.Settings.TlsSecurityLevel);
+        if (tlsLevel == null)
+        {
+            state.Why.Simple("4.7.5", "client TLS configuration problem");
+            Msg.Warn($"TLS policy lookup for {dest}/{info.Host}: client TLS configuration problem");
+            return false;
+        }
         var conn = connect();
         if (conn == null)
         {
@@ -242,6 +249,7 @@ internal static class SmtpConnect
             FinalDelivery = state.Settings.FinalDelivery,
             Sasl = state.Settings.Sasl,
             Dest = dest,
+            TlsLevel = tlsLevel,
         };
         if (proto.Helo() != 0)
         {

@@ -60,6 +60,9 @@ internal sealed class SmtpProto
 
     private string lastEhloText = "";
 
+    // TlsLevel - this destination's TLS security level (smtp_tls_policy_maps).
+    public string? TlsLevel { get; set; }
+
     private string Cmd => settings.Lmtp ? "LHLO" : "EHLO";
 
     // Helo - smtp_helo(); 0 when the session may carry mail.
@@ -159,7 +162,7 @@ internal sealed class SmtpProto
     // allows and the server offers it, then EHLO again.
     private int StartTls()
     {
-        var level = SmtpTls.Parse(settings.TlsSecurityLevel);
+        var level = SmtpTls.Parse(TlsLevel ?? settings.TlsSecurityLevel);
         if ((session.Features & SmtpFeatures.StartTls) != 0 && level >= SmtpTls.May)
         {
             SmtpResponse resp;
@@ -174,7 +177,8 @@ internal sealed class SmtpProto
             }
             if (resp.Code / 100 == 2)
             {
-                var ssl = SmtpTls.Start(chat.Stream, session.Host, session.NamAddrPort, level, settings.HeloTimeout, out var reason);
+                var ssl = SmtpTls.Start(chat.Stream, session.Host, session.NamAddrPort, level, settings.HeloTimeout,
+                    settings.TlsLogLevel, out var reason);
                 if (ssl == null)
                     return state.SiteFail(null, SmtpResponse.Fake("4.7.5"), reason);
                 chat.Stream = ssl;

@@ -64,11 +64,15 @@ internal sealed class SmtpSettings
     public string BindAddress6 { get; init; } = "";
     public bool BindAddressEnforce { get; init; }
     public bool SendXforward { get; init; }
+    public int TlsLogLevel { get; init; }
 
     // OwnAddresses, ProxyAddresses - $inet_interfaces and
     // $proxy_interfaces (loop detection, source address); null: unknown.
     public List<byte[]>? OwnAddresses { get; set; }
     public List<byte[]>? ProxyAddresses { get; set; }
+
+    // TlsPolicyMaps - smtp_tls_policy_maps (null: none).
+    public Postfix.Global.Dict.Maps? TlsPolicyMaps { get; set; }
 
     // Checks - the header/body checks tables (null: none).
     public SmtpChecks? Checks { get; set; }
@@ -137,6 +141,7 @@ internal sealed class SmtpSettings
             BindAddress6 = S("bind_address6"),
             BindAddressEnforce = B("bind_address_enforce"),
             SendXforward = B("send_xforward_command"),
+            TlsLogLevel = Int(S("tls_loglevel")),
             DisableMimeOutputConversion = conf.Bool("disable_mime_output_conversion"),
             HeaderSizeLimit = Int(conf.Eval("header_size_limit")),
             MimeBoundaryLimit = Int(conf.Eval("mime_boundary_length_limit")),

@@ -12,6 +12,7 @@
 //	"Anonymous|Untrusted|Trusted|Verified TLS connection established to
 //	HOST[ADDR]:PORT: PROTOCOL with cipher NAME (BITS/BITS bits)"; the
 //	key-exchange and signature details OpenSSL adds are not available.
+//	It is logged with smtp_tls_loglevel 1 or more.
 using System;
 using System.IO;
 using System.Net.Security;
@@ -39,8 +40,64 @@ internal static class SmtpTls
 
     public static bool Required(int level) => level >= Encrypt;
 
+    private static readonly string[] Levels =
+        { "none", "may", "encrypt", "dane", "dane-only", "fingerprint", "verify", "secure" };
+
+    private static readonly char[] NotInHostname = { '[', ']', ':', '/' };
+
+    private static readonly char[] CommaSpace = { ',', ' ', '\t', '\r', '\n' };
+
+    // PolicyLevel - tls_policy_lookup(): the level that smtp_tls_policy_maps
+    // gives the next-hop destination as written ("[host]:port" and the
+    // like are looked up as they are, a domain and then its parent
+    // domains ".example.com" one by one); the global level when nothing
+    // matches, null (with a warning) for an unusable entry.
+    public static string? PolicyLevel(Postfix.Global.Dict.Maps? maps, string dest, string globalLevel)
+    {
+        if (maps == null)
+            return globalLevel;
+        var name = dest;
+        var hostname = name.Length > 0 && name.IndexOfAny(NotInHostname) < 0;
+        while (true)
+        {
+            var where = $"{maps.Title}, next-hop destination \"{name}\"";
+            var value = maps.Find(name);
+            if (value != null)
+            {
+                var words = value.Split(CommaSpace, StringSplitOptions.RemoveEmptyEntries);
+                if (words.Length == 0)
+                {
+                    Msg.Warn($"{where}: invalid empty policy");
+                    return null;
+                }
+                var level = words[0].ToLowerInvariant();
+                if (Array.IndexOf(Levels, level) < 0)
+                {
+                    Msg.Warn($"{where}: invalid security level \"{words[0]}\"");
+                    return null;
+                }
+                if (level == "none")
+                    for (var i = 1; i < words.Length; i++)
+                        Msg.Warn($"{where}: ignoring attribute \"{words[i]}\" with TLS disabled");
+                return level;
+            }
+            if (maps.Error != Postfix.Global.Dict.DictError.None)
+            {
+                Msg.Warn($"{where}: policy table lookup error");
+                return null;
+            }
+            if (!hostname)
+                return globalLevel;
+            var dot = name.IndexOf('.', 1);
+            if (dot < 0)
+                return globalLevel;
+            name = name[dot..];
+        }
+    }
+
     // Start - the TLS handshake; null with a reason when it failed.
-    public static SslStream? Start(Stream inner, string host, string namAddrPort, int level, int timeoutSeconds, out string reason)
+    public static SslStream? Start(Stream inner, string host, string namAddrPort, int level, int timeoutSeconds, int logLevel,
+        out string reason)
     {
         reason = "";
         SslPolicyErrors errors = SslPolicyErrors.None;
@@ -88,7 +145,8 @@ internal static class SmtpTls
         };
         var cipher = ssl.NegotiatedCipherSuite.ToString();
         var bits = cipher.Contains("AES_128", StringComparison.Ordinal) ? 128 : 256;
-        Msg.Info($"{trust} TLS connection established to {namAddrPort}: {protocol} with cipher {cipher} ({bits}/{bits} bits)");
+        if (logLevel >= 1)
+            Msg.Info($"{trust} TLS connection established to {namAddrPort}: {protocol} with cipher {cipher} ({bits}/{bits} bits)");
         return ssl;
     }
 }
