@@ -144,13 +144,22 @@ public static class ThreadedServer
                     Msg.Info($"connection established fd {conn.Fd}");
                 SessionThreads.Run(() => RunSession(ctx, conn, service, flowDelay, () =>
                 {
+                    // The loop needs to hear of the end of a session only
+                    // when it changes what the loop waits for: the last
+                    // session (the accept lock, the idle timer, the exit),
+                    // or a session below the cap (take clients again).
+                    bool wake;
                     lock (gate)
                     {
+                        wake = active >= maxSessions || active == 1;
                         active--;
                         useCount++;
                     }
-                    Span<byte> one = stackalloc byte[1];
-                    Sys.Write(wakeWrite, one);
+                    if (wake)
+                    {
+                        Span<byte> one = stackalloc byte[1];
+                        Sys.Write(wakeWrite, one);
+                    }
                 }), stackSize);
             }
             if (takeClients && sessions == 0)

@@ -25,6 +25,8 @@ public static partial class MailTrigger
     // Default trigger_timeout.
     public const int DefaultTimeout = 10;
 
+    private static readonly byte[] TriggerEnd = [0];
+
     private static readonly byte[] MaildropWakeup = [MailProto.TriggerReqWakeup];
 
     private static readonly byte[] QmgrFlush =
@@ -113,16 +115,13 @@ public static partial class MailTrigger
                 Msg.Warn($"unix_trigger: connect to {path}: {Sys.StrError(AttrClient.Errno(e))}");
             return -1;
         }
-        try
-        {
-            s.Send(request);
-            s.Send([0]);
-        }
-        catch (SocketException e)
-        {
-            if (Msg.Verbose > 0)
-                Msg.Warn($"unix_trigger: write to {path}: {Sys.StrError(AttrClient.Errno(e))}");
-        }
+        // The server may read the request and hang up before the NUL
+        // byte: a routine outcome, so no exception for it.
+        s.Send(request, SocketFlags.None, out var error);
+        if (error == SocketError.Success)
+            s.Send(TriggerEnd, SocketFlags.None, out error);
+        if (error != SocketError.Success && Msg.Verbose > 0)
+            Msg.Warn($"unix_trigger: write to {path}: {Sys.StrError(AttrClient.Errno(new SocketException((int)error)))}");
         return 0;
     }
 
