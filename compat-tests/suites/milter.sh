@@ -12,7 +12,11 @@
 # signed message must verify (opendkim -t with the key as test DNS data).
 # Later cases: per-milter settings ({ inet:..., default_action=... }),
 # an unreachable milter with each default action, milter_protocol 2,
-# and milter_macro_defaults.
+# milter_macro_defaults, milter_header_checks on the headers a milter
+# adds or changes, and a second real milter (spamass-milter with spamd:
+# X-Spam headers, a reject, a skipped client). smtpd_milters go through
+# the reference smtpd, through our smtpd (reference cleanup), and
+# through our smtpd and our cleanup together (instance "both").
 
 MI_T=$COMPAT_TMP/milter
 MI_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -57,6 +61,17 @@ TestDNSData $MI_T/dkim/dns
 EOF
 opendkim -x "$MI_T/dkim/sign.conf" -f >"$MI_T/opendkim.log" 2>&1 &
 MI_DKIM_PID=$!
+
+# A second real milter: spamass-milter in front of a spamd on loopback
+# (local tests only). spamd takes a while to load its rules: it starts
+# now and is waited for at the end.
+MI_SPAMD_PID=
+if command -v spamd >/dev/null && command -v spamass-milter >/dev/null && command -v spamc >/dev/null; then
+    MI_SPDPORT=$(mi_port)
+    spamd -L -x --listen="127.0.0.1:$MI_SPDPORT" -u debian-spamd --min-children=1 --max-children=2 \
+        --cf='use_bayes 0' --cf='bayes_auto_learn 0' -s stderr >"$MI_T/spamd.log" 2>&1 &
+    MI_SPAMD_PID=$!
+fi
 
 mi_instance() {
     local n=$1 d=$MI_T/$1; shift
@@ -111,6 +126,7 @@ mi_stop() {
         [ -n "$p" ] && kill "$p" 2>/dev/null
     done
     [ -n "${MI_DKIM_PID:-}" ] && kill "$MI_DKIM_PID" 2>/dev/null
+    for p in ${MI_SAM_PIDS:-} ${MI_SPAMD_PID:-}; do kill "$p" 2>/dev/null; done
     return 0
 }
 trap 'mi_stop; rm -rf "$COMPAT_TMP"' EXIT
@@ -303,16 +319,18 @@ mi_case smtp-data-discard '{"events": {"T": "d"}}' "$MI_MSG" "${MI_SA[@]}"
 mi_case smtp-header-reject '{"events": {"L": "r"}}' "$MI_MSG" "${MI_SA[@]}"
 # Our smtpd (when there is one) with the reference cleanup and with ours.
 if [ -x "$OUR_LIBEXEC/smtpd" ]; then
-    # Our smtpd with the reference cleanup. Our smtpd with OUR cleanup
-    # (smtpd_milters handed over between two of our daemons) still leaves
-    # the queue file unfinished: pending, see issue 5.
+    # Our smtpd with the reference cleanup, and an instance where the
+    # milters pass from our smtpd to our cleanup (with our queue-side
+    # daemons around them).
     mi_start oursd smtpd
-    MI_SIDES="ref oursd"
+    mi_start both smtpd cleanup pickup trivial-rewrite bounce
+    MI_SIDES="ref oursd both"
     mi_case smtp-pass-sign '{}' "$MI_MSG" "${MI_SA[@]}"
     mi_case smtp-edits '{"eom": [["h", "X-Added", "yes"], ["i", 1, "X-Ins", "top"], ["m", 1, "Subject", "new"], ["+", "<dave@example.org>"], ["-", "<carol@example.net>"], ["e", "<s@example.com>"]]}' "$MI_MSG" "${MI_SA[@]}"
     mi_case smtp-eom-reject '{"final": "y:550 5.7.1 Rejected by test"}' "$MI_MSG" "${MI_SA[@]}"
     mi_case smtp-rcpt-reject '{"events": {"R": "y:550 5.1.1 No such user"}}' "$MI_MSG" "${MI_SA[@]}"
     "$REF_SBIN/postfix" -c "$MI_T/oursd/conf" stop >/dev/null 2>&1
+    "$REF_SBIN/postfix" -c "$MI_T/both/conf" stop >/dev/null 2>&1
     MI_SIDES="ref ours"
 fi
 unset MI_SMTP MI_DONE
@@ -340,6 +358,52 @@ mi_conf_case protocol-2 '{"eom": [["h", "X-V2", "yes"]]}' "non_smtpd_milters = {
 mi_conf_case macro-defaults '{}' "non_smtpd_milters = inet:127.0.0.1:TPORT" "milter_macro_defaults = auth_type=none, { {rcpt_host} = relay.example }" \
     "milter_rcpt_macros = i {rcpt_addr} {rcpt_host} {client_name}" "milter_connect_macros = j {daemon_name} v _ {client_addr} {client_port} {daemon_addr}"
 mi_conf_case bad-protocol '{}' "non_smtpd_milters = { inet:127.0.0.1:TPORT, protocol=7 }" "milter_default_action = tempfail"
+
+# milter_header_checks: the headers a milter adds, inserts or changes.
+cat >"$MI_T/mhc.regexp" <<'EOF'
+/^X-Strip:/ STRIP stripped
+/^X-Warn:/ WARN warned here
+/^Subject: new/ REPLACE Subject: replaced by checks
+/^X-Ign:/ IGNORE
+/^X-Filter:/ FILTER smtp:[127.0.0.1]:10025
+/^X-Bcc:/ BCC bcc@example.org
+/^X-Prepend:/ PREPEND X-Pre: yes
+/^X-Bogus:/ PASS
+/^X-Hold:/ HOLD on hold
+/^X-Redirect:/ REDIRECT other@example.org
+/^X-Reject:/ REJECT 5.7.9 rejected by milter checks
+/^X-Discard:/ DISCARD gone
+EOF
+mi_conf_case mhc-actions '{"eom": [["h", "X-Strip", "yes"], ["h", "X-Warn", "hello"], ["m", 1, "Subject", "new"], ["i", 1, "X-Ign", "x"], ["h", "X-Filter", "f"], ["h", "X-Bcc", "b"], ["h", "X-Prepend", "p"], ["h", "X-Bogus", "z"]]}' \
+    "non_smtpd_milters = inet:127.0.0.1:TPORT" "milter_header_checks = regexp:$MI_T/mhc.regexp"
+mi_case mhc-hold-redirect '{"eom": [["h", "X-Hold", "1"], ["h", "X-Redirect", "1"], ["h", "X-Hold", "after redirect"]]}' "$MI_MSG" "${MI_SM[@]}"
+mi_case mhc-reject '{"eom": [["h", "X-Reject", "1"], ["h", "X-Never", "1"]]}' "$MI_MSG" "${MI_SM[@]}"
+mi_case mhc-discard '{"eom": [["i", 1, "X-Discard", "1"], ["h", "X-Never", "1"]]}' "$MI_MSG" "${MI_SM[@]}"
+
+# spamass-milter: one copy that rejects at score 15 (and otherwise adds
+# its X-Spam headers), one that skips the local client (accept).
+if [ -n "$MI_SPAMD_PID" ]; then
+    for i in $(seq 1 120); do
+        spamc -d 127.0.0.1 -p "$MI_SPDPORT" -K >/dev/null 2>&1 && break
+        sleep 0.5
+    done
+    MI_SAPORT=$(mi_port) MI_SA2PORT=$(mi_port)
+    spamass-milter -p "inet:$MI_SAPORT@127.0.0.1" -r 15 -- -d 127.0.0.1 -p "$MI_SPDPORT" >"$MI_T/sam.log" 2>&1 &
+    MI_SAM_PIDS=$!
+    spamass-milter -p "inet:$MI_SA2PORT@127.0.0.1" -i 127.0.0.1 -- -d 127.0.0.1 -p "$MI_SPDPORT" >"$MI_T/sam2.log" 2>&1 &
+    MI_SAM_PIDS="$MI_SAM_PIDS $!"
+    # spamd takes its time: a message is done when cleanup has queued it
+    # (and tried to wake the absent qmgr).
+    MI_DONE='unable to look up public/qmgr'
+    MI_GTUBE='From: Alice <alice@example.com>\nTo: bob@example.net\nSubject: offer\n\nXJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\n'
+    mi_conf_case spamass-ham '{}' "non_smtpd_milters = inet:127.0.0.1:$MI_SAPORT" "milter_header_checks ="
+    mi_case spamass-spam '{}' "$MI_GTUBE" "${MI_SM[@]}"
+    mi_conf_case spamass-skip '{}' "non_smtpd_milters = inet:127.0.0.1:$MI_SA2PORT"
+    mi_case spamass-skip-spam '{}' "$MI_GTUBE" "${MI_SM[@]}"
+    unset MI_DONE
+else
+    echo "milter: spamass-milter cases skipped: needs spamd, spamc and spamass-milter"
+fi
 
 mi_stop
 trap 'rm -rf "$COMPAT_TMP"' EXIT

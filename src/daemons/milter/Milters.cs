@@ -646,6 +646,9 @@ public sealed class Milters : IDisposable
         var fd = channel.Fd >= 0 ? FdPass.Receive(channel.Fd) : -1;
         if (fd < 0)
             return null;
+        // The descriptor arrives with the sender's file status flags; our
+        // I/O on it is blocking with timeouts.
+        Sys.NonBlocking(fd, false);
         channel.Send(w => w.Str(AttrDummy, ""), AttrFlags.None);
         var m = new Milter8(v[0].Str, v[6].Int, v[7].Int, v[8].Int, null, v[9].Str, parent)
         {
