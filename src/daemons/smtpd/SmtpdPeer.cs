@@ -49,7 +49,13 @@ internal static partial class SmtpdPeer
                 remote = local = null;
             }
             var proxyProtocol = state.Proc.UpstreamProxyProtocol;
-            if (proxyProtocol.Length > 0 && remote != null && local != null)
+            if (state.Connection.PassAttributes is { } passAttrs)
+            {
+                FromPassAttributes(state, passAttrs);
+                if (proxyProtocol.Length > 0)
+                    Msg.Warn("ignoring non-empty smtpd_upstream_proxy_protocol setting behind postscreen");
+            }
+            else if (proxyProtocol.Length > 0 && remote != null && local != null)
             {
                 if (proxyProtocol != "haproxy")
                     Msg.Fatal($"unsupported smtpd_upstream_proxy_protocol value: {proxyProtocol}");
@@ -91,6 +97,42 @@ internal static partial class SmtpdPeer
             LookupName(state);
         state.NamAddr = BuildNamAddr(state.Name!, state.Addr, state.Port, state.Config.PortLogging);
     }
+
+    // FromPassAttributes - smtpd_peer_from_pass_attr(): the endpoints that
+    // postscreen (or another "pass" proxy) sent along with the descriptor.
+    private static void FromPassAttributes(SmtpdSession state, System.Collections.Generic.IReadOnlyDictionary<string, string> attrs)
+    {
+        if (!attrs.TryGetValue("client_address", out var addr))
+            Msg.Fatal("missing client address from proxy");
+        bool v6 = addr!.Contains(':');
+        if (!IPAddress.TryParse(addr, out var ip)
+            || (ip.AddressFamily == AddressFamily.InterNetworkV6) != v6
+            || !v6 && addr.Split('.').Length != 4)
+            Msg.Fatal($"bad {(v6 ? "IPv6" : "IPv4")} client address syntax from proxy: {addr}");
+        state.Addr = addr;
+        state.RfcAddr = v6 ? "IPv6:" + addr : addr;
+        state.AddrFamily = v6 ? AfInet6 : AfInet;
+        state.ClientIp = ip!;
+        if (!attrs.TryGetValue("client_port", out var port))
+            Msg.Fatal("missing client port from proxy");
+        if (!ValidPort(port!))
+            Msg.Fatal($"bad TCP client port number syntax from proxy: {port}");
+        state.Port = port!;
+        if (!attrs.TryGetValue("server_address", out var saddr))
+            Msg.Fatal("missing server address from proxy");
+        if (!IPAddress.TryParse(saddr, out _))
+            Msg.Fatal($"bad IPv6 server address syntax from proxy: {saddr}");
+        state.DestAddr = saddr!;
+        if (!attrs.TryGetValue("server_port", out var sport))
+            Msg.Fatal("missing server port from proxy");
+        if (!ValidPort(sport!))
+            Msg.Fatal($"bad TCP server port number syntax from proxy: {sport}");
+        state.DestPort = sport!;
+    }
+
+    private static bool ValidPort(string port) =>
+        port.Length > 0 && port.Length <= 5 && System.Linq.Enumerable.All(port, char.IsAsciiDigit)
+        && int.Parse(port, System.Globalization.CultureInfo.InvariantCulture) <= 65535;
 
     private static void FromDefault(SmtpdSession state, EndPoint? remote, EndPoint? local, bool ipv4Enabled, bool ipv6Enabled,
         bool ipv6First)

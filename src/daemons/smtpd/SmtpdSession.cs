@@ -405,7 +405,9 @@ internal sealed partial class SmtpdSession : SmtpdState
         }
         // A client that talks first has usually sent its data by the time
         // the reference's newly started process looks; allow for it.
-        if (!StandAlone && Connection.Socket != null)
+        // Behind postscreen the pre-greeting check already happened there.
+        bool behindPostscreen = Connection.PassAttributes != null;
+        if (!StandAlone && !behindPostscreen && Connection.Socket != null)
         {
             try
             {
@@ -415,7 +417,7 @@ internal sealed partial class SmtpdSession : SmtpdState
             {
             }
         }
-        if (!StandAlone && (Flags & FlagIllPipelining) == 0 && FlagIllPipelining_() && Config.ForbidUnauthPipelining)
+        if (!StandAlone && !behindPostscreen && (Flags & FlagIllPipelining) == 0 && FlagIllPipelining_() && Config.ForbidUnauthPipelining)
         {
             Reply("554 5.5.0 Error: SMTP protocol synchronization");
             return false;
