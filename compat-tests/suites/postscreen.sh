@@ -51,13 +51,13 @@ def say(cmd):
     for l in r:
         print("S: " + l)
     return r
-if mode == "early":
+if mode in ("early", "early-enforce"):
     s.sendall(b"EHLO early.example\r\n")
     print("C: EHLO early.example (before the greeting)")
 r = reply()
 for l in r:
     print("S: " + l)
-if r[-1].startswith("220 ") and mode != "early":
+if r[-1].startswith("220 ") and mode in ("quit", "mail"):
     say("EHLO client.example")
     if mode == "mail":
         say("MAIL FROM:<sender@example.com>")
@@ -70,6 +70,19 @@ if r[-1].startswith("220 ") and mode != "early":
 elif mode == "early" and not r[-1].startswith("<"):
     for l in reply():
         print("S: " + l)
+elif mode == "enforce":
+    # The dummy SMTP engine of postscreen: every RCPT is rejected.
+    for c in ("HELO", "EHLO client.example", "MAIL FROM:<sender@example.com>", "MAIL FROM:<x@example.com>",
+              "RCPT TO:<nobody@localhost>", "VRFY nobody", "ETRN example.com", "NOOP", "BOGUS", "RSET",
+              "RCPT TO:<a@b>", "MAIL FROM:<\"q u\"@example.com> SIZE=10", "RCPT TO:<@route:x@example.com>", "DATA"):
+        say(c)
+    for l in reply():
+        print("S: " + l)
+elif mode == "early-enforce":
+    for c in ("MAIL FROM:<>", "RCPT TO:<nobody@localhost>", "BDAT 10 LAST"):
+        say(c)
+    for l in reply():
+        print("S: " + l)
 EOF
 
 # psc_case NAME SRC MODE - run the client against psc-ref and psc-ours at
@@ -78,22 +91,23 @@ psc_case() {
     local name=$1 src=$2 mode=$3 d inst
     case "$name" in *"${CASE_FILTER:-}"*) ;; *) return 0;; esac
     d=$PSC_OUT/cases/$name; mkdir -p "$d"
-    for inst in psc-ref psc-ours; do sd_log_mark "$inst"; done
-    python3 "$PSC_OUT/client.py" "$src" "$(sd_port psc-ref)" "$mode" >"$d/ref.dialog" 2>&1 &
+    local a=${PSC_A:-psc-ref} b=${PSC_B:-psc-ours}
+    for inst in $a $b; do sd_log_mark "$inst"; done
+    python3 "$PSC_OUT/client.py" "$src" "$(sd_port $a)" "$mode" >"$d/ref.dialog" 2>&1 &
     local p1=$!
-    python3 "$PSC_OUT/client.py" "$src" "$(sd_port psc-ours)" "$mode" >"$d/ours.dialog" 2>&1 &
+    python3 "$PSC_OUT/client.py" "$src" "$(sd_port $b)" "$mode" >"$d/ours.dialog" 2>&1 &
     local p2=$!
     wait $p1 $p2
-    psc_wait_log psc-ref "$4"; psc_wait_log psc-ours "$4"
-    for inst in psc-ref psc-ours; do
+    psc_wait_log $a "$4"; psc_wait_log $b "$4"
+    for inst in $a $b; do
         { sd_log_since "$inst" postscreen; sd_log_since "$inst" dnsblog; } | psc_norm >"$d/$inst.log"
     done
     sed -i 's/queued as [0-9A-F]*/queued as QID/' "$d/ref.dialog" "$d/ours.dialog"
     local ok=1
     diff -u "$d/ref.dialog" "$d/ours.dialog" >"$d/dialog.diff" || ok=0
-    diff -u "$d/psc-ref.log" "$d/psc-ours.log" >"$d/log.diff" || ok=0
+    diff -u "$d/$a.log" "$d/$b.log" >"$d/log.diff" || ok=0
     # Each case asserts its own verdict on the reference side too.
-    grep -q -- "$5" "$d/psc-ref.log" "$d/ref.dialog" || { ok=0; echo "postscreen $name: reference lacks \"$5\"" >"$d/expect.diff"; }
+    grep -q -- "$5" "$d/$a.log" "$d/ref.dialog" || { ok=0; echo "postscreen $name: reference lacks \"$5\"" >"$d/expect.diff"; }
     if [ $ok = 0 ] && [ -n "${VERBOSE:-}" ]; then cat "$d/dialog.diff" "$d/log.diff" "$d/expect.diff" 2>/dev/null; fi
     record "postscreen $name" $ok
     [ -z "${VERBOSE:-}" ] || echo "     ($name done at $SECONDS s)"
@@ -111,12 +125,12 @@ psc_wait_log() {
 
 psc_norm() {
     sed -E -e 's/^TIME ([^ ]+ )?postfix\/(postscreen|dnsblog)\[PID\]: /\2: /' \
-        -e 's/\]:[0-9]+/]:PORT/g' -e 's/ after [0-9.]+ from / after T from /' | LC_ALL=C sort
+        -e '/ cache [^ ]+ full cleanup: /d' -e 's/\]:[0-9]+/]:PORT/g' -e 's/ after [0-9.]+ from / after T from /' | LC_ALL=C sort
 }
 
 psc_start() {
     local d=$SD_T/$1 i
-    unshare -m sh -c "mount --bind $PSC_OUT/resolv.conf /etc/resolv.conf && $REF_SBIN/postfix -c $d/conf start" >"$d/start.out" 2>&1 \
+    unshare -m sh -c "mount --bind $PSC_OUT/resolv.conf /etc/resolv.conf && $(sd_sbin "$1")/postfix -c $d/conf start" >"$d/start.out" 2>&1 \
         || { cat "$d/start.out" >&2; return 1; }
     for i in $(seq 1 100); do
         sd_listening "$(sd_port "$1")" && return 0
@@ -126,12 +140,17 @@ psc_start() {
 }
 
 # psc_make NAME PORT DAEMONS... - an instance whose daemon directory has
-# our DAEMONS swapped in.
+# our DAEMONS swapped in (DAEMONS "ALL": an instance entirely of ours).
+# PSC_EXTRA: main.cf lines added at the end.
 psc_make() {
-    local name=$1 port=$2; shift 2
-    mixed_daemon_dir "$SD_T/$name.libexec" "$@"
-    SD_DELIVER=1 sd_instance "$name" ref "$port" \
-        "daemon_directory = $SD_T/$name.libexec" \
+    local name=$1 port=$2 kind=ref libexec; shift 2
+    if [ "${1:-}" = ALL ]; then
+        kind=all; libexec=$OUR_LIBEXEC
+    else
+        mixed_daemon_dir "$SD_T/$name.libexec" "$@"; libexec=$SD_T/$name.libexec
+    fi
+    SD_DELIVER=1 sd_instance "$name" $kind "$port" \
+        "daemon_directory = $libexec" \
         "mynetworks = 127.0.0.9/32" \
         "postscreen_access_list = permit_mynetworks, cidr:INST/conf/psc_access.cidr" \
         "postscreen_denylist_action = drop" \
@@ -141,6 +160,7 @@ psc_make() {
         "postscreen_dnsbl_threshold = 2" \
         "postscreen_dnsbl_action = drop" \
         "smtpd_client_restrictions =" \
+        ${PSC_EXTRA:+"${PSC_EXTRA[@]}"} \
         -- "127.0.0.1:$port inet n - n - 1 postscreen" \
         "smtpd pass - - n - - smtpd" \
         "dnsblog unix - - n - 0 dnsblog"
@@ -169,12 +189,25 @@ else
         >"$PSC_OUT/dnsmasq.out" 2>&1 || echo "postscreen: dnsmasq did not start: $(cat "$PSC_OUT/dnsmasq.out")"
     psc_make psc-ref 42561
     psc_make psc-ours 42562 postscreen dnsblog
+    # The pregreet test only logs here: an early talker reaches smtpd.
+    PSC_EXTRA=("postscreen_greet_action = ignore")
     psc_make psc-mix 42563 smtpd
+    psc_make psc-ign-ref 42567
+    PSC_EXTRA=()
+    psc_all=
+    if [ -x "$OUR_LIBEXEC/master" ] && [ -x "$OUR_SBIN/postfix" ]; then
+        psc_make psc-all 42566 ALL; psc_all=psc-all
+    fi
+    PSC_EXTRA=("postscreen_dnsbl_action = enforce" "postscreen_greet_action = enforce")
+    psc_make psc-enf-ref 42564
+    psc_make psc-enf-ours 42565 postscreen dnsblog
+    PSC_EXTRA=()
     psc_ok=1
     psc_pids=
-    for i in psc-ref psc-ours psc-mix; do psc_start $i >"$PSC_OUT/$i.start" 2>&1 & psc_pids="$psc_pids $!"; done
+    psc_insts="psc-ref psc-ours psc-mix psc-ign-ref psc-enf-ref psc-enf-ours $psc_all"
+    for i in $psc_insts; do psc_start $i >"$PSC_OUT/$i.start" 2>&1 & psc_pids="$psc_pids $!"; done
     wait $psc_pids
-    for i in psc-ref psc-ours psc-mix; do
+    for i in $psc_insts; do
         sd_listening "$(sd_port $i)" || { echo "postscreen: $i did not start: $(cat "$PSC_OUT/$i.start")"; psc_ok=0; }
     done
     if [ $psc_ok = 1 ]; then
@@ -188,6 +221,11 @@ else
         psc_case dnsbl-allowlist-weight 127.0.0.6 quit "PASS" "PASS NEW \[127.0.0.6\]"
         psc_case pass-new-mail 127.0.0.11 mail "PASS" "250 2.0.0 Ok: queued as"
         psc_case pass-old-mail 127.0.0.11 mail "PASS" "PASS OLD \[127.0.0.11\]"
+        # postscreen_*_action = enforce: the dummy SMTP engine answers.
+        PSC_A=psc-enf-ref PSC_B=psc-enf-ours psc_case enforce-dnsbl 127.0.0.2 enforce "DISCONNECT" \
+            "NOQUEUE: reject: RCPT from \[127.0.0.2\]:PORT: 550 5.7.1 Service unavailable; client \[127.0.0.2\] blocked using bl.test; from=<sender@example.com>, to=<nobody@localhost>, proto=ESMTP, helo=<client.example>"
+        PSC_A=psc-enf-ref PSC_B=psc-enf-ours psc_case enforce-pregreet 127.0.0.10 early-enforce "DISCONNECT" \
+            "NOQUEUE: reject: RCPT from \[127.0.0.10\]:PORT: 550 5.5.1 Protocol error; from=<>, to=<nobody@localhost>, proto=ESMTP, helo=<early.example>"
         # Delivery behind both postscreens.
         sleep 1
         for inst in psc-ref psc-ours; do
@@ -210,6 +248,17 @@ else
         grep -a -q "postfix/local\[.*status=sent" "$SD_T/psc-mix/maillog" || psc_mix_ok=0
         [ $psc_mix_ok = 1 ] || [ -z "${VERBOSE:-}" ] || cat "$m/dialog.diff"
         record "postscreen ref-postscreen-our-smtpd" $psc_mix_ok
+        # Behind postscreen smtpd skips its own pre-greeting check.
+        PSC_A=psc-ign-ref PSC_B=psc-mix psc_case our-smtpd-early-talker 127.0.0.14 early "CONNECT" "S: 250-mail.example.com"
+        # An instance entirely of ours (master, postscreen, dnsblog, smtpd ...).
+        if [ -n "$psc_all" ]; then
+            PSC_A=psc-ref PSC_B=psc-all psc_case all-ours-pass-mail 127.0.0.13 mail "PASS" "250 2.0.0 Ok: queued as"
+            for i in $(seq 1 30); do grep -a -q "postfix/local\[.*to=<nobody@localhost>.*status=sent" "$SD_T/psc-all/maillog" && break; sleep 0.1; done
+            n=$(grep -a -c "postfix/local\[.*to=<nobody@localhost>.*status=sent" "$SD_T/psc-all/maillog")
+            record "postscreen all-ours-delivered" "$([ "$n" = 1 ] && echo 1 || echo 0)"
+        else
+            echo "postscreen: all-ours cases skipped: no $OUR_LIBEXEC/master or $OUR_SBIN/postfix"
+        fi
     fi
     psc_cleanup
     trap '[ -n "${PSC_KEEP:-}" ] || rm -rf "$COMPAT_TMP"' EXIT

@@ -21,7 +21,7 @@ using static Postfix.Daemons.Postscreen.PscFlags;
 
 namespace Postfix.Daemons.Postscreen;
 
-internal sealed class PscSession
+internal sealed partial class PscSession
 {
     private readonly Socket client;
     private readonly string addr, port, saddr, sport;
@@ -106,7 +106,7 @@ internal sealed class PscSession
         if ((flags & EarlyTodo) != 0)
             EarlyTests();
         else if ((flags & NoForward) != 0)
-            Drop(finalReply.Length > 0 ? finalReply : "521 5.5.1 Protocol error\r\n");
+            SmtpdTests();
         else
             Conclude();
     }
@@ -204,8 +204,7 @@ internal sealed class PscSession
         }
         if ((flags & NoForward) != 0)
         {
-            // No dummy SMTP engine here: an enforced client is turned away now.
-            Drop(finalReply.Length > 0 ? finalReply : "521 5.5.1 Protocol error\r\n");
+            SmtpdTests();
             return;
         }
         Conclude();
@@ -214,7 +213,7 @@ internal sealed class PscSession
     private void Enforce(string reply)
     {
         flags |= NoForward;
-        finalReply = "521" + reply[3..];
+        rcptReply = reply;
     }
 
     private void Drop(string reply)
