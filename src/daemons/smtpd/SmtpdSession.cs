@@ -403,20 +403,10 @@ internal sealed partial class SmtpdSession : SmtpdState
             if (!StartTlsWrapper())
                 return false;
         }
-        // A client that talks first has usually sent its data by the time
-        // the reference's newly started process looks; allow for it.
+        // The pre-greeting check only looks at what has arrived, as the
+        // reference does (no wait: that would delay every greeting).
         // Behind postscreen the pre-greeting check already happened there.
         bool behindPostscreen = Connection.PassAttributes != null;
-        if (!StandAlone && !behindPostscreen && Connection.Socket != null)
-        {
-            try
-            {
-                Connection.Socket.Poll(10_000, System.Net.Sockets.SelectMode.SelectRead);
-            }
-            catch (System.Net.Sockets.SocketException)
-            {
-            }
-        }
         if (!StandAlone && !behindPostscreen && (Flags & FlagIllPipelining) == 0 && FlagIllPipelining_() && Config.ForbidUnauthPipelining)
         {
             Reply("554 5.5.0 Error: SMTP protocol synchronization");
