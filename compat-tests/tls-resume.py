@@ -52,8 +52,26 @@ def session(ctx, port, offer):
         r = '<closed>'
     out = '%s resumed=%s %s' % (t.version(), t.session_reused, r)
     sess = t.session
+    if r.startswith('221'):
+        wait_for_close(t)
     t.close()
     return sess, out
+
+
+def wait_for_close(t):
+    """Wait until the server has closed the TCP connection, not only the
+    TLS layer: both smtpds log 'disconnect from' after their TLS shutdown
+    and before the close, so the next session's 'connect from' comes after
+    it in the log."""
+    try:
+        t.settimeout(5)
+        while t.recv(4096):
+            pass
+        raw = t.unwrap()
+        while raw.recv(4096):
+            pass
+    except (ssl.SSLError, OSError, ValueError):
+        pass
 
 
 def main(argv):
