@@ -3,11 +3,14 @@
 # Postfix and our build; print "N passed, N failed" and exit non-zero on
 # any difference. SUITES="postconf postmap" selects suites.
 #
-# The command-only suites (no running instance, no listening socket) run in
-# a second lane beside the instance suites, which mostly wait on daemons;
-# COMPAT_JOBS=1 runs everything in one lane, in order. Each suite of the
-# second lane gets its own temporary directory; its output is shown when
-# the run ends.
+# Suites run in COMPAT_JOBS parallel lanes (default 3; most suites wait on
+# daemons and sleeps rather than on the CPU). Each lane takes the next job
+# from one queue, longest first (SUITE_SECONDS: times of a recent run), so
+# the lanes end close together. A job is one suite, or a SERIAL_GROUP of
+# suites that share fixed loopback ports (and smtpd-lib.sh's probe port)
+# and so run one after another. Every suite gets its own temporary
+# directory and runs in a subshell; its output is shown when it ends.
+# COMPAT_JOBS=1 runs everything in this shell, in file order.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -17,13 +20,29 @@ if [ ! -x "$REF_SBIN/postconf" ]; then
     exit 1
 fi
 
-# Suites that only run commands on files: safe to run beside the others.
-COMMAND_SUITES=" postalias postconf postconf-edit postconf-master postconf-templates postfix-hooks postmap postcat "
+# Suites that must not run at the same time as each other (fixed ports
+# 42xxx, the smtpd-lib probe on 42999, dnsmasq on loopback): one job.
+SERIAL_GROUP="anvil postscreen smtpd-sasl qmgr smtpd-restrict smtp scache smtp-tls smtpd"
+# Seconds each suite took in a recent run (unknown suites count 30).
+SUITE_SECONDS="smtpd:183 milter:174 postfix-control:157 bounce:156 compat-run:94 trivial-rewrite:83
+    submit:63 cleanup:62 postmap-patterns:49 anvil:40 master:40 smtpd-restrict:39 postscreen:33
+    attr:32 flush:31 smtp:31 pipe:30 swap:30 postqueue:27 postsuper:26 qmgr:24 core:20 delivery:19
+    deliver-basic:16 local:13 virtual:13 smtpd-sasl:11 lmtp-dovecot:8 verify-cache:6
+    postcat:284 postmap:101 postconf-master:76 postconf-templates:68 postconf:37 postconf-edit:28
+    postfix-hooks:25 postalias:19"
 
 selected() {
     [ -z "${SUITES:-}" ] && return 0
     case " $SUITES " in *" $1 "*) return 0;; esac
     return 1
+}
+
+suite_seconds() {
+    local e
+    for e in $SUITE_SECONDS; do
+        [ "${e%%:*}" = "$1" ] && { echo "${e#*:}"; return; }
+    done
+    echo 30
 }
 
 # run_suite NAME - source one suite in this shell, with its timing.
@@ -35,52 +54,108 @@ run_suite() {
     echo "== suite $_suite: $((PASS - _pass0)) passed, $((FAIL - _fail0)) failed ($((SECONDS - _start)) s)"
 }
 
-lane_pid=
-lane_dir=$COMPAT_TMP/lane
-if [ "${COMPAT_JOBS:-2}" -gt 1 ]; then
-    mkdir -p "$lane_dir"
-    (
-        for s in "$here"/suites/*.sh; do
-            n=$(basename "$s" .sh)
-            case "$COMMAND_SUITES" in *" $n "*) ;; *) continue;; esac
-            selected "$n" || continue
-            (
-                PASS=0 FAIL=0 FAILED_NAMES=
-                COMPAT_TMP=$lane_dir/$n.tmp
-                mkdir -p "$COMPAT_TMP"
-                run_suite "$n" >"$lane_dir/$n.log" 2>&1
-                echo "$PASS $FAIL $FAILED_NAMES" >"$lane_dir/$n.result"
-                rm -rf "$COMPAT_TMP"
-            )
-        done
-    ) &
-    lane_pid=$!
-fi
-
+all_suites=
 for s in "$here"/suites/*.sh; do
     n=$(basename "$s" .sh)
-    selected "$n" || continue
-    if [ -n "$lane_pid" ]; then
-        case "$COMMAND_SUITES" in *" $n "*) continue;; esac
-    fi
-    run_suite "$n"
+    selected "$n" && all_suites="$all_suites $n"
 done
 
-if [ -n "$lane_pid" ]; then
-    wait "$lane_pid"
-    for s in "$here"/suites/*.sh; do
-        n=$(basename "$s" .sh)
-        [ -f "$lane_dir/$n.log" ] || continue
-        cat "$lane_dir/$n.log"
-        if [ -f "$lane_dir/$n.result" ]; then
-            read -r p f names <"$lane_dir/$n.result"
-            PASS=$((PASS + p)) FAIL=$((FAIL + f))
-            [ -n "$names" ] && FAILED_NAMES="$FAILED_NAMES $names"
-        else
-            echo "== suite $n: did not finish"
-            FAIL=$((FAIL + 1)) FAILED_NAMES="$FAILED_NAMES suite:$n"
-        fi
+if [ "${COMPAT_JOBS:-3}" -le 1 ]; then
+    for n in $all_suites; do run_suite "$n"; done
+else
+    # Short names: instance sockets live below these directories.
+    res=$COMPAT_TMP/r
+    mkdir -p "$res" "$COMPAT_TMP/l"
+    chmod 711 "$COMPAT_TMP" "$COMPAT_TMP/l"
+    # The jobs, one a line ("SECONDS NAME..."), longest first.
+    group=
+    for n in $SERIAL_GROUP; do
+        case " $all_suites " in *" $n "*) group="$group $n";; esac
     done
+    {
+        if [ -n "$group" ]; then
+            t=0
+            for n in $group; do t=$((t + $(suite_seconds "$n"))); done
+            echo "$t$group"
+        fi
+        for n in $all_suites; do
+            case " $group " in *" $n "*) continue;; esac
+            echo "$(suite_seconds "$n") $n"
+        done
+    } | sort -k1,1nr >"$res/queue"
+
+    # lane_next - take the first job off the queue (under a lock).
+    lane_next() {
+        {
+            flock 9
+            head -n 1 "$res/queue"
+            sed -i 1d "$res/queue"
+        } 9>>"$res/queue.lock"
+    }
+
+    # lane_suite NAME - one suite in a subshell; NAME.result holds its
+    # counts, NAME.done says it has ended (a suite that exits early has
+    # no result and counts as failed).
+    lane_suite() {
+        local n=$1
+        (
+            PASS=0 FAIL=0 FAILED_NAMES=
+            COMPAT_TMP=$COMPAT_TMP/l/$n
+            mkdir -p "$COMPAT_TMP"
+            chmod 711 "$COMPAT_TMP"
+            run_suite "$n" >"$res/$n.log" 2>&1
+            echo "$PASS $FAIL $FAILED_NAMES" >"$res/$n.result"
+            rm -rf "$COMPAT_TMP"
+        ) </dev/null
+        : >"$res/$n.done"
+    }
+
+    lane_pids=
+    for i in $(seq 1 "${COMPAT_JOBS:-3}"); do
+        (
+            while job=$(lane_next) && [ -n "$job" ]; do
+                for n in ${job#* }; do lane_suite "$n"; done
+            done
+        ) &
+        lane_pids="$lane_pids $!"
+    done
+
+    # Show each suite's output as it ends; add up the counts.
+    shown=
+    while :; do
+        # (Looked at before the scan: a lane gone then has marked its end.)
+        alive=
+        for p in $lane_pids; do kill -0 "$p" 2>/dev/null && alive=1; done
+        left=0
+        for n in $all_suites; do
+            case " $shown " in *" $n "*) continue;; esac
+            if [ ! -f "$res/$n.done" ]; then left=$((left + 1)); continue; fi
+            shown="$shown $n"
+            cat "$res/$n.log"
+            if [ -f "$res/$n.result" ]; then
+                read -r p f names <"$res/$n.result"
+                PASS=$((PASS + p)) FAIL=$((FAIL + f))
+                [ -n "$names" ] && FAILED_NAMES="$FAILED_NAMES $names"
+            else
+                echo "== suite $n: did not finish"
+                FAIL=$((FAIL + 1)) FAILED_NAMES="$FAILED_NAMES suite:$n"
+            fi
+        done
+        [ "$left" = 0 ] && break
+        # Every lane gone with suites left: report those as not run.
+        if [ -z "$alive" ]; then
+            for n in $all_suites; do
+                case " $shown " in *" $n "*) continue;; esac
+                [ -f "$res/$n.done" ] && continue
+                echo "== suite $n: did not run"
+                FAIL=$((FAIL + 1)) FAILED_NAMES="$FAILED_NAMES suite:$n"
+                : >"$res/$n.done"; shown="$shown $n"
+            done
+            break
+        fi
+        sleep 1
+    done
+    wait $lane_pids
 fi
 echo
 [ "$FAIL" = 0 ] || echo "failed cases:$FAILED_NAMES" | fold -w 200

@@ -147,9 +147,11 @@ sds_group() {
         out=$SDS_OUT/$name
         mkdir -p "$out"
         # Both sides at once: separate instances, separate ports.
-        sds_run ref "$group" "$f" "$out" &
-        [ -n "$sds_ours" ] && sds_run ours "$group" "$f" "$out" &
-        wait
+        # (A bare "wait" would also wait for run-all.sh's second lane.)
+        local pids=
+        sds_run ref "$group" "$f" "$out" & pids=$!
+        if [ -n "$sds_ours" ]; then sds_run ours "$group" "$f" "$out" & pids="$pids $!"; fi
+        wait $pids
         if [ -z "$sds_ours" ]; then
             sds_pending=$((sds_pending + 1))
             # The reference side at least must have answered.
