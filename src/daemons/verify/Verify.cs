@@ -29,20 +29,34 @@ public static class Verify
     private static int cleanupInterval;
     private static long nextCleanup;
 
-    // RunCleanup - a cache cleanup run when it is due, then the next one
-    // address_verify_cache_cleanup_interval later.
+    // RunCleanup - one step of the cache cleanup when a run is due or
+    // under way; the next run starts address_verify_cache_cleanup_interval
+    // after this one ends. Steps alternate with client requests.
     private static void RunCleanup()
     {
-        if (cache == null || cleanupInterval <= 0 || Environment.TickCount64 < nextCleanup)
+        if (cache == null || cleanupInterval <= 0)
             return;
-        cache.Cleanup();
-        nextCleanup = Environment.TickCount64 + cleanupInterval * 1000L;
+        if (!cache.CleanupRunning && Environment.TickCount64 < nextCleanup)
+            return;
+        if (!cache.CleanupStep())
+            nextCleanup = Environment.TickCount64 + cleanupInterval * 1000L;
+    }
+
+    // CleanupDelay - seconds until the next cleanup step: none while a
+    // run is under way, else until the next run is due.
+    private static int CleanupDelay()
+    {
+        if (cleanupInterval <= 0 || cache == null)
+            return -1;
+        if (cache.CleanupRunning)
+            return 0;
+        return (int)Math.Max(0, (nextCleanup - Environment.TickCount64 + 999) / 1000);
     }
 
     public static int Run(string[] args) => MultiServer.Run(args, Service, new ServerOptions
     {
         PreInit = PreInit,
-        Loop = _ => cleanupInterval > 0 && cache != null ? (int)Math.Max(0, (nextCleanup - Environment.TickCount64 + 999) / 1000) : -1,
+        Loop = _ => CleanupDelay(),
         Timer = _ => RunCleanup(),
         PostAccept = (_, conn) => Channel(conn).Send(w => w.Str(MailProto.AttrProto, MailProto.ProtoVerify)),
         Solitary = true,

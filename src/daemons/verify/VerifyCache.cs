@@ -50,41 +50,103 @@ internal sealed class VerifyCache(Dict map, VerifySettings settings, Func<long> 
         return (int)Math.Min(next, interval);
     }
 
-    // Cleanup - one full cleanup run (dict_cache_clean_event with the
-    // verify_cache_validator): entries that do not parse, or that expired
-    // and have no probe in flight, are dropped; then the statistics line
-    // and the completion time stamp.
+    // Cleanup state (dict_cache.c): the entry the scan stands on, whether
+    // it is to be deleted once the scan moves past it, and the counts.
+    private string? currentKey;
+    private bool deleteBehind;
+    private int retained, dropped;
+
+    // CleanupRunning - a scan is under way (more steps to come).
+    public bool CleanupRunning => currentKey != null;
+
+    // Cleanup - one whole cleanup run, step after step.
     public void Cleanup()
     {
-        var t = now();
-        var drop = new List<string>();
-        var retained = 0;
-        var status = map.Sequence(DictSeq.First, out var key, out var value);
-        while (status == DictStatus.Success)
+        while (CleanupStep())
         {
-            if (key != LastCleanupKey)
-            {
-                var keep = ParseEntry(value, out var st, out var probed, out var updated, out _)
-                    && (t - probed < ProbeTtl || !(PositiveExpired(st, updated, t) || NegativeExpired(st, updated, t)));
-                if (keep)
-                    retained++;
-                else
-                    drop.Add(key);
-                if (Msg.Verbose > 0)
-                    Msg.Info($"dict_cache_clean_event: {(keep ? "keep" : "drop")} {Name} cache entry for {key}");
-            }
-            status = map.Sequence(DictSeq.Next, out key, out value);
         }
-        foreach (var k in drop)
-            map.Delete(k);
+    }
+
+    // CleanupStep - dict_cache_clean_event(): examine one entry, so that
+    // the daemon keeps answering requests between steps. An entry that
+    // does not parse, or that expired with no probe in flight, is dropped
+    // once the scan has moved past it (delete behind). At the end, the
+    // statistics line and the completion time stamp. True while more
+    // entries remain.
+    public bool CleanupStep()
+    {
+        var first = currentKey == null;
+        if (first)
+            retained = dropped = 0;
+        if (Msg.Verbose > 0 && first)
+            Msg.Info($"dict_cache_clean_event: start {Name} cache cleanup");
+        var status = CacheSequence(first ? DictSeq.First : DictSeq.Next, out var key, out var value);
+        if (status == DictStatus.Success)
+        {
+            var t = now();
+            var keep = ParseEntry(value, out var st, out var probed, out var updated, out _)
+                && (t - probed < ProbeTtl || !(PositiveExpired(st, updated, t) || NegativeExpired(st, updated, t)));
+            if (keep)
+                retained++;
+            else
+            {
+                deleteBehind = true;
+                dropped++;
+            }
+            if (Msg.Verbose > 0)
+                Msg.Info($"dict_cache_clean_event: {(keep ? "keep" : "drop")} {Name} cache entry for {key}");
+            return true;
+        }
         if (status == DictStatus.Error)
         {
             Msg.Warn($"{Name}: cache cleanup scan terminated due to error");
-            Msg.Info($"cache {Name} partial cleanup: retained={retained} dropped={drop.Count} entries");
-            return;
+            Msg.Info($"cache {Name} partial cleanup: retained={retained} dropped={dropped} entries");
+            return false;
         }
-        Msg.Info($"cache {Name} full cleanup: retained={retained} dropped={drop.Count} entries");
-        map.Update(LastCleanupKey, t.ToString(CultureInfo.InvariantCulture));
+        Msg.Info($"cache {Name} full cleanup: retained={retained} dropped={dropped} entries");
+        map.Update(LastCleanupKey, now().ToString(CultureInfo.InvariantCulture));
+        return false;
+    }
+
+    // CacheSequence - dict_cache_sequence(): first/next entry with the
+    // time stamp hidden; the entry left behind is deleted when scheduled.
+    private DictStatus CacheSequence(DictSeq how, out string key, out string value)
+    {
+        var status = map.Sequence(how, out key, out value);
+        if (status == DictStatus.Success && key == LastCleanupKey)
+            status = map.Sequence(DictSeq.Next, out key, out value);
+        var previous = currentKey;
+        currentKey = status == DictStatus.Success ? key : null;
+        if (status != DictStatus.Error && deleteBehind)
+        {
+            deleteBehind = false;
+            if (previous != null)
+                map.Delete(previous);
+        }
+        return status;
+    }
+
+    // CacheLookup - dict_cache_lookup(): an entry waiting for its delete
+    // behind is not found.
+    private string? CacheLookup(string key) => deleteBehind && key == currentKey ? null : map.Lookup(key);
+
+    // CacheUpdate - dict_cache_update(): storing the entry the scan
+    // stands on cancels its delete behind.
+    private void CacheUpdate(string key, string value)
+    {
+        if (deleteBehind && key == currentKey)
+            deleteBehind = false;
+        map.Update(key, value);
+    }
+
+    // CacheDelete - dict_cache_delete(): the entry the scan stands on is
+    // deleted behind, not now, so the scan can move on from it.
+    private void CacheDelete(string key)
+    {
+        if (key == currentKey)
+            deleteBehind = true;
+        else
+            map.Delete(key);
     }
 
     // Serve - verify_service(): false when the client went away.
@@ -160,13 +222,13 @@ internal sealed class VerifyCache(Dict map, VerifySettings settings, Func<long> 
             return client.Send(w => w.Int(MailProto.AttrStatus, VrfyBad));
         }
         string? raw;
-        if (status == StatOk || (raw = map.Lookup(addr)) == null || AtoI(raw) != StatOk)
+        if (status == StatOk || (raw = CacheLookup(addr)) == null || AtoI(raw) != StatOk)
         {
             var text = Msg.Printable(v[2].Str);
             var updated = now();
             if (Msg.Verbose > 0)
                 Msg.Info($"PUT {addr} status={status} probed=0 updated={updated} text={text}");
-            map.Update(addr, MakeEntry(status, 0, updated, text));
+            CacheUpdate(addr, MakeEntry(status, 0, updated, text));
         }
         return client.Send(w => w.Int(MailProto.AttrStatus, VrfyOk));
     }
@@ -179,7 +241,7 @@ internal sealed class VerifyCache(Dict map, VerifySettings settings, Func<long> 
             return false;
         var t = now();
         var addr = v[0].Str.Replace(':', '_');
-        var raw = map.Lookup(addr);
+        var raw = CacheLookup(addr);
         int status = 0;
         long probed = 0, updated = 0;
         var text = "";
@@ -190,7 +252,7 @@ internal sealed class VerifyCache(Dict map, VerifySettings settings, Func<long> 
             probed = updated = 0;
             text = "Address verification in progress";
             if (raw != null && !settings.NegativeCache)
-                map.Delete(addr);
+                CacheDelete(addr);
         }
         if (Msg.Verbose > 0)
             Msg.Info($"GOT {addr} status={status} probed={probed} updated={updated} text={text}");
@@ -206,7 +268,7 @@ internal sealed class VerifyCache(Dict map, VerifySettings settings, Func<long> 
             {
                 if (Msg.Verbose > 0)
                     Msg.Info($"PUT {addr} status={status} probed={t} updated={updated} text={text}");
-                map.Update(addr, MakeEntry(status, t, updated, text));
+                CacheUpdate(addr, MakeEntry(status, t, updated, text));
             }
         }
         return sent;

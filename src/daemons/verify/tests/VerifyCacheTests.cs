@@ -58,6 +58,38 @@ public class VerifyCacheTests
     }
 
     [Fact]
+    public void CleanupStepsLeaveRequestsServedAndDeleteBehind()
+    {
+        clock = 100_000_000;
+        var c = Cache();
+        map.Update("old@ok", VerifyCache.MakeEntry(VerifyCache.StatOk, 1, 1, "ok"));
+        c.CleanupStep().ShouldBeTrue();
+        c.CleanupRunning.ShouldBeTrue();
+        // The dropped entry is still stored but no longer found.
+        map.Lookup("old@ok").ShouldNotBeNull();
+        Query(c, "old@ok").ShouldContain("recipient_status=3");
+        probes.Count.ShouldBe(1);
+        // The probe's update cancelled the delete behind.
+        c.CleanupStep().ShouldBeFalse();
+        c.CleanupRunning.ShouldBeFalse();
+        map.Lookup("old@ok").ShouldNotBeNull();
+        map.Lookup(VerifyCache.LastCleanupKey).ShouldBe("100000000");
+    }
+
+    [Fact]
+    public void CleanupDeletesBehindWhenTheScanMovesOn()
+    {
+        clock = 100_000_000;
+        var c = Cache();
+        map.Update("old@ok", VerifyCache.MakeEntry(VerifyCache.StatOk, 1, 1, "ok"));
+        map.Update(VerifyCache.LastCleanupKey, "5");
+        c.CleanupStep().ShouldBeTrue();
+        map.Lookup("old@ok").ShouldNotBeNull();
+        c.CleanupStep().ShouldBeFalse();
+        map.Lookup("old@ok").ShouldBeNull();
+    }
+
+    [Fact]
     public void CleanupDelayFollowsTheLastRun()
     {
         var c = Cache();
