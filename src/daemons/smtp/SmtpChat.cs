@@ -171,6 +171,31 @@ internal sealed class SmtpChat : IDisposable
     // HasBufferedInput - unread server data (early replies).
     public bool HasBufferedInput => readStart < readEnd;
 
+    // ReplyFilter - smtp_reply_filter: each reply line may be replaced.
+    public Postfix.Global.Dict.Dict? ReplyFilter { get; set; }
+
+    // QueueId - for the reply filter's error message.
+    public string QueueId { get; set; } = "";
+
+    private string FilterReply(string line)
+    {
+        var replacement = ReplyFilter!.Lookup(line);
+        if (replacement != null)
+        {
+            Msg.Info($"{PeerLabel}: replacing server reply \"{line}\" with \"{replacement}\"");
+            return replacement;
+        }
+        if (ReplyFilter.Error != 0)
+        {
+            var printable = new StringBuilder(line.Length);
+            foreach (var c in line)
+                printable.Append(c is >= ' ' and < (char)127 ? c : '?');
+            Msg.Warn($"{QueueId}: table {ReplyFilter.Type}:{ReplyFilter.Name} lookup error for {printable}");
+            throw new SmtpStreamException(SmtpStreamError.Data);
+        }
+        return line;
+    }
+
     // Response - smtp_chat_resp().
     public SmtpResponse Response()
     {
@@ -182,6 +207,8 @@ internal sealed class SmtpChat : IDisposable
             last = ReadLine();
             if (Msg.Verbose > 0)
                 Msg.Info($"< {PeerLabel}: {(last.Length > 100 ? last[..100] : last)}");
+            if (ReplyFilter != null)
+                last = FilterReply(last);
             if (text.Length < LineLimit)
             {
                 if (text.Length > 0)

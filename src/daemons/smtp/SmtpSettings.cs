@@ -50,7 +50,6 @@ internal sealed class SmtpSettings
     public bool SoftBounce { get; init; }
     public bool DeferMxAddress { get; init; } = true;
     public bool IgnoreMxLookupError { get; init; }
-    public string[] DiscardEhloKeywords { get; init; } = Array.Empty<string>();
     public int LineLengthLimit { get; init; } = 998;
     public string TlsSecurityLevel { get; init; } = "";
     public string LmtpAssumeFinal { get; init; } = "no";
@@ -84,6 +83,60 @@ internal sealed class SmtpSettings
     public bool FinalDelivery { get; set; }
     public string RelayHost { get; init; } = "";
 
+    // CliFlags - flags=DOR in master.cf: the headers to prepend.
+    public SmtpCliFlags CliFlags { get; set; }
+
+    // Generic - smtp_generic_maps (null: none).
+    public SmtpGeneric? Generic { get; set; }
+
+    // DiscardEhloMaps - smtp_discard_ehlo_keyword_address_maps (null: none).
+    public Postfix.Global.Dict.Maps? DiscardEhloMaps { get; set; }
+    public string DiscardEhloWords { get; init; } = "";
+
+    // ReplyFilter - smtp_reply_filter (null: none).
+    public Postfix.Global.Dict.Dict? ReplyFilter { get; set; }
+
+    // PixMaps - smtp_pix_workaround_maps (null: none).
+    public Postfix.Global.Dict.Maps? PixMaps { get; set; }
+    public string PixWorkarounds { get; init; } = "disable_esmtp,delay_dotcrlf";
+    public int PixDelay { get; init; } = 10;
+    public int PixThreshold { get; init; } = 500;
+
+    public bool QuoteRfc821Envelope { get; init; } = true;
+    public bool SendDummyMailAuth { get; init; }
+
+    // VerifyTargetData - smtp_address_verify_target = data.
+    public bool VerifyTargetData { get; init; }
+    public string BestMxTransport { get; init; } = "";
+
+    // Tables opened before the process drops privileges (PreInit).
+    private static SmtpGeneric? openGeneric;
+    private static Postfix.Global.Dict.Maps? openEhloMaps;
+    private static Postfix.Global.Dict.Dict? openReplyFilter;
+    private static Postfix.Global.Dict.Maps? openPixMaps;
+
+    // OpenTables - the lookup tables of smtp_generic_maps,
+    // smtp_discard_ehlo_keyword_address_maps, smtp_reply_filter and
+    // smtp_pix_workaround_maps; called at pre-init.
+    public static void OpenTables(MailConf conf, string p)
+    {
+        var generic = conf.Eval($"{p}_generic_maps");
+        if (generic.Length > 0)
+            openGeneric = SmtpGeneric.Create(conf, $"{p}_generic_maps", generic);
+        var ehloName = p == "lmtp" ? "lmtp_discard_lhlo_keyword_address_maps" : "smtp_discard_ehlo_keyword_address_maps";
+        var ehlo = conf.Eval(ehloName);
+        if (ehlo.Length > 0)
+            openEhloMaps = Postfix.Global.Dict.Maps.Create(ehloName, ehlo,
+                Postfix.Global.Dict.DictFlags.Lock);
+        var filter = conf.Eval($"{p}_reply_filter");
+        if (filter.Length > 0)
+            openReplyFilter = Postfix.Global.Dict.DictOpen.Open(filter, Postfix.Global.Dict.DictOpenFlags.ReadOnly,
+                Postfix.Global.Dict.DictFlags.Lock | Postfix.Global.Dict.DictFlags.FoldFix);
+        var pix = conf.Eval($"{p}_pix_workaround_maps");
+        if (pix.Length > 0)
+            openPixMaps = Postfix.Global.Dict.Maps.Create($"{p}_pix_workaround_maps", pix, Postfix.Global.Dict.DictFlags.Lock);
+    }
+
     public static string Prefix(bool lmtp) => lmtp ? "lmtp" : "smtp";
 
     public static SmtpSettings FromConfig(MailConf conf, bool lmtp)
@@ -97,8 +150,23 @@ internal sealed class SmtpSettings
         var all = Array.IndexOf(protocols, "all") >= 0;
         var hostLookup = Words(S("host_lookup").ToLowerInvariant());
         var pref = S("address_preference").ToLowerInvariant();
+        var target = S("address_verify_target");
+        if (target != "rcpt" && target != "data")
+            Msg.Fatal($"bad protocol stage: \"{p}_address_verify_target = {target}\"");
         return new SmtpSettings
         {
+            Generic = openGeneric,
+            DiscardEhloMaps = openEhloMaps,
+            DiscardEhloWords = S(lmtp ? "discard_lhlo_keywords" : "discard_ehlo_keywords"),
+            ReplyFilter = openReplyFilter,
+            PixMaps = openPixMaps,
+            PixWorkarounds = S("pix_workarounds"),
+            PixDelay = T("pix_workaround_delay_time"),
+            PixThreshold = T("pix_workaround_threshold_time"),
+            QuoteRfc821Envelope = B("quote_rfc821_envelope"),
+            SendDummyMailAuth = B("send_dummy_mail_auth"),
+            VerifyTargetData = target == "data",
+            BestMxTransport = conf.Eval("best_mx_transport"),
             Lmtp = lmtp,
             HeloName = lmtp ? S("lhlo_name") : S("helo_name"),
             MyHostname = conf.Eval("myhostname"),
@@ -129,7 +197,6 @@ internal sealed class SmtpSettings
             DefaultService = lmtp ? "lmtp" : "smtp",
             SoftBounce = conf.Bool("soft_bounce"),
             DeferMxAddress = B("defer_if_no_mx_address_found"),
-            DiscardEhloKeywords = Words(S(lmtp ? "discard_lhlo_keywords" : "discard_ehlo_keywords").ToLowerInvariant()),
             LineLengthLimit = Int(S("line_length_limit")),
             TlsSecurityLevel = S("tls_security_level") is { Length: > 0 } level ? level
                 : B("enforce_tls") ? "encrypt" : B("use_tls") ? "may" : "none",
