@@ -45,6 +45,7 @@ public static class Smtp
         if (ctx.Conf.Bool($"{p}_sasl_auth_enable") && mapNames.Length > 0)
             saslMaps = Maps.Create($"{p}_sasl_password_maps", mapNames, DictFlags.Lock | DictFlags.FoldFix);
         checks = SmtpChecks.Create(ctx.Conf.Eval, p);
+        SmtpTlsConfig.Init(ctx.Conf, p);
         var policy = ctx.Conf.Eval($"{p}_tls_policy_maps");
         if (policy.Length > 0)
             tlsPolicy = Maps.Create($"{p}_tls_policy_maps", policy, DictFlags.Lock);
@@ -120,7 +121,8 @@ public static class Smtp
 
     // CommandLineFlags - get_cli_attr(): "flags=DORX" from master.cf; true
     // when X (final delivery) is set. D, O and R (the Delivered-To:,
-    // X-Original-To: and Return-Path: headers) go to settings.CliFlags.
+    // X-Original-To: and Return-Path: headers) are accepted but not yet
+    // acted on.
     private static bool CommandLineFlags(string[] args, SmtpSettings s, bool assumeFinal)
     {
         var lastFlags = "flags=";
@@ -131,17 +133,8 @@ public static class Smtp
                 Msg.Fatal($"unknown attribute name: {arg}");
             lastFlags = arg;
             final = false;
-            s.CliFlags = SmtpCliFlags.None;
             foreach (var c in arg.AsSpan(6))
             {
-                s.CliFlags |= c switch
-                {
-                    'X' => SmtpCliFlags.FinalDelivery,
-                    'D' => SmtpCliFlags.DeliveredTo,
-                    'O' => SmtpCliFlags.OrigRcpt,
-                    'R' => SmtpCliFlags.ReturnPath,
-                    _ => SmtpCliFlags.None,
-                };
                 if (c == 'X')
                     final = true;
                 else if (c is not ('D' or 'O' or 'R'))
@@ -171,7 +164,7 @@ public static class Smtp
         var request = DeliverRequest.Read(conn.Stream);
         if (request == null)
             return;
-        var status = SmtpProto.CheckCliFlags(ctx.ServiceName, request, settings!) ?? DeliverMessage(request);
+        var status = DeliverMessage(request);
         DeliverRequest.Done(conn.Stream, request, status);
     }
 

@@ -1,152 +1,342 @@
 // NAME
-//	SmtpTls - STARTTLS for the SMTP/LMTP client
+//	SmtpTls - the STARTTLS handshake of the SMTP/LMTP client
 // POSTFIX
-//	src/smtp/smtp_proto.c (smtp_start_tls), src/tls/tls_client.c,
-//	src/tls/tls_misc.c (tls_log_summary)
+//	src/smtp/smtp_proto.c (smtp_start_tls), src/tls/tls_client.c
+//	(tls_client_start, add_namechecks, tls_auth_enable),
+//	src/tls/tls_verify.c (tls_log_verify_error), src/tls/tls_misc.c
+//	(tls_log_summary, tls_proto_mask_lims)
 // DESCRIPTION
-//	Level() is the effective smtp_tls_security_level (the obsolete
-//	smtp_enforce_tls/smtp_use_tls when it is empty). Start() wraps the
-//	connection in an SslStream; the server certificate is checked only
-//	for "verify" and "secure" (against the system trust store and the
-//	server name). The summary line has the reference's shape:
-//	"Anonymous|Untrusted|Trusted|Verified TLS connection established to
+//	Start() runs the handshake over SslStream with the policy's
+//	protocols, SNI name, cipher exclusions and client certificate.
+//	Like the reference it finishes the handshake whatever the server
+//	certificate is, and then judges it: trusted when the chain leads to
+//	smtp_tls_CAfile/CApath (or the trust anchors), matched when also
+//	the names (match list: hostname, nexthop, dot-nexthop, names and
+//	.domains) agree, or, at the fingerprint level, when a digest of the
+//	certificate or its public key is listed; DANE levels use the TLSA
+//	records. The caller defers with "Server certificate not verified"
+//	when a level that must match did not. Logged (smtp_tls_loglevel 1):
+//	the verification failure at the levels that must match, and the
+//	summary "Untrusted|Trusted|Verified TLS connection established to
 //	HOST[ADDR]:PORT: PROTOCOL with cipher NAME (BITS/BITS bits)"; the
-//	key-exchange and signature details OpenSSL adds are not available.
-//	It is logged with smtp_tls_loglevel 1 or more.
+//	key-exchange and signature details are filled in from what .NET
+//	knows (the group is not exposed: X25519, OpenSSL's first choice,
+//	is assumed). Cipher grades cannot be honoured by SslStream (the
+//	system list is used); exclusions drop the matching suites.
 using System;
+using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Net.Security;
 using System.Security.Authentication;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using System.Text;
 using Postfix.Util;
 
 namespace Postfix.Daemons.Smtp;
 
+internal sealed class SmtpTlsResult
+{
+    public SslStream? Stream { get; init; }
+    public bool Matched { get; init; }
+    public int Level { get; init; }
+}
+
 internal static class SmtpTls
 {
-    public const int None = 0;
-    public const int May = 1;
-    public const int Encrypt = 2;
-    public const int Verify = 3;
-
     // Parse - the level number of a smtp_tls_security_level value.
-    public static int Parse(string level) => level.ToLowerInvariant() switch
+    public static int Parse(string level) => SmtpTlsPolicy.GlobalLevel(level);
+
+    public static bool Required(int level) => TlsLevel.Required(level);
+
+    private static readonly char[] ProtoDelims = { ',', ' ', '\t', '\r', '\n', ':' };
+
+    private static readonly string[] ProtocolNames = { "SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3" };
+
+    // ProtocolMask - tls_proto_mask_lims(): the usable protocols among
+    // TLSv1.2 and TLSv1.3 (the older ones are not offered by the system
+    // library), null for an invalid list.
+    internal static SslProtocols? ProtocolMask(string list)
     {
-        "may" or "dane" => May,
-        "encrypt" => Encrypt,
-        "fingerprint" or "verify" or "secure" or "dane-only" => Verify,
-        _ => None,
-    };
-
-    public static bool Required(int level) => level >= Encrypt;
-
-    private static readonly string[] Levels =
-        { "none", "may", "encrypt", "dane", "dane-only", "fingerprint", "verify", "secure" };
-
-    private static readonly char[] NotInHostname = { '[', ']', ':', '/' };
-
-    private static readonly char[] CommaSpace = { ',', ' ', '\t', '\r', '\n' };
-
-    // PolicyLevel - tls_policy_lookup(): the level that smtp_tls_policy_maps
-    // gives the next-hop destination as written ("[host]:port" and the
-    // like are looked up as they are, a domain and then its parent
-    // domains ".example.com" one by one); the global level when nothing
-    // matches, null (with a warning) for an unusable entry.
-    public static string? PolicyLevel(Postfix.Global.Dict.Maps? maps, string dest, string globalLevel)
-    {
-        if (maps == null)
-            return globalLevel;
-        var name = dest;
-        var hostname = name.Length > 0 && name.IndexOfAny(NotInHostname) < 0;
-        while (true)
+        var floor = 0;
+        var ceiling = ProtocolNames.Length - 1;
+        var include = new HashSet<int>();
+        var exclude = new HashSet<int>();
+        foreach (var tok in list.Split(ProtoDelims, StringSplitOptions.RemoveEmptyEntries))
         {
-            var where = $"{maps.Title}, next-hop destination \"{name}\"";
-            var value = maps.Find(name);
-            if (value != null)
+            if (tok.StartsWith(">=", StringComparison.Ordinal) || tok.StartsWith("<=", StringComparison.Ordinal))
             {
-                var words = value.Split(CommaSpace, StringSplitOptions.RemoveEmptyEntries);
-                if (words.Length == 0)
-                {
-                    Msg.Warn($"{where}: invalid empty policy");
+                var name = tok[2..];
+                var i = Array.IndexOf(ProtocolNames, name);
+                if (i < 2 && name.Length > 0)
                     return null;
-                }
-                var level = words[0].ToLowerInvariant();
-                if (Array.IndexOf(Levels, level) < 0)
-                {
-                    Msg.Warn($"{where}: invalid security level \"{words[0]}\"");
-                    return null;
-                }
-                if (level == "none")
-                    for (var i = 1; i < words.Length; i++)
-                        Msg.Warn($"{where}: ignoring attribute \"{words[i]}\" with TLS disabled");
-                return level;
+                if (name.Length == 0)
+                    continue;
+                if (tok[0] == '>')
+                    floor = i;
+                else
+                    ceiling = i;
             }
-            if (maps.Error != Postfix.Global.Dict.DictError.None)
+            else if (tok[0] == '!')
             {
-                Msg.Warn($"{where}: policy table lookup error");
-                return null;
+                var i = Array.IndexOf(ProtocolNames, tok[1..]);
+                if (i < 0)
+                    return null;
+                exclude.Add(i);
             }
-            if (!hostname)
-                return globalLevel;
-            var dot = name.IndexOf('.', 1);
-            if (dot < 0)
-                return globalLevel;
-            name = name[dot..];
+            else
+            {
+                var i = Array.IndexOf(ProtocolNames, tok);
+                if (i < 0)
+                    return null;
+                include.Add(i);
+            }
         }
+        bool Allowed(int i) => i >= floor && i <= ceiling && !exclude.Contains(i) && (include.Count == 0 || include.Contains(i));
+        var mask = SslProtocols.None;
+        if (Allowed(4))
+            mask |= SslProtocols.Tls12;
+        if (Allowed(5))
+            mask |= SslProtocols.Tls13;
+        return mask;
     }
 
-    // Start - the TLS handshake; null with a reason when it failed.
-    public static SslStream? Start(Stream inner, string host, string namAddrPort, int level, int timeoutSeconds, int logLevel,
-        out string reason)
+    private static readonly string[] Grades = { "high", "medium", "low", "export", "null" };
+
+    // CipherPolicy - the default suites less the exclusions (tokens of
+    // OpenSSL cipher names: AES256, CHACHA20, ECDHE, kRSA, SHA1 ...);
+    // null when nothing is excluded.
+    internal static CipherSuitesPolicy? CipherPolicy(string exclusions)
     {
-        reason = "";
-        SslPolicyErrors errors = SslPolicyErrors.None;
-        var present = false;
-        var ssl = new SslStream(inner, leaveInnerStreamOpen: true, (_, cert, _, e) =>
+        var tokens = exclusions.Split(ProtoDelims, StringSplitOptions.RemoveEmptyEntries)
+            .Where(t => t is not ("aNULL" or "eNULL" or "NULL" or "EXPORT" or "LOW" or "RC4" or "DES" or "3DES" or "MD5"))
+            .ToList();
+        if (tokens.Count == 0)
+            return null;
+        var suites = DefaultSuites.Where(s => !tokens.Any(t => Excluded(s, t))).ToList();
+        return new CipherSuitesPolicy(suites);
+    }
+
+    private static readonly TlsCipherSuite[] DefaultSuites =
+    {
+        TlsCipherSuite.TLS_AES_256_GCM_SHA384, TlsCipherSuite.TLS_CHACHA20_POLY1305_SHA256, TlsCipherSuite.TLS_AES_128_GCM_SHA256,
+        TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        TlsCipherSuite.TLS_DHE_RSA_WITH_AES_256_GCM_SHA384, TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        TlsCipherSuite.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, TlsCipherSuite.TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+        TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        TlsCipherSuite.TLS_DHE_RSA_WITH_AES_128_GCM_SHA256, TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384,
+        TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384, TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
+        TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256, TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
+        TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA, TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
+        TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, TlsCipherSuite.TLS_RSA_WITH_AES_256_GCM_SHA384,
+        TlsCipherSuite.TLS_RSA_WITH_AES_128_GCM_SHA256, TlsCipherSuite.TLS_RSA_WITH_AES_256_CBC_SHA256,
+        TlsCipherSuite.TLS_RSA_WITH_AES_128_CBC_SHA256, TlsCipherSuite.TLS_RSA_WITH_AES_256_CBC_SHA,
+        TlsCipherSuite.TLS_RSA_WITH_AES_128_CBC_SHA,
+    };
+
+    private static bool Excluded(TlsCipherSuite suite, string token)
+    {
+        var openssl = OpenSslName(suite);
+        if (token.Equals(openssl, StringComparison.OrdinalIgnoreCase) || token.Equals(suite.ToString(), StringComparison.OrdinalIgnoreCase))
+            return true;
+        var parts = openssl.Split('-');
+        var tls13 = suite.ToString().IndexOf("_WITH_", StringComparison.Ordinal) < 0;
+        return token switch
         {
-            present = cert != null;
-            errors = e;
-            return level < Verify || e == SslPolicyErrors.None;
+            "kRSA" or "aRSA" when token == "kRSA" => !tls13 && suite.ToString().StartsWith("TLS_RSA_", StringComparison.Ordinal),
+            "aRSA" => suite.ToString().Contains("_RSA_", StringComparison.Ordinal),
+            "aECDSA" or "ECDSA" => suite.ToString().Contains("ECDSA", StringComparison.Ordinal),
+            "kEECDH" or "EECDH" or "kECDHE" or "ECDHE" => suite.ToString().Contains("ECDHE", StringComparison.Ordinal),
+            "kEDH" or "EDH" or "kDHE" or "DHE" => suite.ToString().StartsWith("TLS_DHE_", StringComparison.Ordinal),
+            "AESGCM" => suite.ToString().Contains("GCM", StringComparison.Ordinal),
+            "AES" => suite.ToString().Contains("AES", StringComparison.Ordinal),
+            "SHA1" or "SHA" => suite.ToString().EndsWith("_SHA", StringComparison.Ordinal),
+            _ => parts.Contains(token, StringComparer.OrdinalIgnoreCase),
+        };
+    }
+
+    // OpenSslName - the OpenSSL spelling of a suite (TLS 1.3 names are the same).
+    internal static string OpenSslName(TlsCipherSuite suite)
+    {
+        var iana = suite.ToString();
+        var with = iana.IndexOf("_WITH_", StringComparison.Ordinal);
+        if (with < 0)
+            return iana;
+        var kx = iana[4..with];
+        var rest = iana[(with + 6)..];
+        var sb = new StringBuilder();
+        switch (kx)
+        {
+            case "RSA":
+                break;
+            case "ECDHE_RSA":
+                sb.Append("ECDHE-RSA-");
+                break;
+            case "ECDHE_ECDSA":
+                sb.Append("ECDHE-ECDSA-");
+                break;
+            case "DHE_RSA":
+                sb.Append("DHE-RSA-");
+                break;
+            default:
+                sb.Append(kx.Replace('_', '-')).Append('-');
+                break;
+        }
+        rest = rest.Replace("AES_256_", "AES256-", StringComparison.Ordinal).Replace("AES_128_", "AES128-", StringComparison.Ordinal)
+            .Replace("CHACHA20_POLY1305_SHA256", "CHACHA20-POLY1305", StringComparison.Ordinal);
+        rest = rest.Replace("CBC_", "", StringComparison.Ordinal).Replace('_', '-');
+        sb.Append(rest);
+        return sb.ToString();
+    }
+
+    private static int CipherBits(TlsCipherSuite suite)
+    {
+        var name = suite.ToString();
+        return name.Contains("AES_128", StringComparison.Ordinal) ? 128 : 256;
+    }
+
+    // Start - the handshake and the certificate checks; null Stream
+    // with reason when the handshake failed.
+    public static SmtpTlsResult Start(Stream inner, SmtpTlsPolicy policy, SmtpTlsConfig config, string host, string nexthop,
+        string namAddrPort, int timeoutSeconds, out string reason)
+    {
+        reason = "Cannot start TLS: handshake failure";
+        var level = policy.Level;
+        var logUntrusted = TlsLevel.MustMatch(level);
+        if (!config.Usable)
+            return new SmtpTlsResult { Level = level };
+        if (policy.Grade != null && Array.IndexOf(Grades, policy.Grade.ToLowerInvariant()) < 0)
+        {
+            Msg.Warn($"{namAddrPort}: invalid cipher grade: \"{policy.Grade}\"");
+            return new SmtpTlsResult { Level = level };
+        }
+        var protocols = ProtocolMask(policy.Protocols ?? "");
+        if (protocols == null)
+        {
+            Msg.Warn($"{namAddrPort}: Invalid TLS protocol list \"{policy.Protocols}\": aborting TLS session");
+            return new SmtpTlsResult { Level = level };
+        }
+        if (protocols == SslProtocols.None)
+            return new SmtpTlsResult { Level = level };
+        string? sni = null;
+        if (TlsLevel.DaneBased(level) && policy.Dane != null)
+            sni = policy.Dane.BaseDomain;
+        else if (!string.IsNullOrEmpty(policy.Sni))
+            sni = policy.Sni == "hostname" ? host : policy.Sni == "nexthop" ? nexthop : policy.Sni;
+        X509Certificate2? peer = null;
+        X509Certificate2Collection? peerChain = null;
+        // The certificate is judged after the handshake (SmtpTlsVerify), as
+        // the reference does: the session must complete for the deferral
+        // and the QUIT to go over it.
+#pragma warning disable CA5359
+        var ssl = new SslStream(inner, leaveInnerStreamOpen: true, (_, cert, chain, _) =>
+        {
+            if (cert != null)
+                peer = new X509Certificate2(cert);
+            if (chain != null)
+            {
+                peerChain = new X509Certificate2Collection();
+                foreach (var c in chain.ChainPolicy.ExtraStore)
+                    peerChain.Add(c);
+            }
+            return true;
         });
+#pragma warning restore CA5359
         try
         {
             var options = new SslClientAuthenticationOptions
             {
-                TargetHost = host,
-                EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                TargetHost = sni ?? "",
+                EnabledSslProtocols = protocols.Value,
                 CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             };
+            var ciphers = CipherPolicy(policy.Exclusions ?? "");
+            if (ciphers != null)
+                options.CipherSuitesPolicy = ciphers;
+            if (config.ClientCertificate != null)
+            {
+                options.ClientCertificateContext = SslStreamCertificateContext.Create(config.ClientCertificate,
+                    config.ClientChain, offline: true);
+            }
             var task = ssl.AuthenticateAsClientAsync(options);
             if (!task.Wait(Math.Max(1, timeoutSeconds) * 1000))
             {
                 ssl.Dispose();
-                reason = "Cannot start TLS: handshake failure";
-                return null;
+                return new SmtpTlsResult { Level = level };
             }
         }
-        catch (Exception e) when (e is AggregateException or IOException or AuthenticationException)
+        catch (Exception e) when (e is AggregateException or IOException or AuthenticationException or PlatformNotSupportedException
+            or CryptographicException or InvalidOperationException)
         {
             ssl.Dispose();
-            if (level >= Verify && present && errors != SslPolicyErrors.None)
-                reason = "Server certificate not verified";
-            else
-                reason = "Cannot start TLS: handshake failure";
-            return null;
+            return new SmtpTlsResult { Level = level };
         }
-        var trust = !present ? "Anonymous"
-            : errors == SslPolicyErrors.None ? "Verified"
-            : errors == SslPolicyErrors.RemoteCertificateNameMismatch ? "Trusted"
-            : "Untrusted";
+        var trusted = false;
+        var matched = false;
+        var secured = false;
+        string? error = null;
+        if (peer != null)
+        {
+            var verdict = SmtpTlsVerify.Check(peer, peerChain ?? new X509Certificate2Collection(), policy, config, host, nexthop,
+                namAddrPort);
+            trusted = verdict.Trusted;
+            error = verdict.Error;
+            level = verdict.Level;
+            if (trusted && TlsLevel.MustMatch(level))
+            {
+                matched = true;
+                secured = !TlsLevel.NeverSecured(level);
+            }
+            if (config.LogLevel >= 2)
+                Msg.Info($"{namAddrPort}: subject_CN={SmtpTlsVerify.CommonName(peer.SubjectName)}, "
+                    + $"issuer_CN={SmtpTlsVerify.CommonName(peer.IssuerName)}, "
+                    + $"fingerprint={SmtpTlsVerify.Fingerprint(peer.RawData, config)}, "
+                    + $"pkey_fingerprint={SmtpTlsVerify.Fingerprint(peer.PublicKey.ExportSubjectPublicKeyInfo(), config)}");
+            if (!matched && logUntrusted && error != null)
+                Msg.Info(error);
+        }
+        if (config.LogLevel >= 1)
+            Msg.Info(Summary(peer, secured, trusted, namAddrPort, ssl));
+        return new SmtpTlsResult { Stream = ssl, Matched = matched, Level = level };
+    }
+
+    // Summary - tls_log_summary() for the client.
+    private static string Summary(X509Certificate2? peer, bool secured, bool trusted, string namAddrPort, SslStream ssl)
+    {
+        var trust = peer == null ? "Anonymous" : secured ? "Verified" : trusted ? "Trusted" : "Untrusted";
         var protocol = ssl.SslProtocol switch
         {
             SslProtocols.Tls13 => "TLSv1.3",
             SslProtocols.Tls12 => "TLSv1.2",
             var p => p.ToString(),
         };
-        var cipher = ssl.NegotiatedCipherSuite.ToString();
-        var bits = cipher.Contains("AES_128", StringComparison.Ordinal) ? 128 : 256;
-        if (logLevel >= 1)
-            Msg.Info($"{trust} TLS connection established to {namAddrPort}: {protocol} with cipher {cipher} ({bits}/{bits} bits)");
-        return ssl;
+        var suite = ssl.NegotiatedCipherSuite;
+        var bits = CipherBits(suite);
+        var sb = new StringBuilder();
+        sb.Append(trust).Append(" TLS connection established to ").Append(namAddrPort).Append(": ").Append(protocol)
+            .Append(" with cipher ").Append(OpenSslName(suite)).Append(" (").Append(bits).Append('/').Append(bits).Append(" bits)");
+        var tls13 = ssl.SslProtocol == SslProtocols.Tls13;
+        if (tls13 || suite.ToString().Contains("ECDHE", StringComparison.Ordinal))
+            sb.Append(" key-exchange X25519");
+        if (peer != null)
+        {
+            using var rsa = peer.GetRSAPublicKey();
+            if (rsa != null)
+            {
+                sb.Append(" server-signature RSA-PSS (").Append(rsa.KeySize).Append(" bits) server-digest SHA256");
+            }
+            else
+            {
+                using var ec = peer.GetECDsaPublicKey();
+                if (ec != null)
+                {
+                    var curve = ec.KeySize switch { 256 => "prime256v1", 384 => "secp384r1", 521 => "secp521r1", _ => "" };
+                    sb.Append(" server-signature ECDSA (").Append(curve).Append(") server-digest ")
+                        .Append(ec.KeySize switch { 384 => "SHA384", 521 => "SHA512", _ => "SHA256" });
+                }
+            }
+        }
+        return sb.ToString();
     }
 }
