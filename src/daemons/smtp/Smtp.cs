@@ -121,8 +121,7 @@ public static class Smtp
 
     // CommandLineFlags - get_cli_attr(): "flags=DORX" from master.cf; true
     // when X (final delivery) is set. D, O and R (the Delivered-To:,
-    // X-Original-To: and Return-Path: headers) are accepted but not yet
-    // acted on.
+    // X-Original-To: and Return-Path: headers) go to settings.CliFlags.
     private static bool CommandLineFlags(string[] args, SmtpSettings s, bool assumeFinal)
     {
         var lastFlags = "flags=";
@@ -133,8 +132,17 @@ public static class Smtp
                 Msg.Fatal($"unknown attribute name: {arg}");
             lastFlags = arg;
             final = false;
+            s.CliFlags = SmtpCliFlags.None;
             foreach (var c in arg.AsSpan(6))
             {
+                s.CliFlags |= c switch
+                {
+                    'X' => SmtpCliFlags.FinalDelivery,
+                    'D' => SmtpCliFlags.DeliveredTo,
+                    'O' => SmtpCliFlags.OrigRcpt,
+                    'R' => SmtpCliFlags.ReturnPath,
+                    _ => SmtpCliFlags.None,
+                };
                 if (c == 'X')
                     final = true;
                 else if (c is not ('D' or 'O' or 'R'))
@@ -164,7 +172,7 @@ public static class Smtp
         var request = DeliverRequest.Read(conn.Stream);
         if (request == null)
             return;
-        var status = DeliverMessage(request);
+        var status = SmtpProto.CheckCliFlags(ctx.ServiceName, request, settings!) ?? DeliverMessage(request);
         DeliverRequest.Done(conn.Stream, request, status);
     }
 

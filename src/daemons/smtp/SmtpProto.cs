@@ -45,7 +45,18 @@ internal sealed class SmtpProto
         session = state.Session ?? throw new InvalidOperationException("no session");
         settings = state.Settings;
         chat.PeerLabel = session.NamAddrPort;
+        chat.ReplyFilter = settings.ReplyFilter;
+        chat.QueueId = state.Request.QueueId;
     }
+
+    // LoopDetect - SMTP_MISC_FLAG_LOOP_DETECT: SMTP to port 25.
+    public bool LoopDetect { get; set; }
+
+    // BestMx - SMTP_FEATURE_BEST_MX: this server is a best MX host.
+    public bool BestMx { get; set; }
+
+    private bool pixNoEsmtp;
+    private bool pixDelayDotCrLf;
 
     // MessageSource - the message content (queue file bytes and data offset).
     public byte[]? QueueFileBytes { get; set; }
@@ -83,21 +94,27 @@ internal sealed class SmtpProto
                 default:
                     return Refused(resp);
             }
+            PixWorkarounds(resp.Text);
             var words = resp.Text.Split(GreetingDelims, 2, StringSplitOptions.RemoveEmptyEntries);
             var rest = words.Length > 1 ? words[1] : "";
             var n = 0;
             foreach (var word in rest.Split(WordDelims, StringSplitOptions.RemoveEmptyEntries))
             {
                 if (n++ == 0 && string.Equals(word, settings.MyHostname, StringComparison.OrdinalIgnoreCase))
-                    continue;
-                if (string.Equals(word, "ESMTP", StringComparison.OrdinalIgnoreCase))
+                {
+                    if (LoopDetect)
+                        Msg.Warn($"host {session.NamAddrPort} greeted me with my own hostname {settings.MyHostname}");
+                }
+                else if (string.Equals(word, "ESMTP", StringComparison.OrdinalIgnoreCase))
+                {
                     session.Features |= SmtpFeatures.Esmtp;
+                }
             }
             if (!settings.Lmtp)
             {
-                if (settings.AlwaysEhlo)
+                if (settings.AlwaysEhlo && !pixNoEsmtp)
                     session.Features |= SmtpFeatures.Esmtp;
-                if (settings.NeverEhlo)
+                if (settings.NeverEhlo || pixNoEsmtp)
                     session.Features &= ~SmtpFeatures.Esmtp;
             }
             else
@@ -136,7 +153,9 @@ internal sealed class SmtpProto
                 if (resp.Code / 100 != 2)
                     return Refused(resp);
             }
-            ParseFeatures(resp.Text);
+            var loopStatus = EhloFeatures(resp.Text);
+            if (loopStatus != 0)
+                return loopStatus;
             if ((session.Features & SmtpFeatures.Size) != 0 && session.SizeLimit > 0
                 && state.Request.DataSize > session.SizeLimit)
             {
@@ -202,8 +221,7 @@ internal sealed class SmtpProto
                     if (resp.Code / 100 != 2)
                         return Refused(resp);
                     session.Features |= SmtpFeatures.Esmtp;
-                    ParseFeatures(resp.Text);
-                    return 0;
+                    return EhloFeatures(resp.Text);
                 }
                 finally
                 {
@@ -223,8 +241,124 @@ internal sealed class SmtpProto
     private int Refused(SmtpResponse resp) =>
         state.SiteFail(session.Host, resp, $"host {session.NamAddr} refused to talk to me: {SmtpText.OneLine(resp.Text)}");
 
+    // The EHLO keywords that smtp_discard_ehlo_keywords knows, in the
+    // reference's table order (ehlo_mask.c), SILENT-DISCARD last.
+    private static readonly (string Name, int Bit)[] EhloMaskNames =
+    {
+        ("8BITMIME", 1 << 0), ("AUTH", 1 << 1), ("ETRN", 1 << 2), ("PIPELINING", 1 << 3), ("SIZE", 1 << 4),
+        ("VERP", 1 << 5), ("VRFY", 1 << 6), ("XCLIENT", 1 << 7), ("XFORWARD", 1 << 8), ("STARTTLS", 1 << 9),
+        ("ENHANCEDSTATUSCODES", 1 << 10), ("DSN", 1 << 11), ("EHLO_MASK_SMTPUTF8", 1 << 12), ("SMTPUTF8", 1 << 12),
+        ("CHUNKING", 1 << 13), ("SILENT-DISCARD", 1 << 14),
+    };
+
+    private const int EhloMaskSilent = 1 << 14;
+
+    // EhloMask - ehlo_mask(): the keywords to discard; unknown words are ignored.
+    internal static int EhloMask(string words)
+    {
+        var mask = 0;
+        foreach (var word in words.Split(ListDelims, StringSplitOptions.RemoveEmptyEntries))
+            foreach (var (name, bit) in EhloMaskNames)
+                if (string.Equals(name, word, StringComparison.OrdinalIgnoreCase))
+                {
+                    mask |= bit;
+                    break;
+                }
+        return mask;
+    }
+
+    // EhloMaskString - str_ehlo_mask().
+    internal static string EhloMaskString(int mask)
+    {
+        var parts = new List<string>();
+        foreach (var (name, bit) in EhloMaskNames)
+        {
+            if ((mask & bit) != 0)
+            {
+                mask &= ~bit;
+                parts.Add(name);
+            }
+        }
+        return string.Join(' ', parts);
+    }
+
+    private static readonly char[] ListDelims = { ' ', '\t', ',', '\r', '\n' };
+
+    // PixWorkarounds - a greeting of only "2", "0", "*" and blanks is a
+    // PIX firewall: the smtp_pix_workaround_maps entry for the server
+    // address or smtp_pix_workarounds apply; delay_dotcrlf only for mail
+    // older than smtp_pix_workaround_threshold_time.
+    private void PixWorkarounds(string greeting)
+    {
+        foreach (var c in greeting)
+            if (c is not ('2' or '0' or ' ' or '*' or '\t' or '\n'))
+                return;
+        string? words = null;
+        var source = $"{SmtpSettings.Prefix(settings.Lmtp)}_pix_workaround_maps";
+        if (settings.PixMaps != null)
+            words = settings.PixMaps.Find(session.Addr);
+        if (words == null)
+        {
+            words = settings.PixWorkarounds;
+            source = $"{SmtpSettings.Prefix(settings.Lmtp)}_pix_workarounds";
+        }
+        _ = source;
+        if (words.Length == 0)
+            return;
+        bool noEsmtp = false, delay = false;
+        foreach (var word in words.Split(ListDelims, StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (string.Equals(word, "disable_esmtp", StringComparison.OrdinalIgnoreCase))
+                noEsmtp = true;
+            else if (string.Equals(word, "delay_dotcrlf", StringComparison.OrdinalIgnoreCase))
+                delay = true;
+        }
+        if (delay && state.Request.Stats.IncomingArrival.Sec > DateTimeOffset.UtcNow.ToUnixTimeSeconds() - settings.PixThreshold)
+            delay = false;
+        var names = new List<string>();
+        if (noEsmtp)
+            names.Add("disable_esmtp");
+        if (delay)
+            names.Add("delay_dotcrlf");
+        Msg.Info($"{state.Request.QueueId}: enabling PIX workarounds: {string.Join(' ', names)} for {session.NamAddrPort}");
+        pixNoEsmtp = noEsmtp;
+        pixDelayDotCrLf = delay;
+    }
+
+    // EhloFeatures - the EHLO/LHLO reply: a server that names itself
+    // with our hostname is a loop (SMTP to port 25 only), then the
+    // keywords less the discarded ones.
+    private int EhloFeatures(string text)
+    {
+        var words = settings.DiscardEhloWords;
+        if (settings.DiscardEhloMaps != null)
+        {
+            var found = settings.DiscardEhloMaps.Find(session.Addr);
+            if (settings.DiscardEhloMaps.Error != 0)
+            {
+                Msg.Warn($"{state.Request.QueueId}: {settings.DiscardEhloMaps.Title} map lookup error for {session.Addr}");
+                throw new SmtpStreamException(SmtpStreamError.Data);
+            }
+            if (found != null)
+                words = found;
+        }
+        var mask = EhloMask(words);
+        if (mask != 0 && (mask & EhloMaskSilent) == 0)
+            Msg.Info($"discarding EHLO keywords: {EhloMaskString(mask)}");
+        var first = text.Split('\n')[0];
+        var helo = first.Length > 4 ? first[4..].Split(KeywordDelims, StringSplitOptions.RemoveEmptyEntries) : Array.Empty<string>();
+        if (helo.Length > 0 && LoopDetect && string.Equals(helo[0], settings.MyHostname, StringComparison.OrdinalIgnoreCase))
+        {
+            Msg.Warn($"host {session.NamAddrPort} replied to HELO/EHLO with my own hostname {settings.MyHostname}");
+            return state.SiteFail(null, SmtpResponse.Fake(BestMx ? "5.4.6" : "4.4.6"),
+                $"mail for {state.Request.Nexthop} loops back to myself");
+        }
+        ParseFeatures(text, mask);
+        return 0;
+    }
+
     // ParseFeatures - the EHLO/LHLO keywords after the first reply line.
-    internal void ParseFeatures(string text)
+    internal void ParseFeatures(string text, int discard = 0)
     {
         lastEhloText = text;
         var lines = text.Split('\n');
@@ -235,7 +369,14 @@ internal sealed class SmtpProto
             if (words.Length == 0)
                 continue;
             var keyword = words[0].ToLowerInvariant();
-            if (Array.IndexOf(settings.DiscardEhloKeywords, keyword) >= 0)
+            var bit = 0;
+            foreach (var (name, b) in EhloMaskNames)
+                if (string.Equals(name, keyword, StringComparison.OrdinalIgnoreCase))
+                {
+                    bit = b;
+                    break;
+                }
+            if ((discard & bit) != 0)
                 continue;
             switch (keyword)
             {
@@ -283,7 +424,7 @@ internal sealed class SmtpProto
     private string MailCommand()
     {
         var r = state.Request;
-        var cmd = $"MAIL FROM:<{SmtpText.Quote821(r.Sender)}>";
+        var cmd = $"MAIL FROM:<{EnvelopeAddress(r.Sender)}>";
         var f = session.Features;
         if ((f & SmtpFeatures.Size) != 0 && !Downgrading)
             cmd += $" SIZE={r.DataSize}";
@@ -305,7 +446,18 @@ internal sealed class SmtpProto
         }
         if ((f & SmtpFeatures.SmtpUtf8) != 0 && (r.SmtpUtf8 & 1) != 0)
             cmd += " SMTPUTF8";
+        if (Sasl is { Enable: true } && settings.SendDummyMailAuth && (f & SmtpFeatures.Auth) != 0)
+            cmd += " AUTH=<>";
         return cmd;
+    }
+
+    // EnvelopeAddress - an envelope address as sent: smtp_generic_maps,
+    // then RFC 821 quoting unless smtp_quote_rfc821_envelope is off.
+    private string EnvelopeAddress(string addr)
+    {
+        if (settings.Generic != null)
+            addr = settings.Generic.RewriteInternal(addr);
+        return settings.QuoteRfc821Envelope ? SmtpText.Quote821(addr) : addr;
     }
 
     private static bool Known(string v) => v.Length > 0 && !string.Equals(v, "unknown", StringComparison.OrdinalIgnoreCase);
@@ -355,7 +507,7 @@ internal sealed class SmtpProto
 
     private string RcptCommand(Recipient rcpt)
     {
-        var cmd = $"RCPT TO:<{SmtpText.Quote821(rcpt.Address)}>";
+        var cmd = $"RCPT TO:<{EnvelopeAddress(rcpt.Address)}>";
         if ((session.Features & SmtpFeatures.Dsn) != 0)
         {
             var orcpt = rcpt.DsnOrcpt;
@@ -405,11 +557,13 @@ internal sealed class SmtpProto
             where = "sending MAIL FROM";
             chat.Timeout = settings.MailTimeout;
             chat.Command(MailCommand());
+            var probe = DelReqFlags.TraceOnly(request.Flags) != 0;
+            var probeAtRcpt = probe && !settings.VerifyTargetData;
             if (pipelining)
             {
                 foreach (var r in rcpts)
                     chat.Command(RcptCommand(r));
-                chat.Command("DATA");
+                chat.Command(probeAtRcpt ? "RSET" : "DATA");
             }
             if (pipelining)
             {
@@ -443,11 +597,29 @@ internal sealed class SmtpProto
                 {
                     survivors.Add(rcpt);
                     nrcpt++;
+                    if (probeAtRcpt)
+                        state.RcptDone(resp, rcpt, session.Host, FinalDelivery);
                 }
                 else
                 {
                     state.RcptFail(rcpt, session.Host, resp, HostSaid(resp, "RCPT TO command"));
                 }
+            }
+            if (probeAtRcpt)
+            {
+                // An address probe ends after RCPT TO: RSET, then QUIT.
+                if (!pipelining)
+                    return Abort();
+                try
+                {
+                    chat.Timeout = settings.RsetTimeout;
+                    chat.Response();
+                }
+                catch (SmtpStreamException)
+                {
+                    return 0;
+                }
+                return Quit();
             }
             if (!pipelining && nrcpt == 0)
                 return Abort();
@@ -462,6 +634,17 @@ internal sealed class SmtpProto
                     state.MesgFail(session.Host, dataResp, HostSaid(dataResp, "DATA command"));
                 return Abort();
             }
+            if (probe && nrcpt > 0)
+            {
+                // A probe with smtp_address_verify_target = data: the
+                // accepted recipients are done, and the server, now
+                // waiting for the message, is left without a goodbye.
+                foreach (var rcpt in survivors)
+                    if (!SmtpState.IsMarked(rcpt))
+                        state.RcptDone(resp: dataResp with { Dsn = "2.0.0", Text = dataResp.Text.Replace('\n', ' ') },
+                            rcpt: rcpt, mtaName: session.Host, finalDelivery: FinalDelivery);
+                return 0;
+            }
             if (nrcpt == 0)
             {
                 // DATA accepted without a valid sender or recipient: end the empty message.
@@ -473,6 +656,11 @@ internal sealed class SmtpProto
             chat.Timeout = settings.DataXferTimeout;
             SendMessage();
             where = "sending end of data -- message may be sent more than once";
+            if (pixDelayDotCrLf)
+            {
+                chat.Flush();
+                System.Threading.Thread.Sleep(settings.PixDelay * 1000);
+            }
             chat.Command(".");
             chat.Timeout = settings.DataDoneTimeout;
             if (!settings.Lmtp)
@@ -512,6 +700,62 @@ internal sealed class SmtpProto
         {
             return 0;
         }
+    }
+
+    // CheckCliFlags - the D and O flag checks of deliver_message(): both
+    // need one recipient per request, and D refuses a recipient that a
+    // Delivered-To: header already names. Null: go ahead and deliver.
+    public static int? CheckCliFlags(string service, DeliverRequest request, SmtpSettings settings)
+    {
+        if (request.Nexthop.Length == 0 || request.Recipients.Count == 0)
+            return null;
+        if ((settings.CliFlags & SmtpCliFlags.DeliveredTo) != 0)
+        {
+            if (request.Recipients.Count > 1)
+            {
+                Msg.Warn($"flag `D' requires {service}_destination_recipient_limit = 1");
+                return RejectRequest(service, request, "4.3.5", "mail system configuration error");
+            }
+            var file = request.QueueFile!;
+            file.Seek(0, SeekOrigin.Begin);
+            byte[] bytes;
+            using (var ms = new MemoryStream())
+            {
+                file.CopyTo(ms);
+                bytes = ms.ToArray();
+            }
+            var rcpt = request.Recipients[0].Address;
+            var generic = settings.Generic != null ? settings.Generic.RewriteInternal(rcpt) : rcpt;
+            if (SmtpDelivered.Contains(bytes, request.DataOffset, request.QueueId, generic))
+                return RejectRequest(service, request, "5.4.6", $"mail forwarding loop for {rcpt}");
+        }
+        if ((settings.CliFlags & SmtpCliFlags.OrigRcpt) != 0 && request.Recipients.Count > 1)
+        {
+            Msg.Warn($"flag `O' requires {service}_destination_recipient_limit = 1");
+            return RejectRequest(service, request, "4.3.5", "mail system configuration error");
+        }
+        return null;
+    }
+
+    // RejectRequest - reject_deliver_request(): every recipient bounced
+    // or deferred, the relay being the service name.
+    private static int RejectRequest(string service, DeliverRequest request, string code, string text)
+    {
+        var why = new DsnBuf();
+        why.Simple(code, text);
+        var dsn = why.ToDsn();
+        var result = 0;
+        var trace = DelReqFlags.TraceFlags(request.Flags);
+        foreach (var rcpt in request.Recipients)
+        {
+            var status = code[0] != '4'
+                ? DeliveryStatus.BounceAppend(trace, request.QueueId, request.Stats, rcpt, service, dsn)
+                : DeliveryStatus.DeferAppend(trace, request.QueueId, request.Stats, rcpt, service, dsn);
+            if (status == 0 && request.QueueFile != null)
+                DeliverCompleted.Mark(request.QueueFile, rcpt.Offset);
+            result |= status;
+        }
+        return result;
     }
 
     private static bool StateIsMarked(Recipient r) => SmtpState.IsMarked(r);
@@ -570,14 +814,18 @@ internal sealed class SmtpProto
         var checks = settings.Checks;
         var downgrading = Downgrading;
         SmtpMime? mime = null;
-        if (downgrading || checks != null)
+        var generic = settings.Generic;
+        if (downgrading || checks != null || generic != null)
         {
+            var anyChecks = checks is { AnyHeader: true } || checks is { AnyBody: true };
             var options = downgrading ? SmtpMime.Options.Downgrade | SmtpMime.Options.ReportNesting
-                : SmtpMime.Options.None;
+                : !anyChecks ? SmtpMime.Options.DisableMime : SmtpMime.Options.None;
             mime = new SmtpMime(options, settings.HeaderSizeLimit, settings.MimeBoundaryLimit, settings.MimeNestingLimit,
-                checks is { AnyHeader: true } ? HeaderRewrite : HeaderOut,
+                checks is { AnyHeader: true } || generic != null ? HeaderRewrite : HeaderOut,
                 checks is { AnyBody: true } ? BodyRewrite : (t, text) => TextOut(t, Raw.ToBytes(text)));
         }
+        if ((settings.CliFlags & SmtpCliFlags.AddHeaders) != 0)
+            AddHeaders(mime);
         int type;
         while ((type = reader.Read(out var rec)) > 0)
         {
@@ -624,17 +872,53 @@ internal sealed class SmtpProto
 
     private void HeaderRewrite(int headerClass, bool isMime, System.Text.StringBuilder header)
     {
-        var result = settings.Checks!.Header(state.Request.QueueId, headerClass, isMime, header.ToString(),
-            text => TextOut(RecordType.Norm, Raw.ToBytes(text)));
-        if (ReferenceEquals(result, SmtpChecks.Ignore))
-            return;
-        if (ReferenceEquals(result, SmtpChecks.Error))
+        if (settings.Checks is { AnyHeader: true })
         {
-            Msg.Warn($"{state.Request.QueueId}: {SmtpSettings.Prefix(settings.Lmtp)} header checks lookup error");
-            throw new SmtpStreamException(SmtpStreamError.Data);
+            var result = settings.Checks.Header(state.Request.QueueId, headerClass, isMime, header.ToString(),
+                text => TextOut(RecordType.Norm, Raw.ToBytes(text)));
+            if (ReferenceEquals(result, SmtpChecks.Ignore))
+                return;
+            if (ReferenceEquals(result, SmtpChecks.Error))
+            {
+                Msg.Warn($"{state.Request.QueueId}: {SmtpSettings.Prefix(settings.Lmtp)} header checks lookup error");
+                throw new SmtpStreamException(SmtpStreamError.Data);
+            }
+            header.Clear().Append(result);
         }
-        header.Clear().Append(result);
+        if (settings.Generic != null && headerClass == SmtpMime.HdrPrimary)
+        {
+            var rewritten = settings.Generic.RewriteHeader(header.ToString());
+            if (rewritten != null)
+                header.Clear().Append(rewritten);
+        }
         HeaderOut(headerClass, isMime, header);
+    }
+
+    // AddHeaders - smtp_out_add_headers(): Return-Path:, X-Original-To:
+    // and Delivered-To: (flags=R, O, D) before the message, through
+    // the MIME machinery when it is in use.
+    private void AddHeaders(SmtpMime? mime)
+    {
+        var r = state.Request;
+        var rcpt = r.Recipients[0];
+        var flags = settings.CliFlags;
+        if ((flags & SmtpCliFlags.ReturnPath) != 0)
+            AddHeader(mime, "Return-Path", "<", r.Sender, ">");
+        if ((flags & SmtpCliFlags.OrigRcpt) != 0)
+            AddHeader(mime, "X-Original-To", "", rcpt.OrigAddr, "");
+        if ((flags & SmtpCliFlags.DeliveredTo) != 0)
+            AddHeader(mime, "Delivered-To", "", rcpt.Address, "");
+    }
+
+    private void AddHeader(SmtpMime? mime, string label, string lt, string addr, string gt)
+    {
+        if (settings.Generic != null)
+            addr = settings.Generic.RewriteInternal(addr);
+        var text = $"{label}: {lt}{(addr.Length > 0 ? Quote822.Local(addr) : "")}{gt}";
+        if (mime == null)
+            TextOut(RecordType.Norm, Raw.ToBytes(text));
+        else if (mime.Update(RecordType.Norm, text) != 0)
+            MimeFail();
     }
 
     private void BodyRewrite(int type, string text)
