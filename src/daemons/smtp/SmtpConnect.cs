@@ -216,6 +216,14 @@ internal static class SmtpConnect
                 Msg.Warn("relayhost configuration problem");
                 why.SetStatus("4.3.5");
             }
+            else if (!why.Status.StartsWith('4') && !settings.Lmtp && why.Status.Length > 1 && why.Status[1..] == ".4.6"
+                && settings.BestMxTransport.Length > 0)
+            {
+                // Mail for the next hop loops back to this host: best_mx_transport takes it.
+                why.Reset();
+                state.Status = DeliverPass.PassAll(Postfix.Global.Attr.MailProto.ClassPrivate, settings.BestMxTransport, request);
+                return;
+            }
             state.FinalServer = true;
             state.SessFail();
         }
@@ -226,11 +234,11 @@ internal static class SmtpConnect
     // TryServer - connect, HELO, transfer; true when a session was made.
     private static bool TryServer(SmtpState state, SmtpSessionInfo info, Func<(Stream, Socket?)?> connect, byte[]? queueBytes, string dest)
     {
-        var tlsPolicy = SmtpTlsPolicy.ForSession(state.Settings, info, dest, info.Port == 0);
-        if (tlsPolicy.Level == TlsLevel.Invalid)
+        var tlsLevel = SmtpTls.PolicyLevel(state.Settings.TlsPolicyMaps, dest, state.Settings.TlsSecurityLevel);
+        if (tlsLevel == null)
         {
-            state.Why.Simple(tlsPolicy.WhyStatus, tlsPolicy.WhyText);
-            Msg.Warn($"TLS policy lookup for {dest}/{info.Host}: {tlsPolicy.WhyText}");
+            state.Why.Simple("4.7.5", "client TLS configuration problem");
+            Msg.Warn($"TLS policy lookup for {dest}/{info.Host}: client TLS configuration problem");
             return false;
         }
         var conn = connect();
@@ -249,7 +257,7 @@ internal static class SmtpConnect
             FinalDelivery = state.Settings.FinalDelivery,
             Sasl = state.Settings.Sasl,
             Dest = dest,
-            TlsPolicy = tlsPolicy,
+            TlsLevel = tlsLevel,
         };
         if (proto.Helo() != 0)
         {

@@ -50,10 +50,10 @@ internal sealed class SmtpProto
     }
 
     // LoopDetect - SMTP_MISC_FLAG_LOOP_DETECT: SMTP to port 25.
-    public bool LoopDetect { get; set; }
+    private bool LoopDetect => !settings.Lmtp && session.Port == 25;
 
     // BestMx - SMTP_FEATURE_BEST_MX: this server is a best MX host.
-    public bool BestMx { get; set; }
+    private bool BestMx => (session.Features & SmtpFeatures.BestMx) != 0;
 
     private bool pixNoEsmtp;
     private bool pixDelayDotCrLf;
@@ -71,8 +71,8 @@ internal sealed class SmtpProto
 
     private string lastEhloText = "";
 
-    // TlsPolicy - this server's TLS policy (SmtpTlsPolicy.ForSession).
-    public SmtpTlsPolicy? TlsPolicy { get; set; }
+    // TlsLevel - this destination's TLS security level (smtp_tls_policy_maps).
+    public string? TlsLevel { get; set; }
 
     private string Cmd => settings.Lmtp ? "LHLO" : "EHLO";
 
@@ -181,9 +181,8 @@ internal sealed class SmtpProto
     // allows and the server offers it, then EHLO again.
     private int StartTls()
     {
-        var policy = TlsPolicy ?? SmtpTlsPolicy.Global(settings.TlsSecurityLevel, SmtpTlsConfig.Current);
-        var level = policy.Level;
-        if ((session.Features & SmtpFeatures.StartTls) != 0 && level >= TlsLevel.May)
+        var level = SmtpTls.Parse(TlsLevel ?? settings.TlsSecurityLevel);
+        if ((session.Features & SmtpFeatures.StartTls) != 0 && level >= SmtpTls.May)
         {
             SmtpResponse resp;
             try
@@ -197,14 +196,12 @@ internal sealed class SmtpProto
             }
             if (resp.Code / 100 == 2)
             {
-                var tls = SmtpTls.Start(chat.Stream, policy, SmtpTlsConfig.Current, session.Host, policy.Nexthop,
-                    session.NamAddrPort, settings.HeloTimeout, out var reason);
-                if (tls.Stream == null)
+                var ssl = SmtpTls.Start(chat.Stream, session.Host, session.NamAddrPort, level, settings.HeloTimeout,
+                    settings.TlsLogLevel, out var reason);
+                if (ssl == null)
                     return state.SiteFail(null, SmtpResponse.Fake("4.7.5"), reason);
-                chat.Stream = tls.Stream;
+                chat.Stream = ssl;
                 inTls = true;
-                if (TlsLevel.MustMatch(tls.Level) && !tls.Matched)
-                    return state.SiteFail(null, SmtpResponse.Fake("4.7.5"), "Server certificate not verified");
                 session.Features = SmtpFeatures.None;
                 try
                 {
@@ -229,11 +226,11 @@ internal sealed class SmtpProto
                 }
             }
             session.Features &= ~SmtpFeatures.StartTls;
-            if (TlsLevel.Required(level))
+            if (SmtpTls.Required(level))
                 return state.SiteFail(session.Host, resp,
                     $"TLS is required, but host {session.NamAddr} refused to start TLS: {SmtpText.OneLine(resp.Text)}");
         }
-        if (TlsLevel.Required(level))
+        if (SmtpTls.Required(level))
             return state.SiteFail(null, SmtpResponse.Fake("4.7.4"), $"TLS is required, but was not offered by host {session.NamAddr}");
         return 0;
     }
