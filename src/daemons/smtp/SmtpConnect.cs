@@ -234,11 +234,11 @@ internal static class SmtpConnect
     // TryServer - connect, HELO, transfer; true when a session was made.
     private static bool TryServer(SmtpState state, SmtpSessionInfo info, Func<(Stream, Socket?)?> connect, byte[]? queueBytes, string dest)
     {
-        var tlsLevel = SmtpTls.PolicyLevel(state.Settings.TlsPolicyMaps, dest, state.Settings.TlsSecurityLevel);
-        if (tlsLevel == null)
+        var tlsPolicy = SmtpTlsPolicy.ForSession(state.Settings, info, dest, info.Port == 0);
+        if (tlsPolicy.Level == TlsLevel.Invalid)
         {
-            state.Why.Simple("4.7.5", "client TLS configuration problem");
-            Msg.Warn($"TLS policy lookup for {dest}/{info.Host}: client TLS configuration problem");
+            state.Why.Simple(tlsPolicy.WhyStatus, tlsPolicy.WhyText);
+            Msg.Warn($"TLS policy lookup for {dest}/{info.Host}: {tlsPolicy.WhyText}");
             return false;
         }
         var conn = connect();
@@ -257,7 +257,7 @@ internal static class SmtpConnect
             FinalDelivery = state.Settings.FinalDelivery,
             Sasl = state.Settings.Sasl,
             Dest = dest,
-            TlsLevel = tlsLevel,
+            TlsPolicy = tlsPolicy,
         };
         if (proto.Helo() != 0)
         {

@@ -71,8 +71,8 @@ internal sealed class SmtpProto
 
     private string lastEhloText = "";
 
-    // TlsLevel - this destination's TLS security level (smtp_tls_policy_maps).
-    public string? TlsLevel { get; set; }
+    // TlsPolicy - this server's TLS policy (SmtpTlsPolicy.ForSession).
+    public SmtpTlsPolicy? TlsPolicy { get; set; }
 
     private string Cmd => settings.Lmtp ? "LHLO" : "EHLO";
 
@@ -181,8 +181,9 @@ internal sealed class SmtpProto
     // allows and the server offers it, then EHLO again.
     private int StartTls()
     {
-        var level = SmtpTls.Parse(TlsLevel ?? settings.TlsSecurityLevel);
-        if ((session.Features & SmtpFeatures.StartTls) != 0 && level >= SmtpTls.May)
+        var policy = TlsPolicy ?? SmtpTlsPolicy.Global(settings.TlsSecurityLevel, SmtpTlsConfig.Current);
+        var level = policy.Level;
+        if ((session.Features & SmtpFeatures.StartTls) != 0 && level >= TlsLevel.May)
         {
             SmtpResponse resp;
             try
@@ -196,12 +197,14 @@ internal sealed class SmtpProto
             }
             if (resp.Code / 100 == 2)
             {
-                var ssl = SmtpTls.Start(chat.Stream, session.Host, session.NamAddrPort, level, settings.HeloTimeout,
-                    settings.TlsLogLevel, out var reason);
-                if (ssl == null)
+                var tls = SmtpTls.Start(chat.Stream, policy, SmtpTlsConfig.Current, session.Host, policy.Nexthop,
+                    session.NamAddrPort, settings.HeloTimeout, out var reason);
+                if (tls.Stream == null)
                     return state.SiteFail(null, SmtpResponse.Fake("4.7.5"), reason);
-                chat.Stream = ssl;
+                chat.Stream = tls.Stream;
                 inTls = true;
+                if (TlsLevel.MustMatch(tls.Level) && !tls.Matched)
+                    return state.SiteFail(null, SmtpResponse.Fake("4.7.5"), "Server certificate not verified");
                 session.Features = SmtpFeatures.None;
                 try
                 {
@@ -226,11 +229,11 @@ internal sealed class SmtpProto
                 }
             }
             session.Features &= ~SmtpFeatures.StartTls;
-            if (SmtpTls.Required(level))
+            if (TlsLevel.Required(level))
                 return state.SiteFail(session.Host, resp,
                     $"TLS is required, but host {session.NamAddr} refused to start TLS: {SmtpText.OneLine(resp.Text)}");
         }
-        if (SmtpTls.Required(level))
+        if (TlsLevel.Required(level))
             return state.SiteFail(null, SmtpResponse.Fake("4.7.4"), $"TLS is required, but was not offered by host {session.NamAddr}");
         return 0;
     }
