@@ -45,6 +45,7 @@ public static class Smtp
         if (ctx.Conf.Bool($"{p}_sasl_auth_enable") && mapNames.Length > 0)
             saslMaps = Maps.Create($"{p}_sasl_password_maps", mapNames, DictFlags.Lock | DictFlags.FoldFix);
         checks = SmtpChecks.Create(ctx.Conf.Eval, p);
+        SmtpReuse.Init(ctx.Conf, ctx.ServiceName, p);
         SmtpTlsConfig.Init(ctx.Conf, p);
         var policy = ctx.Conf.Eval($"{p}_tls_policy_maps");
         if (policy.Length > 0)

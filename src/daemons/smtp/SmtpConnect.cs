@@ -152,7 +152,11 @@ internal static class SmtpConnect
             if (dest!.Unix)
             {
                 state.FinalServer = finalNexthop;
-                TryServer(state, new SmtpSessionInfo(settings.MyHostname, dest.Host, 0, true), () => ConnectUnix(dest.Host, settings, why), queueBytes, sites[i]);
+                var local = new SmtpSessionInfo(settings.MyHostname, dest.Host, 0, true);
+                SmtpReuse.Policy(state, dest.Host, dest.Host);
+                if (!(state.CacheLoad && TryServer(state, local, () => null, queueBytes, sites[i], SmtpReuseMode.Nexthop)))
+                    TryServer(state, local, () => ConnectUnix(dest.Host, settings, why), queueBytes, sites[i]);
+                state.RequestNexthop = "";
                 continue;
             }
             List<SmtpTarget> targets;
@@ -179,8 +183,19 @@ internal static class SmtpConnect
             // A loop, or this host is an MX host: no fall-back relays.
             if (iAmMx || (targets.Count == 0 && why.Status.Length > 0 && why.Status[1..] == ".4.6"))
                 finalNexthop = true;
+            // Connection caching is decided at the first next hop; cached
+            // sessions go first, then new connections (smtp_reuse_session).
+            if (targets.Count > 0 && i == 0)
+                SmtpReuse.Policy(state, dest.Host, sites[i]);
             var addrCount = 0;
             var sessCount = 0;
+            var bestPref = targets.Count > 0 ? targets[0].Pref : 0;
+            if (targets.Count > 0 && state.CacheLoad)
+            {
+                if (state.CacheUsed.Count > 0)
+                    targets.RemoveAll(t => state.CacheUsed.Contains(t.Address.ToString()));
+                sessCount = addrCount = ReuseSessions(state, targets, dest.Port, bestPref, finalNexthop, queueBytes, sites[i]);
+            }
             for (var t = 0; t < targets.Count && state.LeftCount > 0; t++)
             {
                 var target = targets[t];
@@ -189,7 +204,10 @@ internal static class SmtpConnect
                     last = true;
                 state.FinalServer = finalNexthop && last;
                 var info = new SmtpSessionInfo(target.Host, target.Address.ToString(), dest.Port, false);
-                var used = TryServer(state, info, () => ConnectInet(target, dest.Port, settings, why), queueBytes, sites[i]);
+                if (target.Pref == bestPref)
+                    info.Features |= SmtpFeatures.BestMx;
+                var used = TryServer(state, info, () => ConnectInet(target, dest.Port, settings, why), queueBytes, sites[i],
+                    state.CacheLoad && target.Pref != bestPref ? SmtpReuseMode.Address : SmtpReuseMode.None);
                 if (used && settings.MxSessionLimit > 0 && ++sessCount == settings.MxSessionLimit)
                     break;
                 if (settings.MxAddressLimit > 0 && addrCount == settings.MxAddressLimit)
@@ -200,6 +218,7 @@ internal static class SmtpConnect
             if (finalNexthop)
                 break;
         }
+        state.RequestNexthop = "";
         if (state.LeftCount > 0)
         {
             state.Session = null;
@@ -231,9 +250,61 @@ internal static class SmtpConnect
 
     private static string LmtpPort(SmtpSettings settings) => settings.LmtpTcpPort;
 
-    // TryServer - connect, HELO, transfer; true when a session was made.
-    private static bool TryServer(SmtpState state, SmtpSessionInfo info, Func<(Stream, Socket?)?> connect, byte[]? queueBytes, string dest)
+    // ReuseSessions - smtp_reuse_session(): deliver over the session
+    // cached under the request's next hop, then over those cached under
+    // the best MX addresses; each address used leaves the list (all of
+    // it at the session or address limit). The count of sessions used.
+    private static int ReuseSessions(SmtpState state, List<SmtpTarget> targets, int port, int bestPref, bool finalNexthop,
+        byte[]? queueBytes, string site)
     {
+        var settings = state.Settings;
+        var count = 0;
+        void Used(SmtpSessionInfo s)
+        {
+            count++;
+            if (targets.Count == 0)
+                return;
+            if (count == settings.MxSessionLimit || count == settings.MxAddressLimit)
+                targets.Clear();
+            else if (targets.FindIndex(t => t.Address.ToString() == s.Addr) is var at and >= 0)
+                targets.RemoveAt(at);
+        }
+        if (targets.Count > 0 && state.LeftCount > 0 && state.RequestNexthop.Length > 0)
+        {
+            var first = new SmtpSessionInfo(targets[0].Host, targets[0].Address.ToString(), port, false);
+            state.FinalServer = false;
+            TryServer(state, first, () => null, queueBytes, site, SmtpReuseMode.Nexthop, s =>
+            {
+                Used(s);
+                state.FinalServer = finalNexthop && targets.Count == 0;
+            });
+        }
+        for (var t = 0; state.LeftCount > 0 && t < targets.Count;)
+        {
+            var target = targets[t];
+            if (target.Pref != bestPref)
+                break;
+            var info = new SmtpSessionInfo(target.Host, target.Address.ToString(), port, false) { Features = SmtpFeatures.BestMx };
+            state.FinalServer = false;
+            var index = t;
+            var found = TryServer(state, info, () => null, queueBytes, site, SmtpReuseMode.AddressOnly, s =>
+            {
+                Used(s);
+                state.FinalServer = finalNexthop && index >= targets.Count;
+            });
+            if (!found)
+                t++;
+        }
+        return count;
+    }
+
+    // TryServer - connect, HELO, transfer; true when a session was made.
+    private static bool TryServer(SmtpState state, SmtpSessionInfo info, Func<(Stream, Socket?)?> connect, byte[]? queueBytes, string dest,
+        SmtpReuseMode reuse = SmtpReuseMode.None, Action<SmtpSessionInfo>? reused = null)
+    {
+        SmtpChat? chat = null;
+        if (reuse == SmtpReuseMode.Nexthop && (chat = SmtpReuse.ReuseNexthop(state, ref info)) == null)
+            return false;
         var tlsPolicy = SmtpTlsPolicy.ForSession(state.Settings, info, dest, info.Port == 0);
         if (tlsPolicy.Level == TlsLevel.Invalid)
         {
@@ -241,15 +312,30 @@ internal static class SmtpConnect
             Msg.Warn($"TLS policy lookup for {dest}/{info.Host}: {tlsPolicy.WhyText}");
             return false;
         }
-        var conn = connect();
-        if (conn == null)
+        var tlsKey = SmtpReuse.LevelKey(tlsLevel);
+        if (chat == null && reuse is SmtpReuseMode.Address or SmtpReuseMode.AddressOnly)
+            chat = SmtpReuse.ReuseAddr(state, ref info, tlsKey);
+        if (chat != null)
         {
-            if (Msg.Verbose > 0 || true)
-                Msg.Info(state.Why.Reason);
-            return false;
+            reused?.Invoke(info);
         }
-        var (stream, socket) = conn.Value;
-        using var chat = new SmtpChat(stream, socket);
+        else
+        {
+            if (reuse is SmtpReuseMode.AddressOnly or SmtpReuseMode.Nexthop)
+                return false;
+            var conn = connect();
+            if (conn == null)
+            {
+                if (Msg.Verbose > 0 || true)
+                    Msg.Info(state.Why.Reason);
+                return false;
+            }
+            var (stream, socket) = conn.Value;
+            chat = new SmtpChat(stream, socket);
+            info.Chat = chat;
+            info.Socket = socket;
+            SmtpReuse.NewSession(state, info);
+        }
         state.Session = info;
         var proto = new SmtpProto(state, chat)
         {
@@ -259,8 +345,9 @@ internal static class SmtpConnect
             Dest = dest,
             TlsPolicy = tlsPolicy,
         };
-        if (proto.Helo() != 0)
+        if (!info.FromCache && proto.Helo() != 0)
         {
+            info.DontCache();
             // A refused greeting: say goodbye when the connection is still up.
             if (state.Why.Status.Length > 0 && !state.Why.Reason.StartsWith("lost connection", StringComparison.Ordinal)
                 && !state.Why.Reason.StartsWith("conversation with", StringComparison.Ordinal))
@@ -270,6 +357,7 @@ internal static class SmtpConnect
         {
             proto.Xfer();
         }
+        SmtpReuse.Cleanup(state, info, chat, dest, tlsKey);
         state.Session = null;
         return true;
     }

@@ -542,7 +542,7 @@ internal sealed class SmtpProto
         var nrcpt = 0;
         try
         {
-            request.Stats.ReuseCount = 0;
+            request.Stats.ReuseCount = session.ReuseCount;
             request.Stats.ConnSetupDone = TimeVal.Now();
             var xforward = XforwardCommands();
             chat.Timeout = settings.XforwardTimeout;
@@ -771,6 +771,7 @@ internal sealed class SmtpProto
         }
         catch (SmtpStreamException)
         {
+            session.DontCache();
             return 0;
         }
         return Quit();
@@ -779,6 +780,9 @@ internal sealed class SmtpProto
     // Quit - smtp_quit(): the reply is read only without smtp_skip_quit_response.
     public int Quit()
     {
+        // A session that goes to the connection cache says no goodbye.
+        if (session.KeepForCache())
+            return 0;
         try
         {
             chat.Timeout = settings.QuitTimeout;

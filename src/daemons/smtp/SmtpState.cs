@@ -13,6 +13,9 @@
 //	through the IDeliveryReporter, the relay being the session's
 //	"host[addr]:port" or "none". StreamExcept maps I/O trouble to the
 //	reference's "lost connection with ... while ..." texts.
+//	SmtpSessionInfo also carries the connection-cache state of the
+//	session (expiry, reuse count; see SmtpReuse): a throttling failure,
+//	a protocol error reply or an I/O error keeps it out of the cache.
 using System;
 using System.Collections.Generic;
 using Postfix.Global.Deliver;
@@ -54,6 +57,7 @@ internal sealed class SmtpSessionInfo
         Host = host;
         Addr = addr;
         Port = port;
+        Unix = unix;
         NamAddr = $"{host}[{addr}]";
         NamAddrPort = unix || port == 0 ? NamAddr : $"{host}[{addr}]:{port}";
     }
@@ -63,8 +67,35 @@ internal sealed class SmtpSessionInfo
     public int Port { get; }
     public string NamAddr { get; }
     public string NamAddrPort { get; }
+    public bool Unix { get; }
     public SmtpFeatures Features { get; set; }
     public long SizeLimit { get; set; }
+
+    // The connection cache state: ExpireTime (a time(2) value) > 0 while
+    // the session may be cached, 0 when it may not, -1 after a failure
+    // that throttles the destination (smtp.h THIS_SESSION_IS_*).
+    public long ExpireTime { get; set; }
+    public int ReuseCount { get; set; }
+    public bool FromCache { get; init; }
+    public SmtpChat? Chat { get; set; }
+    public System.Net.Sockets.Socket? Socket { get; set; }
+
+    public bool IsCached => ExpireTime > 0;
+
+    public bool Throttled => ExpireTime < 0;
+
+    public void DontCache() => ExpireTime = 0;
+
+    public void DontCacheThrottled() => ExpireTime = -1;
+
+    // KeepForCache - at the end of a transaction: true when the session
+    // goes to the cache instead of saying QUIT (an expired one does not).
+    public bool KeepForCache()
+    {
+        if (SmtpReuse.IsExpired(this) || (Chat != null && Chat.Stream is not System.Net.Sockets.NetworkStream))
+            DontCache();
+        return IsCached;
+    }
 }
 
 [Flags]
@@ -108,6 +139,14 @@ internal sealed class SmtpState
     public DsnBuf Why { get; } = new();
     public SmtpSessionInfo? Session { get; set; }
 
+    // Connection caching for this request (SMTP_MISC_FLAG_CONN_LOAD/STORE),
+    // the next-hop destination label while a session may still be stored
+    // under it, and the addresses whose cached sessions were used.
+    public bool CacheLoad { get; set; }
+    public bool CacheStore { get; set; }
+    public string RequestNexthop { get; set; } = "";
+    public HashSet<string> CacheUsed { get; } = new(StringComparer.Ordinal);
+
     // FinalServer - SMTP_MISC_FLAG_FINAL_SERVER: no other server will be tried.
     public bool FinalServer { get; set; }
 
@@ -148,9 +187,14 @@ internal sealed class SmtpState
     // FillDsn - vsmtp_fill_dsn().
     private void FillDsn(string? mtaName, SmtpResponse resp, string reason)
     {
+        // smtp_check_code(): no caching after a protocol error reply.
+        if (Session != null && mtaName != null
+            && (resp.Code < 400 || resp.Code > 599 || resp.Code == 555 || (resp.Code >= 500 && resp.Code < 510)))
+            Session.DontCache();
         var status = resp.Dsn;
         if (mtaName != null && status.Length > 0 && status[0] != '4' && status[0] != '5')
         {
+            Session?.DontCache();
             reason = "Protocol error: " + reason;
             status = "5.5.0";
         }
@@ -186,6 +230,8 @@ internal sealed class SmtpState
         Status |= aggregate;
         if (throttle && aggregate != 0 && Request.HopStatus == null)
             Request.HopStatus = dsn;
+        if (throttle)
+            Session?.DontCacheThrottled();
         return -1;
     }
 
@@ -234,6 +280,7 @@ internal sealed class SmtpState
     // StreamExcept - smtp_stream_except().
     public int StreamExcept(SmtpStreamError error, string description)
     {
+        Session?.DontCache();
         var namaddr = Session?.NamAddr ?? "none";
         if (error == SmtpStreamError.Eof)
             Why.Simple("4.4.2", $"lost connection with {namaddr} while {description}");
