@@ -312,7 +312,7 @@ internal static class SmtpConnect
             Msg.Warn($"TLS policy lookup for {dest}/{info.Host}: {tlsPolicy.WhyText}");
             return false;
         }
-        var tlsKey = SmtpReuse.LevelKey(tlsLevel);
+        var tlsKey = SmtpReuse.LevelKey(tlsPolicy.Level);
         if (chat == null && reuse is SmtpReuseMode.Address or SmtpReuseMode.AddressOnly)
             chat = SmtpReuse.ReuseAddr(state, ref info, tlsKey);
         if (chat != null)
