@@ -134,3 +134,109 @@ mixed_daemon_dir() {
     for f in "$REF_LIBEXEC"/*; do ln -sf "$f" "$dir/$(basename "$f")"; done
     for n in "$@"; do ln -sf "$OUR_LIBEXEC/$n" "$dir/$n"; done
 }
+
+# Throwaway instances. A suite's instance is a directory with conf/, q/
+# (the queue) and data/; these helpers hold what every suite repeated.
+#
+# inst_dirs DIR - a fresh DIR/conf, DIR/data (owned by postfix) and DIR/q
+#     with the complete queue tree; DIR made reachable by user postfix.
+# inst_main_cf DIR DAEMON_DIR [LINE...] - DIR/conf/main.cf: the instance's
+#     paths and log, loopback only, compatibility_level 3.6, then LINEs.
+# inst_queue QUEUE_DIR - the queue tree of /etc/postfix/postfix-files
+#     (what "postfix post-install create-missing" makes), made in
+#     QUEUE_DIR where missing.
+# inst_start CONF_DIR [SBIN] - postfix start (SBIN's postfix, default the
+#     reference's) with a quick-start file: the integrity checks (a
+#     post-install create-missing, postsuper and find runs: a second or
+#     more each time) are left out; inst_queue made what they would.
+# inst_stop CONF_DIR - what "postfix stop" does (SIGTERM to the master of
+#     the pid file), without its one-second sleeps and its log line: the
+#     master's exit is polled (5 s at most, then SIGKILL).
+inst_dirs() {
+    local d=$1
+    rm -rf "$d"; mkdir -p "$d/conf" "$d/data"
+    chown postfix "$d/data"
+    chmod 755 "$d"
+    chmod 711 "$COMPAT_TMP"
+    inst_queue "$d/q"
+}
+
+inst_main_cf() {
+    local d=$1 daemons=$2 line; shift 2
+    {
+        echo "queue_directory = $d/q"
+        echo "data_directory = $d/data"
+        echo "daemon_directory = $daemons"
+        echo "maillog_file = $d/maillog"
+        echo "maillog_file_prefixes = $d"
+        echo "compatibility_level = 3.6"
+        echo "inet_interfaces = loopback-only"
+        echo "inet_protocols = ipv4"
+        for line in "$@"; do echo "$line"; done
+    } >"$d/conf/main.cf"
+}
+
+inst_queue() {
+    local q=$1 path owner group mode
+    mkdir -p "$q"
+    while IFS=: read -r path _ owner group mode _; do
+        [ -d "$q/$path" ] && continue
+        case $owner in '$mail_owner') owner=postfix;; esac
+        case $group in '-') group=root;; '$setgid_group') group=postdrop;; esac
+        install -d -o "$owner" -g "$group" -m "$mode" "$q/$path"
+    done < <(sed -n 's#^\$queue_directory/\([^:]*\):d:#\1:d:#p' /etc/postfix/postfix-files)
+}
+
+inst_queue_dir() {
+    sed -n 's/^queue_directory[ \t]*=[ \t]*//p' "$1/main.cf" | tail -n 1
+}
+
+inst_start() {
+    local q
+    q=$(inst_queue_dir "$1")
+    [ -n "$q" ] || { "${2:-$REF_SBIN}/postfix" -c "$1" start; return; }
+    inst_queue "$q"
+    touch "$q/quick-start"
+    "${2:-$REF_SBIN}/postfix" -c "$1" start
+}
+
+inst_stop() {
+    local q pid i
+    q=$(inst_queue_dir "$1")
+    pid=$(tr -d ' ' <"$q/pid/master.pid" 2>/dev/null)
+    [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = master ] || return 0
+    kill -TERM "$pid" 2>/dev/null
+    # (A zombie counts as gone: init may take its time to reap it.)
+    for i in $(seq 1 100); do
+        case $(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$pid/status" 2>/dev/null) in ''|Z) return 0;; esac
+        sleep 0.05
+    done
+    kill -9 "$pid" 2>/dev/null
+    return 0
+}
+
+# inst_wait_port PORT - wait (10 s at most) until something listens on
+# 127.0.0.1:PORT; false if nothing does.
+inst_wait_port() {
+    local i
+    for i in $(seq 1 100); do
+        ss -Hltn "sport = :$1" 2>/dev/null | grep -q . && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# attrprobe_wait - run-all.sh builds src/attrprobe once for the suites that
+# use it (ATTRPROBE; ATTRPROBE_BUILD is its build directory): wait for that
+# build (5 minutes at most). If it failed, ATTRPROBE is emptied and the
+# suite builds the probe itself (and reports why it does not build).
+attrprobe_wait() {
+    [ -n "${ATTRPROBE_BUILD:-}" ] || return 0
+    local i
+    for i in $(seq 1 3000); do
+        [ -f "$ATTRPROBE_BUILD/status" ] && break
+        sleep 0.1
+    done
+    [ "$(cat "$ATTRPROBE_BUILD/status" 2>/dev/null)" = 0 ] && [ -x "${ATTRPROBE:-}" ] || ATTRPROBE=
+    return 0
+}

@@ -15,8 +15,9 @@
 #       that starts with "127.0.0.1:PORT " replaces the default smtpd line
 #       ("127.0.0.1:PORT inet n - n - - smtpd"). In values, INST stands for
 #       the instance directory (tables, certificates).
-#   sd_start NAME          start it, wait until the port listens (10 s max)
-#   sd_stop NAME           postfix stop; leftovers killed by PID
+#   sd_start NAME          start it (inst_start: no integrity checks), wait
+#                          until the port listens (10 s max)
+#   sd_stop NAME           stop it (inst_stop)
 #   sd_stop_all            stop every instance made by sd_instance
 #   sd_dialog NAME SCRIPT [smtp-dialog options]
 #                          replay SCRIPT against the instance; normalised
@@ -30,7 +31,9 @@
 #   sd_queue_clear NAME    delete every queued message (postsuper -d ALL)
 #   sd_settle NAME         wait until smtpd has handed its mail over
 #   sd_ours_ready          true when $OUR_LIBEXEC/smtpd answers SMTP (a
-#                          test instance is started once and asked)
+#                          test instance is started once and asked, on port
+#                          $SD_PROBE_PORT: each suite has its own, so that
+#                          suites can run at the same time)
 #   sd_norm_log / sd_norm_queue   the normalising filters (stdin -> stdout)
 # Variables: SD_T (instances' parent), SD_HOST (myhostname, default
 # mail.example.com), SD_DIALOG (the dialogue tool), SD_DELIVER.
@@ -53,8 +56,7 @@ sd_instance() {
     local name=$1 kind=$2 port=$3 d=$SD_T/$1 line master_lines=() in_master= daemons
     shift 3
     [ -f "$d/conf/main.cf" ] && sd_stop "$name"
-    rm -rf "$d"; mkdir -p "$d/conf" "$d/q" "$d/data"
-    chown postfix "$d/data"
+    inst_dirs "$d"
     echo "$port" >"$d/port"; echo "$kind" >"$d/kind"
     case $kind in
         ref) daemons=$REF_LIBEXEC ;;
@@ -62,16 +64,8 @@ sd_instance() {
         all) daemons=$OUR_LIBEXEC ;;
         *) echo "sd_instance: unknown kind $kind" >&2; return 1 ;;
     esac
+    inst_main_cf "$d" "$daemons" "command_directory = $([ "$kind" = all ] && echo "$OUR_SBIN" || echo "$REF_SBIN")"
     {
-        echo "queue_directory = $d/q"
-        echo "data_directory = $d/data"
-        echo "daemon_directory = $daemons"
-        echo "command_directory = $([ "$kind" = all ] && echo "$OUR_SBIN" || echo "$REF_SBIN")"
-        echo "maillog_file = $d/maillog"
-        echo "maillog_file_prefixes = $d"
-        echo "compatibility_level = 3.6"
-        echo "inet_interfaces = loopback-only"
-        echo "inet_protocols = ipv4"
         echo "myhostname = $SD_HOST"
         echo "mydomain = example.com"
         echo "myorigin = example.com"
@@ -93,7 +87,7 @@ sd_instance() {
         echo "notify_classes ="
         echo "in_flow_delay = 0"
         echo "smtpd_banner = \$myhostname ESMTP"
-    } >"$d/conf/main.cf"
+    } >>"$d/conf/main.cf"
     for line in "$@"; do
         if [ "$line" = -- ]; then in_master=1; continue; fi
         if [ -n "$in_master" ]; then master_lines+=("$line"); continue; fi
@@ -144,7 +138,7 @@ sd_start() {
     local d=$SD_T/$1 port i
     port=$(sd_port "$1")
     if sd_listening "$port"; then echo "sd_start $1: port $port is already in use" >&2; return 1; fi
-    "$(sd_sbin "$1")/postfix" -c "$d/conf" start >"$d/start.out" 2>&1 || { cat "$d/start.out" >&2; return 1; }
+    inst_start "$d/conf" "$(sd_sbin "$1")" >"$d/start.out" 2>&1 || { cat "$d/start.out" >&2; return 1; }
     for i in $(seq 1 100); do
         sd_listening "$port" && return 0
         sleep 0.1
@@ -154,14 +148,7 @@ sd_start() {
 }
 
 sd_stop() {
-    local d=$SD_T/$1 pid i
-    [ -f "$d/conf/main.cf" ] || return 0
-    pid=$(tr -d ' ' <"$d/q/pid/master.pid" 2>/dev/null)
-    "$(sd_sbin "$1")/postfix" -c "$d/conf" stop >/dev/null 2>&1
-    if [ -n "$pid" ]; then
-        for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$pid" 2>/dev/null
-    fi
+    [ -f "$SD_T/$1/conf/main.cf" ] && inst_stop "$SD_T/$1/conf"
     return 0
 }
 
@@ -247,7 +234,7 @@ sd_ours_ready() {
     if [ -z "${SD_OURS_READY:-}" ]; then
         SD_OURS_READY=no
         if [ -x "$OUR_LIBEXEC/smtpd" ] && [ "$(id -u)" = 0 ]; then
-            sd_instance sd-probe ours 42999
+            sd_instance sd-probe ours "${SD_PROBE_PORT:-42999}"
             if sd_start sd-probe; then
                 printf 'QUIT\n' >"$SD_T/sd-probe/probe.txt"
                 sd_dialog sd-probe "$SD_T/sd-probe/probe.txt" --timeout 5 | grep -q '^S: 220 ' && SD_OURS_READY=yes

@@ -31,18 +31,10 @@ chmod 755 "$BO_T"
 bo_instance() {
     local n=$1 d=$BO_T/$1 ours=() x; shift
     while [ $# -gt 0 ] && [[ "$1" != *=* ]]; do ours+=("$1"); shift; done
-    rm -rf "$d"; mkdir -p "$d/conf" "$d/q" "$d/data"
-    chown postfix "$d/data"
+    inst_dirs "$d"
     mixed_daemon_dir "$d/libexec" "${ours[@]}"
-    cat >"$d/conf/main.cf" <<EOF
-queue_directory = $d/q
-data_directory = $d/data
-daemon_directory = $d/libexec
-maillog_file = $d/maillog
-maillog_file_prefixes = $d
-compatibility_level = 3.6
-inet_interfaces = loopback-only
-inet_protocols = ipv4
+    inst_main_cf "$d" "$d/libexec"
+    cat >>"$d/conf/main.cf" <<EOF
 myhostname = host.example.com
 mydomain = example.com
 mydestination =
@@ -80,11 +72,11 @@ EOF
     find "$d/conf" -type f -exec touch -d '1 minute ago' {} +
 }
 
-bo_start() { "$REF_SBIN/postfix" -c "$BO_T/$1/conf" start >/dev/null 2>&1; }
+bo_start() { inst_start "$BO_T/$1/conf" >/dev/null 2>&1; }
 bo_stop() {
     local n
     for n in ref ours; do
-        [ -d "$BO_T/$n/conf" ] && "$REF_SBIN/postfix" -c "$BO_T/$n/conf" stop >/dev/null 2>&1
+        [ -d "$BO_T/$n/conf" ] && inst_stop "$BO_T/$n/conf"
     done
     return 0
 }
@@ -220,7 +212,7 @@ vf_case() {
         printf '127.0.0.1:%s inet n - n - - smtpd\nverify unix - - n - 1 verify\nproxymap unix - - n - - proxymap\n' "$port" >>"$BO_T/$n/conf/master.cf"
         bo_start "$n"
     done
-    sleep 1
+    for n in ref ours; do inst_wait_port "$(cat "$BO_T/$n.port")"; done
     for n in ref ours; do
         vf_smtp "$(cat "$BO_T/$n.port")" "$@" "$@" >"$BO_T/$n.vf-$name" 2>&1
     done

@@ -18,22 +18,25 @@ mkdir -p "$LD_T"
 chmod 711 "$COMPAT_TMP"
 chmod 755 "$LD_T"
 
+. "$here/dovecot-auth.sh"
+
+# ld_lmtp_ready DIR - Dovecot's LMTP answers on its UNIX socket and port.
+ld_lmtp_ready() {
+    [ -S "$1/lmtp" ] && python3 -c 'import socket,sys; s=socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.recv(100)' "$LD_PORT"
+}
+
 # ld_dovecot_start DIR - Dovecot with only the lmtp protocol; pid in DIR/dovecot.pid.
 ld_dovecot_start() {
-    local dir=$1 i uid gid
+    local dir=$1 uid gid
     uid=$(id -u nobody); gid=$(id -g nobody)
     rm -rf "$dir"; mkdir -p "$dir/run" "$dir/mail"
     chmod 755 "$dir" "$dir/run"; chown nobody "$dir/mail"
     printf '%s\n' "bob::$uid:$gid::$dir/mail/bob::" "carol::$uid:$gid::$dir/mail/carol::" >"$dir/users"
     chmod 644 "$dir/users"
-    cat >"$dir/dovecot.conf" <<EOC
-protocols = lmtp
-base_dir = $dir/run
-state_dir = $dir/run
-instance_name = dovecot-lmtp-$$
-log_path = $dir/dovecot.log
-info_log_path = $dir/dovecot.log
-ssl = no
+    {
+        echo "protocols = lmtp"
+        dovecot_conf_common "$dir" dovecot-lmtp
+        cat <<EOC
 mail_location = maildir:~/Maildir
 first_valid_uid = 1
 hostname = lmtp.example
@@ -54,57 +57,18 @@ service lmtp {
     port = $LD_PORT
   }
 }
-service anvil {
-  chroot =
-}
-service stats {
-  unix_listener stats-reader {
-    mode = 0600
-  }
-  unix_listener stats-writer {
-    mode = 0600
-  }
-}
 EOC
-    /usr/sbin/dovecot -c "$dir/dovecot.conf" -F >>"$dir/dovecot.out" 2>&1 &
-    echo $! >"$dir/dovecot.pid"
-    for i in $(seq 1 100); do
-        if [ -S "$dir/lmtp" ] && python3 -c 'import socket,sys; s=socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.recv(100)' "$LD_PORT" 2>/dev/null; then
-            return 0
-        fi
-        kill -0 "$(cat "$dir/dovecot.pid")" 2>/dev/null || break
-        sleep 0.1
-    done
-    echo "lmtp-dovecot: Dovecot did not start" >&2
-    cat "$dir/dovecot.out" "$dir/dovecot.log" >&2 2>/dev/null
-    return 1
-}
-
-ld_dovecot_stop() {
-    local dir=$1 pid i
-    pid=$(cat "$dir/dovecot.pid" 2>/dev/null) || return 0
-    [ -n "$pid" ] || return 0
-    kill "$pid" 2>/dev/null
-    for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null
-    rm -f "$dir/dovecot.pid"
-    return 0
+    } >"$dir/dovecot.conf"
+    dovecot_run "$dir" ld_lmtp_ready "$dir"
 }
 
 ld_instance() {
     local s=$1 d=$LD_T/$1
-    rm -rf "$d"; mkdir -p "$d/conf" "$d/q" "$d/data" "$d/files"
-    chown postfix "$d/data"; chown nobody "$d/files"
+    inst_dirs "$d"
+    mkdir -p "$d/files"; chown nobody "$d/files"
     if [ "$s" = ref ]; then ln -s "$REF_LIBEXEC" "$d/libexec"; else mixed_daemon_dir "$d/libexec" lmtp; fi
-    cat >"$d/conf/main.cf" <<EOF
-queue_directory = $d/q
-data_directory = $d/data
-daemon_directory = $d/libexec
-maillog_file = $d/maillog
-maillog_file_prefixes = $d
-compatibility_level = 3.6
-inet_interfaces = loopback-only
-inet_protocols = ipv4
+    inst_main_cf "$d" "$d/libexec"
+    cat >>"$d/conf/main.cf" <<EOF
 myhostname = mx.example.com
 mydomain = example.com
 myorigin = example.com
@@ -176,14 +140,14 @@ ld_mailboxes() {
 # ld_side SIDE - send the test mail through one instance, print what came out.
 ld_side() {
     local s=$1 d=$LD_T/$1
-    "$REF_SBIN/postfix" -c "$d/conf" start >/dev/null 2>&1 || { echo "cannot start the $s instance"; return 1; }
+    inst_start "$d/conf" >/dev/null 2>&1 || { echo "cannot start the $s instance"; return 1; }
     printf 'Subject: two over unix\n\nbody\n' | "$REF_SBIN/sendmail" -C "$d/conf" -f sender@example.com bob@unix.example carol@unix.example
     ld_settle "$s"
     printf 'Subject: over inet\n\n.leading dot\n..two dots\ncaf\303\251\n' | "$REF_SBIN/sendmail" -C "$d/conf" -f sender@example.com bob@inet.example
     ld_settle "$s"
     printf 'Subject: unknown user\n\nbody\n' | "$REF_SBIN/sendmail" -C "$d/conf" -f sender@example.com nosuch@unix.example carol@inet.example
     ld_settle "$s"; sleep 0.5; ld_settle "$s"
-    "$REF_SBIN/postfix" -c "$d/conf" stop >/dev/null 2>&1
+    inst_stop "$d/conf"
     echo "--- log"
     grep -a -e " postfix/lmtp\[" -e " postfix/bounce\[" -e " postfix/qmgr\[.*removed" "$d/maillog" | ld_norm | LC_ALL=C sort
     echo "--- mailboxes"
@@ -198,7 +162,7 @@ if [ "$(id -u)" != 0 ] || ! id postfix >/dev/null 2>&1 || ! id nobody >/dev/null
     || [ ! -x /usr/lib/dovecot/lmtp ] || [ ! -x "$OUR_LIBEXEC/lmtp" ] || ! command -v python3 >/dev/null 2>&1; then
     echo "lmtp-dovecot: skipped: needs root, the postfix and nobody users, Dovecot's lmtp and our lmtp"
 else
-    trap 'ld_dovecot_stop "$LD_T/dovecot"; for s in ref ours; do "$REF_SBIN/postfix" -c "$LD_T/$s/conf" stop >/dev/null 2>&1; done; rm -rf "$COMPAT_TMP"' EXIT
+    trap 'dovecot_stop "$LD_T/dovecot"; for s in ref ours; do inst_stop "$LD_T/$s/conf"; done; rm -rf "$COMPAT_TMP"' EXIT
     if ld_dovecot_start "$LD_T/dovecot"; then
         for ld_s in ref ours; do
             ld_instance $ld_s
@@ -214,6 +178,6 @@ else
     else
         record lmtp-dovecot-start 0
     fi
-    ld_dovecot_stop "$LD_T/dovecot"
+    dovecot_stop "$LD_T/dovecot"
     trap 'rm -rf "$COMPAT_TMP"' EXIT
 fi

@@ -75,8 +75,7 @@ fi
 
 mi_instance() {
     local n=$1 d=$MI_T/$1; shift
-    rm -rf "$d"; mkdir -p "$d/conf" "$d/q" "$d/data"
-    chown postfix "$d/data"
+    inst_dirs "$d"
     mixed_daemon_dir "$d/libexec" "$@"
     eval "MI_TPORT_$n=\$(mi_port)"
     local tport; eval "tport=\$MI_TPORT_$n"
@@ -84,15 +83,8 @@ mi_instance() {
     : >"$d/milter.log"
     python3 "$MI_HERE/milter-test.py" "$tport" "$d/script.json" "$d/milter.log" >"$d/milter.err" 2>&1 &
     eval "MI_TPID_$n=$!"
+    inst_main_cf "$d" "$d/libexec"
     {
-        echo "queue_directory = $d/q"
-        echo "data_directory = $d/data"
-        echo "daemon_directory = $d/libexec"
-        echo "maillog_file = $d/maillog"
-        echo "maillog_file_prefixes = $d"
-        echo "compatibility_level = 3.6"
-        echo "inet_interfaces = loopback-only"
-        echo "inet_protocols = ipv4"
         echo "myhostname = host.example.com"
         echo "mydomain = example.com"
         echo "mydestination ="
@@ -101,7 +93,7 @@ mi_instance() {
         echo "non_smtpd_milters = inet:127.0.0.1:$tport, inet:127.0.0.1:$MI_DPORT"
         echo "milter_macro_daemon_name = mta.example.com"
         echo "milter_macro_v = Postfix"
-    } >"$d/conf/main.cf"
+    } >>"$d/conf/main.cf"
     cat >"$d/conf/master.cf" <<'EOF'
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
@@ -121,7 +113,7 @@ EOF
 mi_stop() {
     local n p
     for n in $MI_ALL; do
-        "$REF_SBIN/postfix" -c "$MI_T/$n/conf" stop >/dev/null 2>&1
+        inst_stop "$MI_T/$n/conf"
         eval "p=\${MI_TPID_$n:-}"
         [ -n "$p" ] && kill "$p" 2>/dev/null
     done
@@ -138,7 +130,7 @@ mi_start() {
     mi_instance "$n" "$@"
     MI_ALL="$MI_ALL $n"
     find "$MI_T/$n/conf" -type f -exec touch -d '1 minute ago' {} +
-    "$REF_SBIN/postfix" -c "$MI_T/$n/conf" start >/dev/null 2>&1
+    inst_start "$MI_T/$n/conf" >/dev/null 2>&1
 }
 mi_start ref
 mi_start ours cleanup
@@ -172,7 +164,7 @@ mi_norm_milter() {
 mi_wait() {
     local d=$MI_T/$1 off i n m
     off=$(cat "$d/log.offset")
-    for i in $(seq 1 60); do
+    for i in $(seq 1 200); do
         tail -c +$((off + 1)) "$d/maillog" >"$d/log.new" 2>/dev/null
         if grep -q -e "${MI_DONE:-pickup.*uid=}" -e 'fatal:' "$d/log.new" \
             && { ! grep -q 'status=bounced' "$d/log.new" || grep -q 'sender non-delivery notification' "$d/log.new"; }; then
@@ -329,8 +321,8 @@ if [ -x "$OUR_LIBEXEC/smtpd" ]; then
     mi_case smtp-edits '{"eom": [["h", "X-Added", "yes"], ["i", 1, "X-Ins", "top"], ["m", 1, "Subject", "new"], ["+", "<dave@example.org>"], ["-", "<carol@example.net>"], ["e", "<s@example.com>"]]}' "$MI_MSG" "${MI_SA[@]}"
     mi_case smtp-eom-reject '{"final": "y:550 5.7.1 Rejected by test"}' "$MI_MSG" "${MI_SA[@]}"
     mi_case smtp-rcpt-reject '{"events": {"R": "y:550 5.1.1 No such user"}}' "$MI_MSG" "${MI_SA[@]}"
-    "$REF_SBIN/postfix" -c "$MI_T/oursd/conf" stop >/dev/null 2>&1
-    "$REF_SBIN/postfix" -c "$MI_T/both/conf" stop >/dev/null 2>&1
+    inst_stop "$MI_T/oursd/conf"
+    inst_stop "$MI_T/both/conf"
     MI_SIDES="ref ours"
 fi
 unset MI_SMTP MI_DONE
@@ -343,10 +335,10 @@ mi_conf_case() {
     for s in $MI_SIDES; do
         for x in "$@"; do "$REF_SBIN/postconf" -c "$MI_T/$s/conf" -e "${x//TPORT/$(eval echo \$MI_TPORT_$s)}"; done
         # A restart, not a reload: an old and a new pickup would race.
-        "$REF_SBIN/postfix" -c "$MI_T/$s/conf" stop >/dev/null 2>&1
+        inst_stop "$MI_T/$s/conf"
         # Mail deferred by the previous case must not reach the new pickup.
         rm -f "$MI_T/$s"/q/maildrop/*
-        "$REF_SBIN/postfix" -c "$MI_T/$s/conf" start >/dev/null 2>&1
+        inst_start "$MI_T/$s/conf" >/dev/null 2>&1
     done
     mi_case "$name" "$script" "$MI_MSG" "${MI_SM[@]}"
 }
