@@ -20,6 +20,7 @@ public sealed class MasterConfigTests : IDisposable
     private MasterConfig Config(string masterCf, string mainCf = "", bool detached = true)
     {
         File.WriteAllText(Path.Combine(dir, "main.cf"), "daemon_directory = /usr/libexec/postfix\n" + mainCf);
+        File.SetLastWriteTimeUtc(Path.Combine(dir, "main.cf"), System.DateTime.UtcNow.AddMinutes(-1)); // cool: a fresh main.cf is re-read after 300 ms pauses
         File.WriteAllText(Path.Combine(dir, "master.cf"), masterCf);
         return new MasterConfig(MailConf.Read(dir), detached);
     }
