@@ -29,6 +29,7 @@ public static class Daemons
         ["postlogd"] = Postlogd.Postlogd.Run,
         ["postscreen"] = Postscreen.Postscreen.Run,
         ["qmgr"] = Qmgr.Qmgr.Run,
+        ["oqmgr"] = Qmgr.Qmgr.Run,
         ["scache"] = Scache.Scache.Run,
         ["showq"] = Showq.Showq.Run,
         ["smtp"] = Smtp.Smtp.Run,
