@@ -12,6 +12,7 @@ public class SendmailArgsTests
     {
         var dir = Directory.CreateTempSubdirectory("smargs").FullName;
         File.WriteAllText(Path.Combine(dir, "main.cf"), "");
+        File.SetLastWriteTimeUtc(Path.Combine(dir, "main.cf"), System.DateTime.UtcNow.AddMinutes(-1)); // cool: a fresh main.cf is re-read after 300 ms pauses
         return MailConf.Read(dir);
     }
 
