@@ -6,9 +6,9 @@
 # Suites run in COMPAT_JOBS parallel lanes (default 3; most suites wait on
 # daemons and sleeps rather than on the CPU). Each lane takes the next job
 # from one queue, longest first (SUITE_SECONDS: times of a recent run), so
-# the lanes end close together. A job is one suite, or a SERIAL_GROUP of
-# suites that share fixed loopback ports (and smtpd-lib.sh's probe port)
-# and so run one after another. Every suite gets its own temporary
+# the lanes end close together. A job is one suite, or one of the
+# SERIAL_GROUPS of suites that share fixed loopback ports and so run one
+# after another (every other suite keeps to ports of its own). Every suite gets its own temporary
 # directory and runs in a subshell; its output is shown when it ends.
 # COMPAT_JOBS=1 runs everything in this shell, in file order.
 set -u
@@ -20,9 +20,10 @@ if [ ! -x "$REF_SBIN/postconf" ]; then
     exit 1
 fi
 
-# Suites that must not run at the same time as each other (fixed ports
-# 42xxx, the smtpd-lib probe on 42999, dnsmasq on loopback): one job.
-SERIAL_GROUP="anvil postscreen smtpd-sasl qmgr smtpd-restrict smtp scache smtp-tls smtpd"
+# Suites that must not run at the same time as each other, each group
+# one job: qmgr's and smtpd-sasl's fixed ports overlap (42625, 42626);
+# the smtp client suites share a port scheme (26xNN) and test domains.
+SERIAL_GROUPS="qmgr,smtpd-sasl smtp,smtp-tls,scache"
 # Seconds each suite took in a recent run (unknown suites count 30).
 SUITE_SECONDS="smtpd:183 milter:174 postfix-control:157 bounce:156 compat-run:94 trivial-rewrite:83
     submit:63 cleanup:62 postmap-patterns:49 anvil:40 master:40 smtpd-restrict:39 postscreen:33
@@ -60,6 +61,24 @@ for s in "$here"/suites/*.sh; do
     selected "$n" && all_suites="$all_suites $n"
 done
 
+# src/attrprobe, built once (in the background) for the suites that use
+# it; they wait for it (attrprobe_wait).
+if [ -z "${ATTRPROBE:-}" ] && command -v dotnet >/dev/null; then
+    for n in $all_suites; do
+        grep -q attrprobe_wait "$here/suites/$n.sh" || continue
+        ATTRPROBE_BUILD=$COMPAT_TMP/attrprobe
+        mkdir -p "$ATTRPROBE_BUILD"
+        (
+            dotnet build "$here/../src/attrprobe/attrprobe.csproj" --artifacts-path "$ATTRPROBE_BUILD" \
+                --nologo -v quiet -clp:ErrorsOnly >"$ATTRPROBE_BUILD/log" 2>&1
+            echo $? >"$ATTRPROBE_BUILD/status"
+        ) &
+        attrprobe_pid=$!
+        export ATTRPROBE=$ATTRPROBE_BUILD/bin/attrprobe/debug/attrprobe ATTRPROBE_BUILD
+        break
+    done
+fi
+
 if [ "${COMPAT_JOBS:-3}" -le 1 ]; then
     for n in $all_suites; do run_suite "$n"; done
 else
@@ -68,18 +87,19 @@ else
     mkdir -p "$res" "$COMPAT_TMP/l"
     chmod 711 "$COMPAT_TMP" "$COMPAT_TMP/l"
     # The jobs, one a line ("SECONDS NAME..."), longest first.
-    group=
-    for n in $SERIAL_GROUP; do
-        case " $all_suites " in *" $n "*) group="$group $n";; esac
-    done
+    grouped=
     {
-        if [ -n "$group" ]; then
-            t=0
-            for n in $group; do t=$((t + $(suite_seconds "$n"))); done
-            echo "$t$group"
-        fi
+        for g in $SERIAL_GROUPS; do
+            t=0 job=
+            for n in ${g//,/ }; do
+                case " $all_suites " in *" $n "*) ;; *) continue;; esac
+                t=$((t + $(suite_seconds "$n"))) job="$job $n"
+            done
+            [ -n "$job" ] && echo "$t$job"
+            grouped="$grouped $job"
+        done
         for n in $all_suites; do
-            case " $group " in *" $n "*) continue;; esac
+            case " $grouped " in *" $n "*) continue;; esac
             echo "$(suite_seconds "$n") $n"
         done
     } | sort -k1,1nr >"$res/queue"
@@ -157,6 +177,7 @@ else
     done
     wait $lane_pids
 fi
+[ -n "${attrprobe_pid:-}" ] && wait "$attrprobe_pid"
 echo
 [ "$FAIL" = 0 ] || echo "failed cases:$FAILED_NAMES" | fold -w 200
 echo "compat: $PASS passed, $FAIL failed"

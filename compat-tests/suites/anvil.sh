@@ -29,6 +29,7 @@
 # smtpd with our anvil), aall (our smtpd and our anvil; only when our
 # smtpd answers SMTP). Needs root and the postfix user.
 
+SD_PROBE_PORT=42996
 . "$(dirname "${BASH_SOURCE[0]}")/../smtpd-lib.sh"
 
 AN_LIMITS=(

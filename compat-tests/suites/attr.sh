@@ -34,6 +34,7 @@ attr_suite() {
         return 0
     fi
 
+    attrprobe_wait
     probe=${ATTRPROBE:-}
     if [ -z "$probe" ]; then
         if ! dotnet build "$root/src/attrprobe/attrprobe.csproj" --artifacts-path "$COMPAT_TMP/attrprobe" \

@@ -24,19 +24,12 @@ chmod 755 "$CL_T"
 # instance whose named daemons are ours.
 cl_instance() {
     local name=$1 d=$CL_T/$1 f n; shift
-    mkdir -p "$d/conf" "$d/q" "$d/data" "$d/libexec"
-    chown postfix "$d/data"
+    inst_dirs "$d"
+    mkdir -p "$d/libexec"
     for f in "$CL_REF_LIBEXEC"/*; do ln -sf "$f" "$d/libexec/$(basename "$f")"; done
     for n in "$@"; do ln -sf "$CL_OUR_LIBEXEC/$n" "$d/libexec/$n"; done
-    cat >"$d/conf/main.cf" <<EOF
-queue_directory = $d/q
-data_directory = $d/data
-daemon_directory = $d/libexec
-maillog_file = $d/maillog
-maillog_file_prefixes = $d
-compatibility_level = 3.6
-inet_interfaces = loopback-only
-inet_protocols = ipv4
+    inst_main_cf "$d" "$d/libexec"
+    cat >>"$d/conf/main.cf" <<EOF
 myhostname = cl.example.com
 mydomain = example.com
 mydestination =
@@ -117,13 +110,13 @@ else
 fi
 
 cl_stop() {
-    for cl_i in ref ourc ourp; do "$REF_SBIN/postfix" -c "$CL_T/$cl_i/conf" stop >/dev/null 2>&1; done
+    for cl_i in ref ourc ourp; do inst_stop "$CL_T/$cl_i/conf"; done
 }
 if [ -n "$CL_OK" ]; then
     cl_old_trap=$(trap -p EXIT)
     trap 'cl_stop; rm -rf "$COMPAT_TMP"' EXIT
     for cl_i in ref ourc ourp; do
-        "$REF_SBIN/postfix" -c "$CL_T/$cl_i/conf" start >/dev/null 2>&1 || CL_OK=
+        inst_start "$CL_T/$cl_i/conf" >/dev/null 2>&1 || CL_OK=
     done
     [ -z "$CL_OK" ] && { echo "cleanup: skipped: a private instance did not start"; cl_stop; }
     sleep 1
@@ -352,7 +345,7 @@ EOF
         for cl_i in ref ourc ourp; do
             "$REF_SBIN/postconf" -c "$CL_T/$cl_i/conf" -e "$@"
             find "$CL_T/$cl_i/conf" -type f -exec touch -d '1 minute ago' {} +
-            "$REF_SBIN/postfix" -c "$CL_T/$cl_i/conf" start >/dev/null 2>&1
+            inst_start "$CL_T/$cl_i/conf" >/dev/null 2>&1
         done
     }
 

@@ -117,6 +117,7 @@ fl_stop() {
 if [ "$(id -u)" != 0 ] || [ ! -x "$OUR_LIBEXEC/flush" ]; then
     echo "flush: skipped: needs root and our daemons ($OUR_LIBEXEC)"
 else
+    attrprobe_wait
     FL_PROBE=${ATTRPROBE:-}
     if [ -z "$FL_PROBE" ]; then
         dotnet build "$here/../src/attrprobe/attrprobe.csproj" --artifacts-path "$COMPAT_TMP/flush-probe" --nologo -v quiet \

@@ -17,6 +17,7 @@
 # Needs root, the postfix and nobody users, unshare, dnsmasq and python3;
 # postgrey and policyd-spf cases are skipped when those are missing.
 
+SD_PROBE_PORT=42998
 . "$here/smtpd-lib.sh"
 SR_OUT=$COMPAT_TMP/smtpd-restrict
 SR_DNS=127.83.0.5

@@ -17,6 +17,7 @@
 # still checks that the setup authenticates (so that the suite can fail).
 # Needs root, the postfix user and /usr/sbin/dovecot.
 
+SD_PROBE_PORT=42997
 . "$(dirname "${BASH_SOURCE[0]}")/../smtpd-lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/../dovecot-auth.sh"
 

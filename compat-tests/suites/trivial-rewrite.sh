@@ -24,22 +24,9 @@ chmod 755 "$TR_T"
 tr_instance() {
     local n=$1; shift
     local d=$TR_T/$n
-    rm -rf "$d"; mkdir -p "$d/conf" "$d/q" "$d/data"
-    chown postfix "$d/data"
+    inst_dirs "$d"
     mixed_daemon_dir "$d/libexec" "$@"
-    {
-        echo "queue_directory = $d/q"
-        echo "data_directory = $d/data"
-        echo "daemon_directory = $d/libexec"
-        echo "maillog_file = $d/maillog"
-        echo "maillog_file_prefixes = $d"
-        echo "compatibility_level = 3.6"
-        echo "inet_interfaces = loopback-only"
-        echo "inet_protocols = ipv4"
-        echo "myhostname = host.example.com"
-        echo "mydomain = example.com"
-        echo "mydestination ="
-    } >"$d/conf/main.cf"
+    inst_main_cf "$d" "$d/libexec" "myhostname = host.example.com" "mydomain = example.com" "mydestination ="
     cat >"$d/conf/master.cf" <<'EOF'
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
@@ -68,7 +55,7 @@ tr_case() {
         tr_instance "$n" $([ "$n" = ours ] && echo trivial-rewrite)
         for x in "$@"; do "$REF_SBIN/postconf" -c "$TR_T/$n/conf" -e "$x"; done
         find "$TR_T/$n/conf" -type f -exec touch -d '1 minute ago' {} +
-        "$REF_SBIN/postfix" -c "$TR_T/$n/conf" start >/dev/null 2>&1
+        inst_start "$TR_T/$n/conf" >/dev/null 2>&1
     done
     for ctx in local remote; do
         tr_probe ref "$ctx" >"$TR_T/ref.$name.$ctx"
@@ -155,7 +142,7 @@ tr_resolve_case() {
         for x in "$@"; do "$REF_SBIN/postconf" -c "$TR_T/$n/conf" -e "$x"; done
         sed -i "s#TABLES#$TR_T/tables#g" "$TR_T/$n/conf/main.cf"
         find "$TR_T/$n/conf" -type f -exec touch -d '1 minute ago' {} +
-        "$REF_SBIN/postfix" -c "$TR_T/$n/conf" start >/dev/null 2>&1
+        inst_start "$TR_T/$n/conf" >/dev/null 2>&1
     done
     for cls in resolve verify; do
         tr_resolve_probe ref "$cls" >"$TR_T/ref.$name.$cls"
@@ -170,13 +157,14 @@ tr_resolve_case() {
 
 tr_stop() {
     local n
-    for n in ref ours; do "$REF_SBIN/postfix" -c "$TR_T/$n/conf" stop >/dev/null 2>&1; done
+    for n in ref ours; do inst_stop "$TR_T/$n/conf"; done
     return 0
 }
 
 if [ "$(id -u)" != 0 ] || [ ! -x "$OUR_LIBEXEC/trivial-rewrite" ]; then
     echo "trivial-rewrite: skipped: needs root and our daemons ($OUR_LIBEXEC)"
 else
+    attrprobe_wait
     TR_PROBE=${ATTRPROBE:-}
     if [ -z "$TR_PROBE" ]; then
         dotnet build "$(dirname "$OUR_SBIN")/../src/attrprobe/attrprobe.csproj" --artifacts-path "$COMPAT_TMP/trw-probe" \
@@ -195,7 +183,13 @@ else
         printf 'From: joe\nTo: bob, "x y"@host, a!b\nSubject: rw\n\nbody\n' \
             | "$REF_SBIN/sendmail" -C "$TR_T/$tr_n/conf" -f joe@host bob@host 'c!d'
     done
-    sleep 2
+    # Until each queue file is complete (cleanup sets its owner-execute bit).
+    for tr_n in ref ours; do
+        for tr_i in $(seq 1 50); do
+            [ -n "$(find "$TR_T/$tr_n/q/incoming" -type f -perm -u=x 2>/dev/null)" ] && break
+            sleep 0.1
+        done
+    done
     for tr_n in ref ours; do
         f=$(find "$TR_T/$tr_n/q/incoming" -type f | head -1)
         if [ -n "$f" ]; then
@@ -254,7 +248,7 @@ else
         tr_instance "$tr_n" $([ "$tr_n" = ours ] && echo trivial-rewrite)
         "$REF_SBIN/postconf" -c "$TR_T/$tr_n/conf" -e "transport_maps = lmdb:$TR_T/tables/lmdbtransport"
         find "$TR_T/$tr_n/conf" -type f -exec touch -d '1 minute ago' {} +
-        "$REF_SBIN/postfix" -c "$TR_T/$tr_n/conf" start >/dev/null 2>&1
+        inst_start "$TR_T/$tr_n/conf" >/dev/null 2>&1
         MAIL_CONFIG=$TR_T/$tr_n/conf "$TR_PROBE" resolve "" joe@remote.example >"$TR_T/$tr_n.restart" 2>&1
     done
     sleep 1
