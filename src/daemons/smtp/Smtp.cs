@@ -47,6 +47,7 @@ public static class Smtp
         checks = SmtpChecks.Create(ctx.Conf.Eval, p);
         SmtpReuse.Init(ctx.Conf, ctx.ServiceName, p);
         SmtpTlsConfig.Init(ctx.Conf, p);
+        SmtpSettings.OpenTables(ctx.Conf, p);
         var policy = ctx.Conf.Eval($"{p}_tls_policy_maps");
         if (policy.Length > 0)
             tlsPolicy = Maps.Create($"{p}_tls_policy_maps", policy, DictFlags.Lock);
