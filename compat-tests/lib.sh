@@ -6,6 +6,8 @@
 #   OUR_SBIN   our commands (default out/sbin of this checkout)
 #   CASE_FILTER  run only cases whose name contains this text
 #   VERBOSE=1  show every diff in full
+#   COMPARE_PARALLEL=1  compare runs the two sides at the same time (for
+#              commands that change nothing: postcat)
 
 REF_SBIN=${REF_SBIN:-/usr/sbin}
 OUR_SBIN=${OUR_SBIN:-$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)/out/sbin}
@@ -55,8 +57,18 @@ compare() {
     local d="$COMPAT_TMP/cases/$(echo "$name" | tr -c 'A-Za-z0-9_.-' '_')"
     rm -rf "$d"; mkdir -p "$d"
     age_confdirs "$@"
-    run_side ref "$d/ref" "$@"
-    run_side ours "$d/ours" "$@"
+    if [ -n "${COMPARE_PARALLEL:-}" ]; then
+        # Both sides at once (a suite of read-only commands sets this: a
+        # fatal error costs each side a one-second pause).
+        local ref_pid
+        run_side ref "$d/ref" "$@" &
+        ref_pid=$!
+        run_side ours "$d/ours" "$@"
+        wait "$ref_pid"
+    else
+        run_side ref "$d/ref" "$@"
+        run_side ours "$d/ours" "$@"
+    fi
     local ok=1 f
     # postconf walks its tables in hash order, randomized per process by
     # the reference (hash_fnv seed): its warnings are compared as a set.
@@ -239,4 +251,28 @@ attrprobe_wait() {
     done
     [ "$(cat "$ATTRPROBE_BUILD/status" 2>/dev/null)" = 0 ] && [ -x "${ATTRPROBE:-}" ] || ATTRPROBE=
     return 0
+}
+
+# sides_case PREFIX NAME DIR A B SHELL_TEXT... - one case on two sides:
+# SHELL_TEXT is evaluated with S=A, then with S=B (output and exit status
+# kept in DIR/cases/NAME/A and .../B), and the two compared as PREFIX-NAME.
+sides_case() {
+    local _sc_prefix=$1 _sc_name=$2 _sc_out=$3/cases/$2 _sc_a=$4 _sc_b=$5
+    shift 5
+    case "$_sc_name" in *"${CASE_FILTER:-}"*) ;; *) return 0;; esac
+    mkdir -p "$_sc_out"
+    S=$_sc_a; eval "$*" >"$_sc_out/$_sc_a" 2>&1; echo "status $?" >>"$_sc_out/$_sc_a"
+    S=$_sc_b; eval "$*" >"$_sc_out/$_sc_b" 2>&1; echo "status $?" >>"$_sc_out/$_sc_b"
+    compare_files "$_sc_prefix-$_sc_name" "$_sc_out/$_sc_a" "$_sc_out/$_sc_b"
+}
+
+# queue_settled QUEUE_DIR [TRIES] - wait (TRIES steps of 0.2 s, default
+# 150) until the queue's maildrop, incoming and active are empty.
+queue_settled() {
+    local i
+    for i in $(seq 1 "${2:-150}"); do
+        [ -z "$(find "$1/maildrop" "$1/incoming" "$1/active" -type f 2>/dev/null)" ] && return 0
+        sleep 0.2
+    done
+    return 1
 }

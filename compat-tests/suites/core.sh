@@ -70,15 +70,7 @@ co_norm_postcat() {
 }
 
 # co_both NAME CMD - run CMD with $S = ref, then ours; compare the outputs.
-co_both() {
-    local name=$1; shift
-    case "$name" in *"${CASE_FILTER:-}"*) ;; *) return 0;; esac
-    local out=$CO_T/cases/$name
-    mkdir -p "$out"
-    S=ref; eval "$*" >"$out/ref" 2>&1; echo "status $?" >>"$out/ref"
-    S=ours; eval "$*" >"$out/ours" 2>&1; echo "status $?" >>"$out/ours"
-    compare_files "core-$name" "$out/ref" "$out/ours"
-}
+co_both() { local name=$1; shift; sides_case core "$name" "$CO_T" ref ours "$@"; }
 
 co_wait() {
     local i

@@ -20,17 +20,10 @@ chmod 755 "$DB_T"
 
 db_instance() {
     local s=$1 d=$DB_T/$1
-    rm -rf "$d"; mkdir -p "$d/conf" "$d/q" "$d/data"; chown postfix "$d/data"
+    inst_dirs "$d"
     if [ "$s" = mix ]; then mixed_daemon_dir "$d/libexec" discard error; else mixed_daemon_dir "$d/libexec"; fi
-    cat >"$d/conf/main.cf" <<EOF
-queue_directory = $d/q
-data_directory = $d/data
-daemon_directory = $d/libexec
-maillog_file = $d/maillog
-maillog_file_prefixes = $d
-compatibility_level = 3.6
-inet_interfaces = loopback-only
-inet_protocols = ipv4
+    inst_main_cf "$d" "$d/libexec"
+    cat >>"$d/conf/main.cf" <<EOF
 myhostname = basic.example.com
 mydomain = example.com
 myorigin = example.com
@@ -81,25 +74,10 @@ db_norm() {
 }
 
 # db_both NAME CMD - run CMD with $S = ref, then mix; compare the outputs.
-db_both() {
-    local name=$1; shift
-    case "$name" in *"${CASE_FILTER:-}"*) ;; *) return 0;; esac
-    local out=$DB_T/cases/$name
-    mkdir -p "$out"
-    S=ref; eval "$*" >"$out/ref" 2>&1; echo "status $?" >>"$out/ref"
-    S=mix; eval "$*" >"$out/mix" 2>&1; echo "status $?" >>"$out/mix"
-    compare_files "deliver-basic-$name" "$out/ref" "$out/mix"
-}
+db_both() { local name=$1; shift; sides_case deliver-basic "$name" "$DB_T" ref mix "$@"; }
 
 # db_settle SIDE - wait until only deferred mail is left in the queue.
-db_settle() {
-    local i
-    for i in $(seq 1 100); do
-        [ -z "$(find "$DB_T/$1/q/maildrop" "$DB_T/$1/q/incoming" "$DB_T/$1/q/active" -type f 2>/dev/null)" ] && return 0
-        sleep 0.2
-    done
-    return 1
-}
+db_settle() { queue_settled "$DB_T/$1/q" 100; }
 
 # db_log_of SIDE - the delivery lines of the maillog, in a stable order.
 db_log_of() {

@@ -134,25 +134,10 @@ dl_norm() {
 }
 
 # dl_both NAME CMD - run CMD with $S = ref, then ours; compare the outputs.
-dl_both() {
-    local name=$1; shift
-    case "$name" in *"${CASE_FILTER:-}"*) ;; *) return 0;; esac
-    local out=$DL_T/cases/$name
-    mkdir -p "$out"
-    S=ref; eval "$*" >"$out/ref" 2>&1; echo "status $?" >>"$out/ref"
-    S=ours; eval "$*" >"$out/ours" 2>&1; echo "status $?" >>"$out/ours"
-    compare_files "delivery-$name" "$out/ref" "$out/ours"
-}
+dl_both() { local name=$1; shift; sides_case delivery "$name" "$DL_T" ref ours "$@"; }
 
 # dl_settle SIDE - wait until only deferred mail is left in the queue.
-dl_settle() {
-    local i
-    for i in $(seq 1 100); do
-        [ -z "$(find "$DL_T/$1/q/maildrop" "$DL_T/$1/q/incoming" "$DL_T/$1/q/active" -type f 2>/dev/null)" ] && return 0
-        sleep 0.2
-    done
-    return 1
-}
+dl_settle() { queue_settled "$DL_T/$1/q" 100; }
 
 dl_files() {
     local f
@@ -202,7 +187,7 @@ else
         local d=$DL_T/$S i pid agent
         rm -f "$d/slow/started"
         printf 'Subject: agent killed\n\nbody\n' | "$(dl_sbin $S)/sendmail" -C "$d/conf" -f sender@example.com k@slow.example
-        for i in $(seq 1 100); do [ -f "$d/slow/started" ] && break; sleep 0.05; done
+        for i in $(seq 1 400); do [ -f "$d/slow/started" ] && break; sleep 0.05; done
         pid=$(pgrep -f "^/bin/sh $d/slow/slowpipe" | head -1)
         agent=$( [ -n "$pid" ] && ps -o ppid= -p "$pid" | tr -d ' ')
         [ -n "$agent" ] && kill -KILL "$agent" && echo "agent killed"

@@ -24,18 +24,11 @@ LT_USERS="pflt1 pflt2 pflt3"
 
 lt_instance() {
     local s=$1 d=$LT_T/$1
-    rm -rf "$d"; mkdir -p "$d/conf" "$d/q" "$d/data" "$d/spool" "$d/files"; chown postfix "$d/data"
+    inst_dirs "$d"; mkdir -p "$d/spool" "$d/files"
     chmod 1777 "$d/spool" "$d/files"
     if [ "$s" = mix ]; then mixed_daemon_dir "$d/libexec" local; else mixed_daemon_dir "$d/libexec"; fi
-    cat >"$d/conf/main.cf" <<EOF
-queue_directory = $d/q
-data_directory = $d/data
-daemon_directory = $d/libexec
-maillog_file = $d/maillog
-maillog_file_prefixes = $d
-compatibility_level = 3.6
-inet_interfaces = loopback-only
-inet_protocols = ipv4
+    inst_main_cf "$d" "$d/libexec"
+    cat >>"$d/conf/main.cf" <<EOF
 myhostname = host.local.example
 mydomain = local.example
 myorigin = local.example
@@ -103,24 +96,9 @@ lt_norm() {
         -e "s#$LT_T/(ref|mix)#INST#g" "$@"
 }
 
-lt_both() {
-    local name=$1; shift
-    case "$name" in *"${CASE_FILTER:-}"*) ;; *) return 0;; esac
-    local out=$LT_T/cases/$name
-    mkdir -p "$out"
-    S=ref; eval "$*" >"$out/ref" 2>&1; echo "status $?" >>"$out/ref"
-    S=mix; eval "$*" >"$out/mix" 2>&1; echo "status $?" >>"$out/mix"
-    compare_files "local-$name" "$out/ref" "$out/mix"
-}
+lt_both() { local name=$1; shift; sides_case local "$name" "$LT_T" ref mix "$@"; }
 
-lt_settle() {
-    local i
-    for i in $(seq 1 150); do
-        [ -z "$(find "$LT_T/$1/q/maildrop" "$LT_T/$1/q/incoming" "$LT_T/$1/q/active" -type f 2>/dev/null)" ] && return 0
-        sleep 0.2
-    done
-    return 1
-}
+lt_settle() { queue_settled "$LT_T/$1/q" 150; }
 
 # lt_dump DIR - every file under DIR with its mode and owner, normalized;
 # maildir messages (whose names depend on time and inode) sorted by content.

@@ -72,17 +72,10 @@ chmod 755 "$PP_T"/bin/*.sh
 
 pp_instance() {
     local s=$1 d=$PP_T/$1
-    rm -rf "$d"; mkdir -p "$d/conf" "$d/q" "$d/data" "$d/out"; chown postfix "$d/data"; chmod 777 "$d/out"
+    inst_dirs "$d"; mkdir -p "$d/out"; chmod 777 "$d/out"
     if [ "$s" = mix ]; then mixed_daemon_dir "$d/libexec" pipe spawn; else mixed_daemon_dir "$d/libexec"; fi
-    cat >"$d/conf/main.cf" <<EOF
-queue_directory = $d/q
-data_directory = $d/data
-daemon_directory = $d/libexec
-maillog_file = $d/maillog
-maillog_file_prefixes = $d
-compatibility_level = 3.6
-inet_interfaces = loopback-only
-inet_protocols = ipv4
+    inst_main_cf "$d" "$d/libexec"
+    cat >>"$d/conf/main.cf" <<EOF
 myhostname = pipe.example.com
 mydomain = example.com
 myorigin = example.com
@@ -203,25 +196,10 @@ pp_norm() {
 }
 
 # pp_both NAME CMD - run CMD with $S = ref, then mix; compare the outputs.
-pp_both() {
-    local name=$1; shift
-    case "$name" in *"${CASE_FILTER:-}"*) ;; *) return 0;; esac
-    local out=$PP_T/cases/$name
-    mkdir -p "$out"
-    S=ref; eval "$*" >"$out/ref" 2>&1; echo "status $?" >>"$out/ref"
-    S=mix; eval "$*" >"$out/mix" 2>&1; echo "status $?" >>"$out/mix"
-    compare_files "pipe-$name" "$out/ref" "$out/mix"
-}
+pp_both() { local name=$1; shift; sides_case pipe "$name" "$PP_T" ref mix "$@"; }
 
 # pp_settle SIDE - wait until only deferred mail is left in the queue.
-pp_settle() {
-    local i
-    for i in $(seq 1 150); do
-        [ -z "$(find "$PP_T/$1/q/maildrop" "$PP_T/$1/q/incoming" "$PP_T/$1/q/active" -type f 2>/dev/null)" ] && return 0
-        sleep 0.2
-    done
-    return 1
-}
+pp_settle() { queue_settled "$PP_T/$1/q" 150; }
 
 # pp_log_of SIDE - the maillog, normalized and sorted. The reference's
 # spawn kills a command past its time limit with the privileges of the

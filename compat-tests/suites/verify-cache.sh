@@ -17,18 +17,10 @@ chmod 755 "$VC_T"
 
 vc_instance() {
     local s=$1 d=$VC_T/$1 now
-    rm -rf "$d"; mkdir -p "$d/conf" "$d/q" "$d/data"
-    chown postfix "$d/data"
+    inst_dirs "$d"
     if [ "$s" = ref ]; then mixed_daemon_dir "$d/libexec"; else mixed_daemon_dir "$d/libexec" verify; fi
-    cat >"$d/conf/main.cf" <<EOF
-queue_directory = $d/q
-data_directory = $d/data
-daemon_directory = $d/libexec
-maillog_file = $d/maillog
-maillog_file_prefixes = $d
-compatibility_level = 3.6
-inet_interfaces = loopback-only
-inet_protocols = ipv4
+    inst_main_cf "$d" "$d/libexec"
+    cat >>"$d/conf/main.cf" <<EOF
 myhostname = mx.example.com
 mydestination =
 alias_maps =

@@ -17,18 +17,11 @@ chmod 755 "$VT_T"
 
 vt_instance() {
     local s=$1 d=$VT_T/$1
-    rm -rf "$d"; mkdir -p "$d/conf" "$d/q" "$d/data" "$d/vmail/a" "$d/vmail/c"; chown postfix "$d/data"
+    inst_dirs "$d"; mkdir -p "$d/vmail/a" "$d/vmail/c"
     chown -R nobody: "$d/vmail"
     if [ "$s" = mix ]; then mixed_daemon_dir "$d/libexec" virtual; else mixed_daemon_dir "$d/libexec"; fi
-    cat >"$d/conf/main.cf" <<EOF
-queue_directory = $d/q
-data_directory = $d/data
-daemon_directory = $d/libexec
-maillog_file = $d/maillog
-maillog_file_prefixes = $d
-compatibility_level = 3.6
-inet_interfaces = loopback-only
-inet_protocols = ipv4
+    inst_main_cf "$d" "$d/libexec"
+    cat >>"$d/conf/main.cf" <<EOF
 myhostname = host.virt.example
 mydomain = virt.example
 myorigin = virt.example
@@ -83,24 +76,9 @@ vt_norm() {
         -e "s#$VT_T/(ref|mix)#INST#g" "$@"
 }
 
-vt_both() {
-    local name=$1; shift
-    case "$name" in *"${CASE_FILTER:-}"*) ;; *) return 0;; esac
-    local out=$VT_T/cases/$name
-    mkdir -p "$out"
-    S=ref; eval "$*" >"$out/ref" 2>&1; echo "status $?" >>"$out/ref"
-    S=mix; eval "$*" >"$out/mix" 2>&1; echo "status $?" >>"$out/mix"
-    compare_files "virtual-$name" "$out/ref" "$out/mix"
-}
+vt_both() { local name=$1; shift; sides_case virtual "$name" "$VT_T" ref mix "$@"; }
 
-vt_settle() {
-    local i
-    for i in $(seq 1 150); do
-        [ -z "$(find "$VT_T/$1/q/maildrop" "$VT_T/$1/q/incoming" "$VT_T/$1/q/active" -type f 2>/dev/null)" ] && return 0
-        sleep 0.2
-    done
-    return 1
-}
+vt_settle() { queue_settled "$VT_T/$1/q" 150; }
 
 # vt_dump DIR - files (mode, owner, normalized content), maildir messages
 # sorted by content (their names depend on time and inode), directories.
