@@ -76,6 +76,8 @@ delay_logging_resolution_limit = 0
 notify_classes =
 bounce_queue_lifetime = 1d
 smtp_tls_policy_maps = texthash:$d/conf/tls_policy
+smtpdor_destination_recipient_limit = 1
+smtpdo_destination_recipient_limit = 1
 EOF
     {
         for sm_n in $SM_SINKS; do echo "s$sm_n.example smtp:[127.0.0.1]:$(sm_port "$s" "$sm_n")"; done
@@ -104,6 +106,17 @@ EOF
         echo "tlsbad.example smtp:[mx1.mx.test]:$(sm_port "$s" 25)"
         echo "tlsreq.example smtp:[127.0.0.1]:$(sm_port "$s" 10)"
         echo "discard.example discard:"
+        echo "gen.example smtpgen:[127.0.0.1]:$(sm_port "$s" 10)"
+        echo "dor.example smtpdor:[127.0.0.1]:$(sm_port "$s" 10)"
+        echo "dmulti.example smtpd2:[127.0.0.1]:$(sm_port "$s" 10)"
+        echo "bestmx.example smtpbest:loop.test"
+        echo "dis.example smtpdis:[127.0.0.1]:$(sm_port "$s" 10)"
+        echo "dismap.example smtpdismap:[127.0.0.1]:$(sm_port "$s" 10)"
+        echo "rf.example smtprf:[127.0.0.1]:$(sm_port "$s" 10)"
+        echo "qno.example smtpqno:[127.0.0.1]:$(sm_port "$s" 10)"
+        echo "vd.example smtpvd:[127.0.0.1]:$(sm_port "$s" 10)"
+        echo "pix.example smtp:[127.0.0.1]:$(sm_port "$s" 26)"
+        echo "dummy.example smtpdummy:[127.0.0.1]:$(sm_port "$s" 20)"
     } >"$d/conf/transport"
     {
         echo "[127.0.0.1]:$(sm_port "$s" 25) encrypt"
@@ -117,6 +130,13 @@ EOF
     printf '%s\n' '/^Content-Description: secret/ REPLACE Content-Description: public' '/^Content-Type: image/ WARN image' \
         >"$d/conf/mhc"
     printf '%s\n' '/^Subject: inner/ REPLACE Subject: inner replaced' >"$d/conf/nhc"
+    # smtp_generic_maps: the sender, recipients, header addresses; a
+    # result without a domain, an @domain result, extensions.
+    printf '%s\n' 'bouncer@discard.example sender@public.example' 'g1@gen.example rewritten@gen.example' \
+        'g2@gen.example localpart' '@client.example @public.example' 'someone@example.com "quoted name"@public.example' \
+        'g3@gen.example g3-new@gen.example' 'd1@dor.example generic-d1@dor.example' >"$d/conf/generic"
+    printf '%s\n' '127.0.0.1 pipelining, dsn, silent-discard' >"$d/conf/ehlodis"
+    printf '%s\n' '/^250 2\.1\.5 Ok/ 450 4.1.1 filtered away' >"$d/conf/rf"
     printf '%s\n' '/^drop this line/ IGNORE' '/^replace this/ REPLACE replaced body' '/^warn body/ WARN body warned' '/^prepend here/ PREPEND before it' \
         '/caf/ INFO eight' >"$d/conf/bc"
     cat >"$d/conf/master.cf" <<'EOF'
@@ -139,8 +159,18 @@ smtptlslog unix -       -       n       -       -       smtp -o smtp_tls_logleve
 smtpxf    unix  -       -       n       -       -       smtp -o smtp_send_xforward_command=yes
 smtpbind  unix  -       -       n       -       -       smtp -o smtp_bind_address=127.0.0.2
 smtpbadbind unix -      -       n       -       -       smtp -o smtp_bind_address=[192.0.2.1] -o smtp_bind_address_enforce=yes
+smtpdor   unix  -       -       n       -       -       smtp flags=DORX
+smtpd2    unix  -       -       n       -       -       smtp flags=D
+smtpbest  unix  -       -       n       -       -       smtp -o best_mx_transport=discard
+smtpdis   unix  -       -       n       -       -       smtp -o smtp_discard_ehlo_keywords=pipelining,dsn,bogus,8bitmime,smtputf8
+smtpqno   unix  -       -       n       -       -       smtp -o smtp_quote_rfc821_envelope=no
+smtpvd    unix  -       -       n       -       -       smtp -o smtp_address_verify_target=data
+smtpdummy unix  -       -       n       -       -       smtp -o smtp_send_dummy_mail_auth=yes
 EOF
     cat >>"$d/conf/master.cf" <<EOF
+smtpgen   unix  -       -       n       -       -       smtp -o smtp_generic_maps=texthash:$d/conf/generic
+smtpdismap unix -       -       n       -       -       smtp -o smtp_discard_ehlo_keyword_address_maps=texthash:$d/conf/ehlodis
+smtprf    unix  -       -       n       -       -       smtp -o smtp_reply_filter=regexp:$d/conf/rf
 smtpchk   unix  -       -       n       -       -       smtp -o smtp_header_checks=regexp:$d/conf/hc
   -o smtp_mime_header_checks=regexp:$d/conf/mhc -o smtp_nested_header_checks=regexp:$d/conf/nhc
   -o smtp_body_checks=regexp:$d/conf/bc
@@ -237,10 +267,11 @@ else
     cat >"$SM_T/xfsink.py" <<'PYEOF2'
 import socketserver, sys
 log = sys.argv[2]
+greeting = sys.argv[3] if len(sys.argv) > 3 else "220 xf.example ESMTP"
 class H(socketserver.StreamRequestHandler):
     def handle(self):
         w = lambda s: self.wfile.write(s.encode() + b"\r\n")
-        w("220 xf.example ESMTP")
+        w(greeting)
         while True:
             line = self.rfile.readline()
             if not line:
@@ -317,6 +348,9 @@ PYEOF2
     for sm_s in ref ours; do
         python3 "$SM_T/xfsink.py" "$(sm_port $sm_s 24)" "$SM_T/$sm_s/xf.log" &
         sm_pids="$sm_pids $!"
+        # A PIX firewall's greeting: smtp_pix_workarounds apply.
+        python3 "$SM_T/xfsink.py" "$(sm_port $sm_s 26)" "$SM_T/$sm_s/pix.log" "220 ****************************" &
+        sm_pids="$sm_pids $!"
     done
     sleep 0.5
     chmod 666 "$SM_T"/*/lmtp.sock 2>/dev/null
@@ -388,6 +422,34 @@ PYEOF2
     sm_send l1@loop.example
     sm_send l2@loop2.example
     sm_send l3@loophost.example
+    # smtp_generic_maps: envelope and header addresses rewritten on output.
+    { printf 'From: Some One <someone@example.com>\nTo: g1@gen.example, "Two" <g2@gen.example>,\n\tthird@client.example\n'
+      printf 'Cc: a-very-long-local-part-number-one@client.example, another-long-local-part@client.example, g3+tag@gen.example\n'
+      printf 'Reply-To: nobody@elsewhere.example\nX-Other: g1@gen.example\nSubject: generic\n\nbody g1@gen.example\n' ; } >"$SM_T/msg"
+    sm_send g1@gen.example g2@gen.example g3+ext@gen.example other@gen.example
+    # flags=DORX: Return-Path:, X-Original-To:, Delivered-To: (one
+    # recipient per delivery); a Delivered-To: loop; D with several
+    # recipients is a configuration error.
+    printf 'Subject: dor\n\nbody\n' >"$SM_T/msg"
+    sm_send d1@dor.example d2@dor.example
+    printf 'Delivered-To: loop@dor.example\nSubject: dor loop\n\nbody\n' >"$SM_T/msg"
+    sm_send loop@dor.example
+    printf 'Subject: dor multi\n\nbody\n' >"$SM_T/msg"
+    sm_send m1@dmulti.example m2@dmulti.example
+    # best_mx_transport: mail that loops back goes to discard(8).
+    sm_send bm@bestmx.example
+    # smtp_discard_ehlo_keywords, ..._address_maps, smtp_reply_filter,
+    # smtp_quote_rfc821_envelope, a PIX firewall greeting.
+    printf 'Subject: ehlo\n\nbody\n' >"$SM_T/msg"
+    sm_send -N success ed@dis.example
+    sm_send -N success em@dismap.example
+    sm_send rf@rf.example
+    sm_send '"q u"@qno.example'
+    sm_send pix@pix.example
+    # Address probes (sendmail -bv): the probe stops after RCPT TO, or
+    # at DATA with smtp_address_verify_target = data.
+    for sm_s in ref ours; do "$REF_SBIN/sendmail" -C "$SM_T/$sm_s/conf" -f bouncer@discard.example -bv v1@s10.example vd@vd.example; done
+    for sm_s in ref ours; do sm_settle $sm_s; done
     printf 'Subject: refusals\n\nbody\n' >"$SM_T/msg"
     sm_send r5@s11.example
     sm_send r4@s12.example
@@ -414,6 +476,9 @@ PYEOF2
     done
     sm_both tls 'sm_norm $SM_T/$S/tls.log'
     sm_both xforward 'sm_norm $SM_T/$S/xf.log'
+    sm_both pix 'sm_norm $SM_T/$S/pix.log'
+    sm_both bestmx 'grep -F "to=<bm@bestmx.example>" $SM_T/$S/maillog | sm_norm | sed -E "s/^TIME [^ ]+ //" | LC_ALL=C sort'
+    sm_both probes 'grep -E "to=<(v1@s10|vd@vd).example>" $SM_T/$S/maillog | grep -v "postfix/verify" | sm_norm | sed -E "s/^TIME [^ ]+ //" | LC_ALL=C sort'
     sm_both queue '$REF_SBIN/postqueue -c $SM_T/$S/conf -p | sm_norm | sed -E "s/^QID +[0-9]+ .*/QID SIZE DATE/" | LC_ALL=C sort'
     sm_both stop '$REF_SBIN/postfix -c $SM_T/$S/conf stop; sleep 1'
     for sm_r in a@s10.example c@s10.example d@s10.example long@s10.example r5@s11.example r4@s12.example m5@s13.example \
@@ -422,7 +487,10 @@ PYEOF2
         nx@nxdomain.example nxhost@nxhost.example named@named.example e1@s22.example e1@noconv.example \
         e2@s22.example e3@s22.example e4@s22.example c1@chk.example b1@bind.example b2@badbind.example \
         l1@loop.example l2@loop2.example l3@loophost.example x1@xf.example x2@xfoff.example \
-        t1@tlsenc.example t2@tlsnone.example t3@tlsbad.example t4@tlsreq.example t5@tlslog.example; do
+        t1@tlsenc.example t2@tlsnone.example t3@tlsbad.example t4@tlsreq.example t5@tlslog.example \
+        g1@gen.example g2@gen.example g3+ext@gen.example other@gen.example d1@dor.example d2@dor.example \
+        loop@dor.example m1@dmulti.example m2@dmulti.example ed@dis.example em@dismap.example rf@rf.example \
+        '"q u"@qno.example' pix@pix.example; do
         sm_both "log-$sm_r" 'sm_log $S | grep -F "to=<$sm_r>" | LC_ALL=C sort'
     done
     sm_both log 'sm_log $S | LC_ALL=C sort'
@@ -449,16 +517,17 @@ PYEOF2
     sm_send nx2@nxdomain.example
     sm_send auth@s20.example
     sm_send authfail@s21.example
+    sm_send dummy@dummy.example
     { printf 'Subject: long line\n\n'; head -c 2500 /dev/zero | tr '\0' y; printf '\n'; } >"$SM_T/msg"
     sm_send long2@s10.example
     sm_both settled2 'sm_settle $S && sleep 1 && sm_settle $S && echo ok'
     sm_both stop2 '$REF_SBIN/postfix -c $SM_T/$S/conf stop; sleep 1'
     for sm_r in r5@s11.example greet@s16.example helo@helo.example fin1@lmtp.example fin2@lmtp.example \
-        nx2@nxdomain.example long2@s10.example auth@s20.example authfail@s21.example; do
+        nx2@nxdomain.example long2@s10.example auth@s20.example authfail@s21.example dummy@dummy.example; do
         sm_both "log2-$sm_r" 'sm_log $S | grep -F "to=<$sm_r>" | LC_ALL=C sort'
     done
     sm_both log2 'sm_log $S | LC_ALL=C sort'
-    sm_both sinks2 'sm_sink_files $S | grep -e "^X-Helo-Args\|^X-Client-Proto\|^X-Rcpt\|^yyyy" | LC_ALL=C sort'
+    sm_both sinks2 'sm_sink_files $S | grep -e "^X-Helo-Args\|^X-Client-Proto\|^X-Rcpt\|^X-Mail\|^yyyy" | LC_ALL=C sort'
     sm_stop
     trap 'rm -rf "$COMPAT_TMP"' EXIT
 fi
