@@ -472,7 +472,7 @@ PYEOF2
     sm_send named@named.example
     sm_both settled 'sm_settle $S && sleep 1 && sm_settle $S && echo ok'
     for sm_n in $SM_SINKS unix; do
-        sm_both "sink-$sm_n" 'sm_sink_files $S | sed -n "/^== \.\/$sm_n\$/,/^== /p" | grep -v "^== \./[^$sm_n]"'
+        sm_both "sink-$sm_n" 'sm_sink_files $S | awk -v want="== ./$sm_n" "/^== \\.\\//{p = (\$0 == want)} p"'
     done
     sm_both tls 'sm_norm $SM_T/$S/tls.log'
     sm_both xforward 'sm_norm $SM_T/$S/xf.log'
