@@ -116,25 +116,26 @@ else
     # lane_suite NAME - one suite in a subshell; NAME.result holds its
     # counts, NAME.done says it has ended (a suite that exits early has
     # no result and counts as failed).
+    # (Its variables have names no suite sets: compat-run.sh sets n.)
     lane_suite() {
-        local n=$1
+        local _lane_suite=$1 _lane_res=$res
         (
             PASS=0 FAIL=0 FAILED_NAMES=
-            COMPAT_TMP=$COMPAT_TMP/l/$n
+            COMPAT_TMP=$COMPAT_TMP/l/$_lane_suite
             mkdir -p "$COMPAT_TMP"
             chmod 711 "$COMPAT_TMP"
-            run_suite "$n" >"$res/$n.log" 2>&1
-            echo "$PASS $FAIL $FAILED_NAMES" >"$res/$n.result"
+            run_suite "$_lane_suite" >"$_lane_res/$_lane_suite.log" 2>&1
+            echo "$PASS $FAIL $FAILED_NAMES" >"$_lane_res/$_lane_suite.result"
             rm -rf "$COMPAT_TMP"
         ) </dev/null
-        : >"$res/$n.done"
+        : >"$_lane_res/$_lane_suite.done"
     }
 
     lane_pids=
     for i in $(seq 1 "${COMPAT_JOBS:-3}"); do
         (
-            while job=$(lane_next) && [ -n "$job" ]; do
-                for n in ${job#* }; do lane_suite "$n"; done
+            while _lane_job=$(lane_next) && [ -n "$_lane_job" ]; do
+                for _lane_n in ${_lane_job#* }; do lane_suite "$_lane_n"; done
             done
         ) &
         lane_pids="$lane_pids $!"

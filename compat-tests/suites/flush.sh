@@ -15,30 +15,16 @@ chmod 755 "$FL_T"
 fl_instance() {
     local n=$1; shift
     local d=$FL_T/$n
-    rm -rf "$d"; mkdir -p "$d/conf" "$d/q" "$d/data"
-    chown postfix "$d/data"
+    inst_dirs "$d"
     mixed_daemon_dir "$d/libexec" "$@"
-    {
-        echo "queue_directory = $d/q"
-        echo "data_directory = $d/data"
-        echo "daemon_directory = $d/libexec"
-        echo "maillog_file = $d/maillog"
-        echo "maillog_file_prefixes = $d"
-        echo "compatibility_level = 3.6"
-        echo "inet_interfaces = loopback-only"
-        echo "inet_protocols = ipv4"
-        echo "myhostname = host.example.com"
-        echo "mydomain = example.com"
-        echo "mydestination ="
-        echo "relay_domains = example.com, sub.example.org, [10.1.2.3], .dot.example"
-        echo "fast_flush_purge_time = 1s"
-    } >"$d/conf/main.cf"
+    inst_main_cf "$d" "$d/libexec" "myhostname = host.example.com" "mydomain = example.com" "mydestination =" \
+        "relay_domains = example.com, sub.example.org, [10.1.2.3], .dot.example" "fast_flush_purge_time = 1s"
     cat >"$d/conf/master.cf" <<'EOT'
 flush     unix  n       -       n       1000?   0       flush
 postlog   unix-dgram n  -       n       -       1       postlogd
 EOT
     find "$d/conf" -type f -exec touch -d '1 minute ago' {} +
-    "$REF_SBIN/postfix" -c "$d/conf" start >/dev/null 2>&1
+    inst_start "$d/conf" >/dev/null 2>&1
     # Deferred mail to flush (the content does not matter to flush).
     local id
     for id in ABC1230001 ABC1230002 ABC1230003 ABC1230004 ABC1230005 BCD1230006 BCD1230007 BCD1230008; do
@@ -110,7 +96,7 @@ fl_script() {
 
 fl_stop() {
     local n
-    for n in ref ours; do "$REF_SBIN/postfix" -c "$FL_T/$n/conf" stop >/dev/null 2>&1; done
+    for n in ref ours; do inst_stop "$FL_T/$n/conf"; done
     return 0
 }
 
