@@ -128,6 +128,7 @@ public sealed class ControlTests : IDisposable
     public void UpgradesAnOldMasterCf()
     {
         File.WriteAllText(Path.Combine(dir, "main.cf"), "inet_protocols = ipv4\nhash_queue_names = deferred, defer\n");
+        File.SetLastWriteTimeUtc(Path.Combine(dir, "main.cf"), System.DateTime.UtcNow.AddMinutes(-1)); // cool: a fresh main.cf is re-read after 300 ms pauses
         var cf = Path.Combine(dir, "master.cf");
         File.WriteAllText(cf, "pickup    fifo  n       n       n       60      1       pickup\n"
             + "verify    unix  -       -       n       -       0       verify\n"

@@ -39,6 +39,7 @@ public sealed class ExplainTablesTests : IDisposable
     private (MailConf, List<MasterService>) Config(string main, string master)
     {
         File.WriteAllText(Path.Combine(dir, "main.cf"), main);
+        File.SetLastWriteTimeUtc(Path.Combine(dir, "main.cf"), System.DateTime.UtcNow.AddMinutes(-1)); // cool: a fresh main.cf is re-read after 300 ms pauses
         File.WriteAllText(Path.Combine(dir, "master.cf"), master);
         return (MailConf.Read(dir), MasterServices.Read(Path.Combine(dir, "master.cf")));
     }
