@@ -230,11 +230,25 @@ class Instance:
         pidf = os.path.join(self.dir, "q", "pid", "master.pid")
         try:
             pid = int(open(pidf).read().strip())
-            os.kill(pid, 0)
-            time.sleep(1)
-            os.kill(pid, 15)
+            if process_alive(pid):
+                time.sleep(1)
+                if process_alive(pid):
+                    os.kill(pid, 15)
         except (OSError, ValueError):
             pass
+
+
+def process_alive(pid):
+    """True while pid runs; an exited process that init has not reaped yet
+    (a zombie: it can take a while) counts as gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("State:"):
+                    return line.split()[1] != "Z"
+    except OSError:
+        return False
+    return False
 
 
 def read_reply(f):

@@ -80,8 +80,9 @@ pf_setup() {
 pf_running() { "$PF_T/libexec/master" -c "$PF_C" -t 2>/dev/null && echo no || echo yes; }
 
 pf_stop() {
+    # (Not a case: no postfix stop and its one-second waits.)
     if [ "$(pf_running)" = yes ]; then
-        "$PF_REF" -c "$PF_C" stop >/dev/null 2>&1
+        inst_stop "$PF_C"
     fi
     rm -f "$PF_Q/quick-start" "$PF_T"/maillog.*
     # A case may have edited main.cf (set-permissions name=value).
