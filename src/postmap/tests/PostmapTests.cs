@@ -18,6 +18,7 @@ public sealed class PostmapTests : IDisposable
     public PostmapTests()
     {
         File.WriteAllText(Path.Combine(dir, "main.cf"), "");
+        File.SetLastWriteTimeUtc(Path.Combine(dir, "main.cf"), System.DateTime.UtcNow.AddMinutes(-1)); // cool: a fresh main.cf is re-read after 300 ms pauses
         Msg.Err = err;
         Msg.Tag = "postmap";
         ProgramHost.Out = output;
