@@ -117,6 +117,8 @@ EOF
         echo "vd.example smtpvd:[127.0.0.1]:$(sm_port "$s" 10)"
         echo "pix.example smtp:[127.0.0.1]:$(sm_port "$s" 26)"
         echo "dummy.example smtpdummy:[127.0.0.1]:$(sm_port "$s" 20)"
+        echo "sda.example smtpsda:[host-only.test]:$(sm_port "$s" 21)"
+        echo "nosda.example smtp:[host-only.test]:$(sm_port "$s" 21)"
     } >"$d/conf/transport"
     {
         echo "[127.0.0.1]:$(sm_port "$s" 25) encrypt"
@@ -166,6 +168,7 @@ smtpdis   unix  -       -       n       -       -       smtp -o smtp_discard_ehl
 smtpqno   unix  -       -       n       -       -       smtp -o smtp_quote_rfc821_envelope=no
 smtpvd    unix  -       -       n       -       -       smtp -o smtp_address_verify_target=data
 smtpdummy unix  -       -       n       -       -       smtp -o smtp_send_dummy_mail_auth=yes
+smtpsda   unix  -       -       n       -       -       smtp -o smtp_sender_dependent_authentication=yes
 EOF
     cat >>"$d/conf/master.cf" <<EOF
 smtpgen   unix  -       -       n       -       -       smtp -o smtp_generic_maps=texthash:$d/conf/generic
@@ -501,7 +504,8 @@ PYEOF2
         mv "$SM_T/$sm_s/maillog" "$SM_T/$sm_s/maillog.1"
         "$REF_SBIN/postconf" -c "$SM_T/$sm_s/conf" -e "soft_bounce = yes" "smtp_skip_5xx_greeting = no" \
             "lmtp_assume_final = yes" "smtp_line_length_limit = 0"
-        printf '[127.0.0.1]:%s user:secret\n[127.0.0.1]:%s user:wrong\n' "$(sm_port $sm_s 20)" "$(sm_port $sm_s 21)" \
+        printf '[127.0.0.1]:%s user:secret\n[127.0.0.1]:%s user:wrong\nbouncer@discard.example user:wrong\n' \
+            "$(sm_port $sm_s 20)" "$(sm_port $sm_s 21)" \
             >"$SM_T/$sm_s/conf/sasl_passwd"
         "$REF_SBIN/postconf" -c "$SM_T/$sm_s/conf" -e "smtp_sasl_auth_enable = yes" \
             "smtp_sasl_password_maps = texthash:$SM_T/$sm_s/conf/sasl_passwd" "smtp_sasl_security_options = noanonymous"
@@ -518,12 +522,17 @@ PYEOF2
     sm_send auth@s20.example
     sm_send authfail@s21.example
     sm_send dummy@dummy.example
+    # smtp_sender_dependent_authentication: the sender's entry is used
+    # where neither the server nor the next hop has one.
+    sm_send sda@sda.example
+    sm_send nosda@nosda.example
     { printf 'Subject: long line\n\n'; head -c 2500 /dev/zero | tr '\0' y; printf '\n'; } >"$SM_T/msg"
     sm_send long2@s10.example
     sm_both settled2 'sm_settle $S && sleep 1 && sm_settle $S && echo ok'
     sm_both stop2 '$REF_SBIN/postfix -c $SM_T/$S/conf stop; sleep 1'
     for sm_r in r5@s11.example greet@s16.example helo@helo.example fin1@lmtp.example fin2@lmtp.example \
-        nx2@nxdomain.example long2@s10.example auth@s20.example authfail@s21.example dummy@dummy.example; do
+        nx2@nxdomain.example long2@s10.example auth@s20.example authfail@s21.example dummy@dummy.example \
+        sda@sda.example nosda@nosda.example; do
         sm_both "log2-$sm_r" 'sm_log $S | grep -F "to=<$sm_r>" | LC_ALL=C sort'
     done
     sm_both log2 'sm_log $S | LC_ALL=C sort'

@@ -78,7 +78,12 @@ internal static class SmtpSasl
         string ehloText, string dest, bool inTls)
     {
         sasl.PasswordMaps?.ClearError();
-        var value = sasl.Find(session.Host);
+        string? value = null;
+        var sender = state.Request.Sender;
+        if (state.Settings.SenderDependentAuth && sender.Length > 0 && sasl.PasswordMaps != null)
+            value = AccessSearch.MailAddrFind(sasl.PasswordMaps, sender, out _, state.Settings.AddrOptions);
+        if (value == null && sasl.PasswordMaps is not { Error: not DictError.None })
+            value = sasl.Find(session.Host);
         if (value == null && sasl.PasswordMaps is not { Error: not DictError.None })
             value = sasl.Find(dest);
         if (value == null && sasl.PasswordMaps is { Error: not DictError.None } maps)

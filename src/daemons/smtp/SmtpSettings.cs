@@ -109,6 +109,12 @@ internal sealed class SmtpSettings
     public bool VerifyTargetData { get; init; }
     public string BestMxTransport { get; init; } = "";
 
+    // SenderDependentAuth - smtp_sender_dependent_authentication (SMTP only).
+    public bool SenderDependentAuth { get; init; }
+
+    // AddrOptions - the address search options (recipient_delimiter etc.).
+    public Postfix.Global.Dict.AccessFindOptions AddrOptions { get; init; } = new();
+
     // Tables opened before the process drops privileges (PreInit).
     private static SmtpGeneric? openGeneric;
     private static Postfix.Global.Dict.Maps? openEhloMaps;
@@ -167,6 +173,14 @@ internal sealed class SmtpSettings
             SendDummyMailAuth = B("send_dummy_mail_auth"),
             VerifyTargetData = target == "data",
             BestMxTransport = conf.Eval("best_mx_transport"),
+            SenderDependentAuth = !lmtp && conf.Bool("smtp_sender_dependent_authentication"),
+            AddrOptions = new Postfix.Global.Dict.AccessFindOptions
+            {
+                RecipientDelimiter = conf.Eval("recipient_delimiter"),
+                MyOrigin = conf.Eval("myorigin"),
+                DoubleBounceSender = conf.Eval("double_bounce_sender"),
+                OwnerRequestSpecial = conf.Bool("owner_request_special"),
+            },
             Lmtp = lmtp,
             HeloName = lmtp ? S("lhlo_name") : S("helo_name"),
             MyHostname = conf.Eval("myhostname"),
