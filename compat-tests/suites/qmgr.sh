@@ -15,6 +15,8 @@
 # (times, pids, queue IDs, delays masked).
 # transport_rate_delay and destination_rate_delay: the deliveries of each
 # rate-limited transport (pipe to /bin/true) are spaced out in the log.
+# The preemptive scheduler: small messages overtake a big one on a slow
+# transport in the reference's order (qm_preempt).
 # Then our qmgr is killed with SIGKILL while mail flows: the master
 # starts a new one and no message is lost.
 #
@@ -29,9 +31,14 @@ qm_port() { if [ "$1" = ref ]; then echo 42625; else echo 42626; fi; }
 
 qm_instance() {
     local s=$1 d=$QM_T/$1
-    rm -rf "$d"; mkdir -p "$d/conf" "$d/q" "$d/data" "$d/files" "$d/sink"
+    rm -rf "$d"; mkdir -p "$d/conf" "$d/q" "$d/data" "$d/files" "$d/sink" "$d/slow"
     chown postfix "$d/data"
-    chown nobody "$d/files" "$d/sink"
+    chown nobody "$d/files" "$d/sink" "$d/slow"
+    # The slow transport: one delivery at a time, each logs its recipient
+    # once the file "go" exists.
+    printf '#!/bin/sh\necho "$1" >>%s/started\nwhile [ ! -e %s/go ]; do sleep 0.05; done\necho "$1" >>%s/order\n' \
+        "$d/slow" "$d/slow" "$d/slow" >"$d/slow.sh"
+    chmod 755 "$d/slow.sh"
     if [ "$s" = ref ]; then
         ln -s "$REF_LIBEXEC" "$d/libexec"
     else
@@ -67,6 +74,7 @@ bounce_queue_lifetime = 0
 delay_warning_time = 1s
 ratex_transport_rate_delay = 1s
 ratedest_destination_rate_delay = 1s
+slow_destination_recipient_limit = 1
 EOF
     cat >"$d/conf/aliases" <<EOF
 postmaster: $d/files/postmaster
@@ -84,6 +92,8 @@ r1.example ratex:
 r2.example ratex:
 r3.example ratex:
 rd.example ratedest:
+big.example slow:
+small.example slow:
 EOF
     cat >"$d/conf/master.cf" <<EOF
 pickup    unix  n       -       n       60      1       pickup
@@ -106,6 +116,8 @@ ratex     unix  -       n       n       -       -       pipe
   user=nobody argv=/bin/true
 ratedest  unix  -       n       n       -       -       pipe
   user=nobody argv=/bin/true
+slow      unix  -       n       n       -       1       pipe
+  user=nobody argv=$d/slow.sh \${recipient}
 EOF
     "$REF_SBIN/postmap" -c "$d/conf" "$d/conf/transport"
     "$REF_SBIN/postalias" -c "$d/conf" "$d/conf/aliases"
@@ -197,6 +209,31 @@ qm_rate_spans() {
     done
 }
 
+# qm_preempt - the preemptive scheduler: a message to 20 recipients of the
+# slow transport (one agent, one recipient per delivery) is being delivered
+# when three one-recipient messages arrive; once all four are in the
+# active queue, the agent is let go. The reference's order: after one
+# delivery of the big message a small one goes ahead, then one every
+# transport_delivery_slot_cost (5) deliveries of the big one.
+qm_preempt() {
+    local d=$QM_T/$S i n n0
+    printf 'Subject: big\n\nbody\n' >"$QM_T/msg.big"
+    "$REF_SBIN/sendmail" -C "$d/conf" -f sender@example.com $(for i in $(seq -w 1 20); do echo "b$i@big.example"; done) <"$QM_T/msg.big"
+    for i in $(seq 1 100); do [ -s "$d/slow/started" ] && break; sleep 0.1; done
+    printf 'Subject: small\n\nbody\n' >"$QM_T/msg.small"
+    n0=$(grep -c 'nrcpt=1 (queue active)' "$d/maillog" 2>/dev/null)
+    for i in 1 2 3; do "$REF_SBIN/sendmail" -C "$d/conf" -f sender@example.com "s$i@small.example" <"$QM_T/msg.small"; done
+    for i in $(seq 1 100); do
+        n=$(grep -c 'nrcpt=1 (queue active)' "$d/maillog" 2>/dev/null)
+        [ "${n:-0}" -ge $(( ${n0:-0} + 3 )) ] && [ -z "$(find "$d/q/incoming" "$d/q/maildrop" -type f)" ] && break
+        sleep 0.1
+    done
+    sleep 0.3
+    touch "$d/slow/go"
+    for i in $(seq 1 200); do [ "$(cat "$d/slow/order" 2>/dev/null | wc -l)" = 23 ] && break; sleep 0.1; done
+    cat "$d/slow/order"
+}
+
 # qm_send ARGS... - the same message to both instances, one at a time.
 qm_send() {
     local s
@@ -259,6 +296,7 @@ else
     qm_both flush '$REF_SBIN/postqueue -c $QM_T/$S/conf -f; sleep 2; qm_settle $S && echo ok'
     qm_both queue2 'qm_queue'
     qm_both files 'qm_files'
+    qm_both preempt 'qm_preempt'
     qm_both stop 'qm_settle $S; sleep 1; qm_settle $S; $REF_SBIN/postfix -c $QM_T/$S/conf stop; sleep 1'
     qm_both maillog 'qm_log'
 

@@ -4,15 +4,21 @@
 //	src/qmgr/qmgr_deliver.c, src/qmgr/qmgr_transport.c (the connection),
 //	src/global/msg_stats_print.c, src/global/rcpt_print.c, src/global/dsb_scan.c
 // DESCRIPTION
-//	Deliver() runs on a worker thread: it connects to private/TRANSPORT,
-//	reads the agent's protocol announcement, sends one delivery request
-//	(message attributes, then one attribute list per recipient) and
-//	waits for the final status: the DSN of a problem that concerns the
-//	whole destination (empty when none) and the numeric status (0: all
-//	recipients done). Nothing is logged here except the reference's
-//	warnings; the scheduler thread interprets the outcome.
+//	AgentConnections keeps the queue manager's open delivery-agent
+//	connections for its event loop. Connect() connects to
+//	private/TRANSPORT; when the agent's protocol announcement arrives,
+//	Ready() tells the scheduler, which picks an entry and sends the
+//	delivery request (message attributes, then one attribute list per
+//	recipient); when the final status arrives (the DSN of a problem that
+//	concerns the whole destination, empty when none, and the numeric
+//	status, 0: all recipients done), Ready() reads it and reports the
+//	outcome. No thread waits on an agent: the loop polls these
+//	descriptors with the trigger fifo. Nothing is
+//	logged here except the reference's warnings and watchdog fatals; the
+//	scheduler interprets the outcome.
 using System;
 using System.Buffers.Binary;
+using System.Collections.Generic;
 using System.IO;
 using System.Net.Sockets;
 using Postfix.Global.Attr;
@@ -37,49 +43,207 @@ internal sealed record AgentDsn(string Status, string DiagType, string DiagText,
 
 internal sealed record AgentOutcome(AgentStatus Status, AgentDsn Dsn);
 
-internal static class AgentClient
+// AgentConnection - one connection to a delivery agent: first waiting for
+// the agent's announcement, then (with the request sent) for its reply.
+internal sealed class AgentConnection
+{
+    public required Socket Socket;
+    public required DeliverClient Client;
+    public required Transport Transport;
+    public required int Fd;
+    public Entry? Entry;
+    public bool RequestSent;
+    public bool Watched;
+    public long DeadlineMs;
+}
+
+internal sealed class AgentConnections
 {
     private const int Etimedout = 110;
 
-    public static AgentOutcome Deliver(string transport, DeliveryWork work, int timeoutSec)
+    private readonly Dictionary<int, AgentConnection> byFd = new();
+    private readonly List<int> fds = new();
+    private readonly List<AgentConnection> expired = new();
+    private readonly int timeoutSec;
+
+    public AgentConnections(int timeoutSec) => this.timeoutSec = timeoutSec;
+
+    // Announced - the agent has something to say (its announcement, or
+    // end-of-file); Replied - the request's outcome.
+    public required Action<AgentConnection> Announced { get; init; }
+
+    public required Action<AgentConnection, AgentOutcome> Replied { get; init; }
+
+    public IReadOnlyList<int> Fds => fds;
+
+    // Connect - mail_connect() to private/TRANSPORT; null (after the
+    // reference's warning) when nobody listens.
+    public AgentConnection? Connect(Transport transport)
     {
         var sock = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            sock.Connect(new UnixDomainSocketEndPoint(MailProto.ClassPrivate + "/" + transport));
+            sock.Connect(new UnixDomainSocketEndPoint(MailProto.ClassPrivate + "/" + transport.Name));
         }
         catch (SocketException e)
         {
             sock.Dispose();
-            Msg.Warn($"connect to transport {MailProto.ClassPrivate}/{transport}: {Sys.StrError(SocketErrno(e))}");
-            return new AgentOutcome(AgentStatus.Unavailable, AgentDsn.Empty);
+            Msg.Warn($"connect to transport {MailProto.ClassPrivate}/{transport.Name}: {Sys.StrError(AgentClient.SocketErrno(e))}");
+            return null;
         }
-        var client = new DeliverClient(new NetworkStream(sock, ownsSocket: true), $"{MailProto.ClassPrivate}/{transport} socket");
-        using (client)
+        // The socket's own time limit guards a reply that arrives only in
+        // part; the deadlines below guard one that never starts.
+        sock.ReceiveTimeout = (int)Math.Min(int.MaxValue, timeoutSec * 1000L);
+        var c = new AgentConnection
         {
-            if (client.InitialReply() != 0)
-                return new AgentOutcome(AgentStatus.Unavailable, AgentDsn.Empty);
-            // The watchdog: an agent that says nothing for qmgr_daemon_timeout
-            // seconds after the request is a fatal problem (the master
-            // restarts the queue manager, the message is tried again).
-            sock.ReceiveTimeout = (int)Math.Min(int.MaxValue, timeoutSec * 1000L);
-            if (!client.Send(ToRequest(work), work.Recipients.ConvertAll(ToRecipient)))
-            {
-                Msg.Warn($"write to process ({transport}): {Sys.StrError(client.LastErrno)}");
-                return new AgentOutcome(AgentStatus.Unavailable, AgentDsn.Empty);
-            }
-            var dsb = new DsnBuf();
-            var stat = client.FinalReply(dsb);
-            if (stat == DeliverStat.Crash && client.LastErrno == Etimedout)
-                return new AgentOutcome(AgentStatus.Timeout, AgentDsn.Empty);
-            if (stat == DeliverStat.Crash)
-                return new AgentOutcome(AgentStatus.Crash, AgentDsn.Empty);
-            var d = dsb.ToDsn();
-            var dsn = new AgentDsn(d.Status, d.Dtype, d.Dtext, d.Mtype, d.Mname, d.Action, d.Reason);
-            return new AgentOutcome(stat == DeliverStat.Defer ? AgentStatus.Defer : AgentStatus.Ok, dsn);
+            Socket = sock,
+            Client = new DeliverClient(new NetworkStream(sock, ownsSocket: true), $"{MailProto.ClassPrivate}/{transport.Name} socket"),
+            Transport = transport,
+            Fd = (int)sock.Handle,
+        };
+        byFd[c.Fd] = c;
+        Watch(c);
+        return c;
+    }
+
+    private void Watch(AgentConnection c)
+    {
+        c.DeadlineMs = Environment.TickCount64 + timeoutSec * 1000L;
+        if (!c.Watched)
+        {
+            c.Watched = true;
+            fds.Add(c.Fd);
         }
     }
 
+    // Park - keep the connection without waiting on it (a transport's
+    // rate delay).
+    public void Park(AgentConnection c)
+    {
+        if (c.Watched)
+        {
+            c.Watched = false;
+            fds.Remove(c.Fd);
+        }
+    }
+
+    // InitialReply - the agent's protocol announcement: 0 when it is well.
+    public int InitialReply(AgentConnection c)
+    {
+        try
+        {
+            return c.Client.InitialReply();
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            Msg.Warn($"private/{c.Transport.Name}: {e.Message}");
+            return DeliverStat.Crash;
+        }
+    }
+
+    // Send - the delivery request; false after the reference's warning.
+    public bool Send(AgentConnection c, DeliveryWork work)
+    {
+        bool sent;
+        try
+        {
+            sent = c.Client.Send(AgentClient.ToRequest(work), work.Recipients.ConvertAll(AgentClient.ToRecipient));
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            sent = false;
+        }
+        if (!sent)
+        {
+            Msg.Warn($"write to process ({c.Transport.Name}): {Sys.StrError(c.Client.LastErrno)}");
+            return false;
+        }
+        c.RequestSent = true;
+        Watch(c);
+        return true;
+    }
+
+    // Ready - the agent's descriptor has input (or hung up).
+    public void Ready(int fd)
+    {
+        if (!byFd.TryGetValue(fd, out var c))
+            return;
+        if (!c.RequestSent)
+        {
+            Announced(c);
+            return;
+        }
+        AgentOutcome outcome;
+        try
+        {
+            outcome = FinalReply(c);
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            Msg.Warn($"private/{c.Transport.Name}: {e.Message}");
+            outcome = new AgentOutcome(AgentStatus.Crash, AgentDsn.Empty);
+        }
+        Close(c);
+        Replied(c, outcome);
+    }
+
+    private static AgentOutcome FinalReply(AgentConnection c)
+    {
+        var dsb = new DsnBuf();
+        var stat = c.Client.FinalReply(dsb);
+        if (stat == DeliverStat.Crash && c.Client.LastErrno == Etimedout)
+            return new AgentOutcome(AgentStatus.Timeout, AgentDsn.Empty);
+        if (stat == DeliverStat.Crash)
+            return new AgentOutcome(AgentStatus.Crash, AgentDsn.Empty);
+        var d = dsb.ToDsn();
+        var dsn = new AgentDsn(d.Status, d.Dtype, d.Dtext, d.Mtype, d.Mname, d.Action, d.Reason);
+        return new AgentOutcome(stat == DeliverStat.Defer ? AgentStatus.Defer : AgentStatus.Ok, dsn);
+    }
+
+    public void Close(AgentConnection c)
+    {
+        Park(c);
+        byFd.Remove(c.Fd);
+        c.Client.Dispose();
+    }
+
+    // NextDeadline - the earliest watchdog time (TickCount64), or -1.
+    public long NextDeadline()
+    {
+        var next = -1L;
+        foreach (var c in byFd.Values)
+        {
+            if (c.Watched && (next < 0 || c.DeadlineMs < next))
+                next = c.DeadlineMs;
+        }
+        return next;
+    }
+
+    // CheckDeadlines - qmgr_transport_abort() for an agent that never
+    // announced itself; a missing final reply is the scheduler's fatal.
+    public void CheckDeadlines()
+    {
+        if (byFd.Count == 0)
+            return;
+        var now = Environment.TickCount64;
+        expired.Clear();
+        foreach (var c in byFd.Values)
+        {
+            if (c.Watched && c.DeadlineMs <= now)
+                expired.Add(c);
+        }
+        foreach (var c in expired)
+        {
+            if (!c.RequestSent)
+                Msg.Fatal($"timeout connecting to transport: {c.Transport.Name}");
+            Close(c);
+            Replied(c, new AgentOutcome(AgentStatus.Timeout, AgentDsn.Empty));
+        }
+    }
+}
+
+internal static class AgentClient
+{
     internal static Recipient ToRecipient(QueuedRecipient r) => new(r.OrigAddr, r.Address, r.Offset, r.DsnOrcpt, r.DsnNotify);
 
     // ToRequest - the request qmgr_deliver_send_request() builds.

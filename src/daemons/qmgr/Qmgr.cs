@@ -3,9 +3,10 @@
 // POSTFIX
 //	src/qmgr/qmgr.c
 // DESCRIPTION
-//	A trigger server on public/qmgr (a fifo): each wake-up request is
-//	handed to the Scheduler thread, which does all the work (queue
-//	scans, delivery scheduling, completion). The service needs a process
+//	A trigger server on public/qmgr (a fifo): wake-up requests, the
+//	delivery agents' replies and timers all run on the server's one
+//	thread; the Scheduler does the work (queue scans, delivery
+//	scheduling, completion) in the loop hook before each wait. The service needs a process
 //	limit of 1; after start-up it has no idle or use limit (the master's
 //	wakeup timer keeps it busy), and it exits when a lookup table it
 //	uses changed.
@@ -27,6 +28,9 @@ public static class Qmgr
         Solitary = true,
         PreAccept = PreAccept,
         PostInit = PostInit,
+        Loop = _ => scheduler?.Loop() ?? -1,
+        WatchFds = _ => scheduler?.WatchFds ?? [],
+        FdReady = (_, fd) => scheduler?.FdReady(fd),
     });
 
     private static void PostInit(ServerContext ctx)
@@ -43,7 +47,8 @@ public static class Qmgr
         ctx.Conf.Update("ipc_timeout", config.IpcTimeout.ToString(System.Globalization.CultureInfo.InvariantCulture));
         ctx.Conf.Update("max_use", "0");
         ctx.Conf.Update("max_idle", "0");
-        scheduler = new Scheduler(config, MailQueue.FromConfig(ctx.Conf));
+        // As oqmgr: the old queue manager's first-in, first-out selection.
+        scheduler = new Scheduler(config, MailQueue.FromConfig(ctx.Conf)) { Fifo = ctx.ProcessName == "oqmgr" };
         scheduler.Start();
     }
 

@@ -83,6 +83,9 @@ internal sealed class QueuedMessage
     public bool NotifySuccess { get; set; }
     public List<QueuedRecipient> Recipients { get; } = new();
 
+    // Jobs - one per transport this message uses (the preemptive scheduler).
+    public List<Job> Jobs { get; } = new();
+
     // Scheduler state.
     public int Flags { get; set; }
     public int RefCount { get; set; }

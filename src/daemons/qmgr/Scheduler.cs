@@ -6,21 +6,20 @@
 //	qmgr_queue.c, qmgr_entry.c, qmgr_deliver.c, qmgr_defer.c, qmgr_error.c,
 //	qmgr_move.c, qmgr_enable.c
 // DESCRIPTION
-//	One thread owns all queue manager state. It alternates between the
+//	One event loop owns all queue manager state. It alternates between the
 //	incoming and deferred queue scans (one message per turn, while the
 //	active queue has room), moves each message into the active queue,
 //	resolves its recipients and groups them per transport and next-hop
 //	destination, and starts deliveries within the concurrency windows.
-//	Each delivery runs on its own worker thread (a blocking conversation
-//	with one delivery agent); its outcome is posted back and handled
+//	Each delivery is a connection to a delivery agent that the loop
+//	waits on with the fifo (AgentConnections); its outcome is handled
 //	here, as the reference's event handlers handle the agent's reply.
 //	Triggers from the fifo, timers (deferred queue runs, the end of a
-//	destination's or transport's dead time) and delivery outcomes are
-//	all events in one queue.
+//	destination's or transport's dead time) and agent replies all run
+//	on the trigger server's one thread.
 using System;
 using System.Collections.Generic;
 using System.IO;
-using System.Threading;
 using Postfix.Global.Attr;
 using Postfix.Global.Queue;
 using Postfix.Server;
@@ -67,6 +66,19 @@ internal sealed class Transport
     public readonly List<DestQueue> Order = new();
     public int Next;
     public int Busy;
+    public int Pending;
+    // The preemptive scheduler's state (Jobs.cs).
+    public readonly LinkedList<Job> JobList = new();
+    public readonly Dictionary<QueuedMessage, Job> JobByMessage = new(ReferenceEqualityComparer.Instance);
+    public Job? JobCurrent;
+    public Job? CandidateCache;
+    public Job? CandidateCacheCurrent;
+    public long CandidateCacheTime;
+    public int BlockerTag = 1;
+    public int SlotCost;
+    public int SlotLoan;
+    public int SlotLoanFactor;
+    public int MinSlots;
     public (string Status, string Reason)? DeadReason;
     public long DeadUntilMs;
     public bool Dead => DeadReason != null;
@@ -85,6 +97,7 @@ internal sealed class DestQueue
     // Suspended - resting for destination_rate_delay (qmgr_queue_suspend);
     // ResumeKey names its timer.
     public bool Suspended;
+    public int BlockerTag;
     public readonly object ResumeKey = new();
 }
 
@@ -127,9 +140,12 @@ internal sealed class Entry
     public required QueuedMessage Message;
     public required DestQueue Queue;
     public readonly List<QueuedRecipient> Recipients = new();
+    public Peer? Peer;
+    public LinkedListNode<Entry>? PeerNode;
+    public LinkedListNode<Entry>? TodoNode;
 }
 
-internal sealed class Scheduler
+internal sealed partial class Scheduler
 {
     // Scan flags (qmgr.h).
     public const int ScanStart = 1 << 0;
@@ -148,14 +164,14 @@ internal sealed class Scheduler
     private readonly MailQueue mailQueue;
     private readonly QueueScan incoming;
     private readonly QueueScan deferred;
-    private readonly Queue<Action> events = new();
     private readonly List<(long Due, object Key, Action Run)> timers = new();
     private readonly Dictionary<string, Transport> transports = new(StringComparer.Ordinal);
+    private readonly List<Transport> transportList = new();
     private readonly Dictionary<string, QueuedMessage> active = new(StringComparer.Ordinal);
     private ResolveClient? resolver;
     private RewriteClient? rewriter;
     private int firstScan;
-    private Thread? thread;
+    private readonly AgentConnections agents;
 
     public Scheduler(QmgrConfig config, MailQueue mailQueue)
     {
@@ -163,12 +179,19 @@ internal sealed class Scheduler
         this.mailQueue = mailQueue;
         incoming = new QueueScan(MailQueue.Incoming);
         deferred = new QueueScan(MailQueue.Deferred);
+        agents = new AgentConnections(config.DaemonTimeout)
+        {
+            Announced = AgentAnnounced,
+            Replied = AgentReplied,
+        };
     }
 
     public int ActiveCount => active.Count;
 
     // Start - qmgr_post_init(): left-over active mail goes back to the
     // incoming queue, both scans begin, the deferred queue run timer starts.
+    // The trigger server's loop then calls Loop() before each wait, as the
+    // reference's event loop calls qmgr_loop().
     public void Start()
     {
         resolver = new ResolveClient(null);
@@ -176,18 +199,6 @@ internal sealed class Scheduler
         MoveQueue(MailQueue.Active, MailQueue.Incoming, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
         incoming.Request(ScanStart, EnableAll);
         DeferredRunEvent();
-        thread = new Thread(Loop) { IsBackground = true, Name = "qmgr" };
-        thread.Start();
-    }
-
-    // Post - run an action on the scheduler thread.
-    public void Post(Action action)
-    {
-        lock (events)
-        {
-            events.Enqueue(action);
-            Monitor.Pulse(events);
-        }
     }
 
     // Trigger - qmgr_trigger_event(): collapse the request characters.
@@ -222,13 +233,10 @@ internal sealed class Scheduler
                     break;
             }
         }
-        Post(() =>
-        {
-            if (incomingFlags != 0)
-                incoming.Request(incomingFlags, EnableAll);
-            if (deferredFlags != 0)
-                deferred.Request(deferredFlags, EnableAll);
-        });
+        if (incomingFlags != 0)
+            incoming.Request(incomingFlags, EnableAll);
+        if (deferredFlags != 0)
+            deferred.Request(deferredFlags, EnableAll);
     }
 
     private void DeferredRunEvent()
@@ -245,56 +253,46 @@ internal sealed class Scheduler
 
     private void CancelTimer(object key) => timers.RemoveAll(t => ReferenceEquals(t.Key, key));
 
-    // Loop - qmgr_loop() plus the event loop around it.
-    private void Loop()
+    // Loop - qmgr_loop() with the timers of the event loop around it: due
+    // timers and agent watchdogs, queued outcomes, deliveries, then one
+    // queue file. Returns the longest wait in seconds: 0 while the scans
+    // have files, else until the next timer (-1: none).
+    public int Loop()
     {
-        try
+        RunTimers();
+        agents.CheckDeadlines();
+        RunLater();
+        Drain();
+        var gotPath = FeedOne(out var fed, out var lastScan);
+        FlowControl(fed, lastScan);
+        if (gotPath || later.Count > 0)
+            return 0;
+        var wait = agents.NextDeadline();
+        foreach (var t in timers)
         {
-            for (;;)
-            {
-                RunTimers();
-                RunEvents(0);
-                Drain();
-                var gotPath = FeedOne(out var fed, out var lastScan);
-                FlowControl(fed, lastScan);
-                if (gotPath)
-                    continue;
-                var wait = -1L;
-                foreach (var t in timers)
-                {
-                    var left = Math.Max(0, t.Due - Environment.TickCount64);
-                    if (wait < 0 || left < wait)
-                        wait = left;
-                }
-                RunEvents(wait < 0 ? Timeout.Infinite : (int)Math.Min(wait, int.MaxValue));
-            }
+            if (wait < 0 || t.Due < wait)
+                wait = t.Due;
         }
-        catch (FatalException)
-        {
-            ProgramHost.FlushOut();
-            Thread.Sleep(1000);
-            Environment.Exit(1);
-        }
-        catch (Exception e)
-        {
-            Msg.Warn($"queue manager: {e.GetType().Name}: {e.Message}");
-            Thread.Sleep(1000);
-            Environment.Exit(1);
-        }
+        if (wait < 0)
+            return -1;
+        var ms = Math.Max(0, wait - Environment.TickCount64);
+        return (int)Math.Min(int.MaxValue, (ms + 999) / 1000);
     }
 
-    private void RunEvents(int waitMs)
+    // WatchFds / FdReady - the delivery-agent connections the loop waits on.
+    public IReadOnlyList<int> WatchFds => agents.Fds;
+
+    public void FdReady(int fd) => agents.Ready(fd);
+
+    // Later - work that must not run inside Drain() (it changes the
+    // transport and queue tables that Drain() walks).
+    private readonly List<Action> later = new();
+
+    private void RunLater()
     {
-        List<Action> batch;
-        lock (events)
-        {
-            if (events.Count == 0 && waitMs != 0)
-                Monitor.Wait(events, waitMs);
-            batch = new List<Action>(events);
-            events.Clear();
-        }
-        foreach (var a in batch)
-            a();
+        for (var i = 0; i < later.Count; i++)
+            later[i]();
+        later.Clear();
     }
 
     private void RunTimers()
@@ -701,10 +699,8 @@ internal sealed class Scheduler
             var limit = queue.Transport.RecipientLimit;
             if (!open.TryGetValue(queue, out var entry) || (limit > 0 && entry.Recipients.Count >= limit))
             {
-                entry = new Entry { Message = message, Queue = queue };
+                entry = NewEntry(message, queue);
                 open[queue] = entry;
-                queue.Todo.AddLast(entry);
-                message.RefCount++;
             }
             entry.Recipients.Add(rcpt);
             inCoreRecipients++;
@@ -727,6 +723,10 @@ internal sealed class Scheduler
             Negative = Feedback.Parse(config.PerTransport(name, "destination_concurrency_negative_feedback"), name + "_destination_concurrency_negative_feedback"),
             FailCohortLimit = double.TryParse(config.PerTransport(name, "destination_concurrency_failed_cohort_limit"), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var fc) ? fc : 1,
             XportRateDelay = config.PerTransportTime(name, "transport_rate_delay"),
+            SlotCost = config.PerTransportInt(name, "delivery_slot_cost", 5),
+            SlotLoan = config.PerTransportInt(name, "delivery_slot_loan", 3),
+            SlotLoanFactor = 100 - config.PerTransportInt(name, "delivery_slot_discount", 50),
+            MinSlots = config.PerTransportInt(name, "minimum_delivery_slots", 3),
             RateDelay = config.PerTransportTime(name, "destination_rate_delay"),
         };
         if (t.RateDelay > 0)
@@ -736,6 +736,7 @@ internal sealed class Scheduler
         if (Msg.Verbose > 0)
             Msg.Info($"qmgr_transport_create: {name} concurrency {t.DestConcurrencyLimit} recipients {t.RecipientLimit}");
         transports[name] = t;
+        transportList.Add(t);
         return t;
     }
 
@@ -755,45 +756,127 @@ internal sealed class Scheduler
         return q;
     }
 
-    // Drain - qmgr_active_drain(): start deliveries while transports have
-    // agents to spare and destinations have room in their windows.
+    // Drain - qmgr_active_drain(): connect to a transport's delivery
+    // agent while the transport has fewer than two connections pending and
+    // its destinations have room for one more delivery each; the entry is
+    // chosen only when the agent has announced itself (AgentAnnounced), as
+    // the reference's qmgr_transport_alloc() and qmgr_deliver() do.
     private void Drain()
     {
-        foreach (var transport in transports.Values)
-        {
-            while (!transport.Dead && !transport.RateLock && transport.Busy < config.ProcessLimit)
-            {
-                var entry = SelectEntry(transport);
-                if (entry == null)
-                    break;
-                StartDelivery(entry);
-            }
-        }
+        Transport? transport;
+        while ((transport = SelectTransport()) != null)
+            Allocate(transport);
     }
 
-    private static Entry? SelectEntry(Transport transport)
+    private const int MaxPending = 2;
+
+    // SelectTransport - qmgr_transport_select(), round robin.
+    private Transport? SelectTransport()
     {
-        var n = transport.Order.Count;
-        for (var i = 0; i < n; i++)
+        for (var i = 0; i < transportList.Count; i++)
         {
-            var q = transport.Order[(transport.Next + i) % n];
-            if (q.Todo.Count > 0 && !q.Suspended && q.Window.Ready && q.Window.Window > q.Busy)
+            var t = transportList[i];
+            if (t.Dead || t.RateLock || t.Pending >= MaxPending)
+                continue;
+            var need = t.Pending + 1;
+            foreach (var q in t.Order)
             {
-                transport.Next = (transport.Next + i + 1) % n;
-                var entry = q.Todo.First!.Value;
-                q.Todo.RemoveFirst();
-                return entry;
+                if (q.Suspended || !q.Window.Ready)
+                    continue;
+                need -= Math.Min(q.Window.Window - q.Busy, q.Todo.Count);
+                if (need <= 0)
+                {
+                    // Rotate: the chosen transport becomes the last.
+                    var head = transportList.GetRange(0, i + 1);
+                    transportList.RemoveRange(0, i + 1);
+                    transportList.AddRange(head);
+                    return t;
+                }
             }
         }
         return null;
     }
 
-    private void StartDelivery(Entry entry)
+    // Allocate - qmgr_transport_alloc(): one more agent connection.
+    private void Allocate(Transport transport)
     {
+        transport.Pending++;
+        // A rate-limited transport takes no other delivery until this one
+        // ends, and this one waits the delay once the agent is there
+        // (qmgr_transport_alloc, qmgr_transport_event).
+        if (transport.XportRateDelay > 0)
+            transport.RateLock = true;
+        if (agents.Connect(transport) == null)
+        {
+            // Reported on the next round, not inside Drain().
+            later.Add(() =>
+            {
+                transport.Pending--;
+                TransportUnavailable(transport);
+            });
+        }
+    }
+
+    // TransportUnavailable - what qmgr_deliver() does when the agent is not
+    // there or does not take the request.
+    private void TransportUnavailable(Transport transport)
+    {
+        ThrottleTransport(transport, ("4.3.0", "mail transport unavailable"));
+        DeferTransport(transport, ("4.3.0", "mail transport unavailable"));
+    }
+
+    // AgentAnnounced - qmgr_transport_event(): the agent is ready.
+    private void AgentAnnounced(AgentConnection conn)
+    {
+        var transport = conn.Transport;
+        transport.Pending--;
+        if (transport.XportRateDelay > 0)
+        {
+            agents.Park(conn);
+            AddTimer(transport.XportRateDelay, conn, () => Deliver(conn));
+            return;
+        }
+        Deliver(conn);
+    }
+
+    // Deliver - qmgr_deliver(): the announcement, the entry, the request.
+    private void Deliver(AgentConnection conn)
+    {
+        var transport = conn.Transport;
+        if (agents.InitialReply(conn) != 0)
+        {
+            agents.Close(conn);
+            TransportUnavailable(transport);
+            return;
+        }
+        var entry = SelectEntry(transport);
+        if (entry == null)
+        {
+            // Things changed since the connection was asked for.
+            agents.Close(conn);
+            transport.RateLock = false;
+            return;
+        }
         var queue = entry.Queue;
-        var transport = queue.Transport;
         queue.Busy++;
         transport.Busy++;
+        conn.Entry = entry;
+        if (!agents.Send(conn, Work(entry)))
+        {
+            agents.Close(conn);
+            queue.Busy--;
+            transport.Busy--;
+            Unselect(entry);
+            TransportUnavailable(transport);
+        }
+    }
+
+    private void AgentReplied(AgentConnection conn, AgentOutcome outcome) => DeliveryDone(conn.Entry!, outcome);
+
+    // Work - the delivery request for an entry (qmgr_deliver_send_request).
+    private static DeliveryWork Work(Entry entry)
+    {
+        var queue = entry.Queue;
         var m = entry.Message;
         var work = new DeliveryWork
         {
@@ -824,30 +907,7 @@ internal sealed class Scheduler
             RewriteContext = m.RewriteContext,
             Recipients = entry.Recipients,
         };
-        var name = transport.Name;
-        var timeout = config.DaemonTimeout;
-        // A rate-limited transport takes no other delivery until this one
-        // ends, and this one waits the delay first (qmgr_transport_alloc,
-        // qmgr_transport_event).
-        var rateDelay = transport.XportRateDelay;
-        if (rateDelay > 0)
-            transport.RateLock = true;
-        DeliveryWorkers.Run(() =>
-        {
-            AgentOutcome outcome;
-            try
-            {
-                if (rateDelay > 0)
-                    Thread.Sleep(rateDelay * 1000);
-                outcome = AgentClient.Deliver(name, work, timeout);
-            }
-            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
-            {
-                Msg.Warn($"private/{name}: {e.Message}");
-                outcome = new AgentOutcome(AgentStatus.Crash, AgentDsn.Empty);
-            }
-            Post(() => DeliveryDone(entry, outcome));
-        });
+        return work;
     }
 
     // VerpSender - verp_sender(): prefix+user=domain@origin.
@@ -882,7 +942,7 @@ internal sealed class Scheduler
         {
             // The entry was never handed over: back to its queue, then
             // everything for this transport goes to the retry service.
-            queue.Todo.AddFirst(entry);
+            Unselect(entry);
             ThrottleTransport(transport, ("4.3.0", "mail transport unavailable"));
             DeferTransport(transport, ("4.3.0", "mail transport unavailable"));
             return;
@@ -946,6 +1006,7 @@ internal sealed class Scheduler
                 AddTimer(queue.Transport.RateDelay, queue.ResumeKey, () => ResumeQueue(queue));
             }
         }
+        EntryGone(entry);
         // An idle destination that is not dead is forgotten (window,
         // feedback and all), as qmgr_queue_done() frees it.
         if (queue.Todo.Count == 0 && queue.Busy == 0 && queue.Window.Ready && !queue.Suspended)
@@ -1009,6 +1070,8 @@ internal sealed class Scheduler
         queue.Suspended = false;
         if (queue.Todo.Count == 0 && queue.Busy == 0 && queue.Window.Ready)
             RemoveQueue(queue);
+        else
+            BlockerUpdate(queue);
     }
 
     private void UnthrottleQueue(DestQueue queue)
@@ -1054,12 +1117,14 @@ internal sealed class Scheduler
         while (queue.Todo.Count > 0)
         {
             var entry = queue.Todo.First!.Value;
-            queue.Todo.RemoveFirst();
+            TakeTodo(entry);
             if (retry != null && !ReferenceEquals(retry, queue))
             {
-                var moved = new Entry { Message = entry.Message, Queue = retry };
+                // qmgr_entry_move_todo(): the same recipients, another queue.
+                var moved = NewEntry(entry.Message, retry);
                 moved.Recipients.AddRange(entry.Recipients);
-                retry.Todo.AddLast(moved);
+                entry.Recipients.Clear();
+                EntryDone(entry);
                 continue;
             }
             foreach (var rcpt in entry.Recipients)
@@ -1087,6 +1152,7 @@ internal sealed class Scheduler
     // trace, expiry, delay warning, then remove or defer the file.
     private void ActiveDone(QueuedMessage message)
     {
+        FreeJobs(message);
         var bouncePath = mailQueue.Path(MailQueue.Bounce, message.QueueId);
         if (Sys.Stat(bouncePath, out var bst))
         {

@@ -62,7 +62,9 @@ internal static partial class ServerLoop
         }
         else
         {
-            if (trim)
+            // A zero wait means the daemon has more work at once (the
+            // queue manager between two queue files): no trim then.
+            if (trim && timeout != 0)
                 Trim();
             rc = PollRetry(pfd, timeout);
         }

@@ -142,4 +142,11 @@ public sealed class ServerOptions
 
     // Timer - called each time a Loop-requested wait expires.
     public Action<ServerContext>? Timer { get; set; }
+
+    // WatchFds - more descriptors for a trigger server's wait (asked for
+    // before each wait); FdReady runs for each one that has input or an
+    // error (the queue manager's delivery-agent connections).
+    public Func<ServerContext, System.Collections.Generic.IReadOnlyList<int>>? WatchFds { get; set; }
+
+    public Action<ServerContext, int>? FdReady { get; set; }
 }

@@ -37,7 +37,8 @@ public static class TriggerServer
         if (!fifo && !string.Equals(ctx.Transport, "unix", StringComparison.OrdinalIgnoreCase))
             Msg.Fatal($"unsupported transport type: {ctx.Transport}");
         ServerLoop.CloseOnExecAll(host);
-        var fds = new List<int>(host.ListenFds());
+        var listen = new List<int>(host.ListenFds());
+        var fds = new List<int>(listen);
         var ready = new List<int>();
         var useCount = 0;
         var idleDeadline = ServerLoop.IdleDeadline(host);
@@ -45,6 +46,12 @@ public static class TriggerServer
         {
             host.LockSelect();
             var delay = host.Options.Loop?.Invoke(ctx) ?? -1;
+            if (host.Options.WatchFds != null)
+            {
+                fds.Clear();
+                fds.AddRange(listen);
+                fds.AddRange(host.Options.WatchFds(ctx));
+            }
             var result = ServerLoop.Wait(fds, true, idleDeadline, delay, ready);
             if (result == ServerLoop.WaitResult.LoopTimer)
             {
@@ -55,6 +62,11 @@ public static class TriggerServer
                 return host.Stop(result);
             foreach (var fd in ready)
             {
+                if (!listen.Contains(fd))
+                {
+                    host.Options.FdReady?.Invoke(ctx, fd);
+                    continue;
+                }
                 host.UnlockSelect();
                 if (Msg.Verbose > 0)
                     Msg.Info("trigger arrived");

@@ -270,3 +270,97 @@ public class QueueFileTests
         BitConverter.ToInt64(b, 32).ShouldBe(0);
     }
 }
+
+// PreemptionTests - the preemptive scheduler's choice of entries: a message
+// with 20 one-recipient entries and three one-entry messages that arrive
+// after its first delivery, on a transport with the default slot settings.
+public class PreemptionTests
+{
+    private static Scheduler NewScheduler(bool fifo)
+    {
+        var dir = Directory.CreateTempSubdirectory("qmgr-test").FullName;
+        File.WriteAllText(Path.Combine(dir, "main.cf"), "");
+        var conf = Postfix.Global.Config.MailConf.Read(dir);
+        return new Scheduler(QmgrConfig.FromConf(conf), new Postfix.Global.Queue.MailQueue()) { Fifo = fifo };
+    }
+
+    private static Transport NewTransport() => new()
+    {
+        Name = "slow",
+        DestConcurrencyLimit = 20,
+        InitConcurrency = 5,
+        RecipientLimit = 1,
+        Positive = Feedback.Parse("1/concurrency", "p"),
+        Negative = Feedback.Parse("1/concurrency", "n"),
+        FailCohortLimit = 1,
+        SlotCost = 5,
+        SlotLoan = 3,
+        SlotLoanFactor = 50,
+        MinSlots = 3,
+    };
+
+    private static DestQueue NewQueue(Transport t, string name)
+    {
+        var q = new DestQueue
+        {
+            Transport = t,
+            Name = name,
+            Nexthop = name,
+            Window = new DestinationWindow(20, 5, t.Positive, t.Negative, 1),
+        };
+        t.Queues[name] = q;
+        t.Order.Add(q);
+        return q;
+    }
+
+    private static List<string> Order(bool fifo)
+    {
+        var s = NewScheduler(fifo);
+        var t = NewTransport();
+        var big = new QueuedMessage { QueueId = "BIG" };
+        big.ActiveSec = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 10;
+        for (var i = 1; i <= 20; i++)
+            s.NewEntry(big, NewQueue(t, $"b{i:D2}"));
+        var order = new List<string> { s.SelectEntry(t)!.Queue.Name };
+        for (var i = 1; i <= 3; i++)
+        {
+            var small = new QueuedMessage { QueueId = $"SMALL{i}" };
+            small.ActiveSec = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            s.NewEntry(small, NewQueue(t, $"s{i}"));
+        }
+        Entry? e;
+        while ((e = s.SelectEntry(t)) != null)
+            order.Add(e.Queue.Name);
+        return order;
+    }
+
+    [Fact]
+    public void SmallMessagesOvertakeOneEveryFiveDeliveries()
+    {
+        string.Join(" ", Order(fifo: false)).ShouldBe(
+            "b01 s1 b02 b03 b04 b05 b06 s2 b07 b08 b09 b10 b11 s3 b12 b13 b14 b15 b16 b17 b18 b19 b20");
+    }
+
+    [Fact]
+    public void OqmgrServesDestinationsInTurn()
+    {
+        string.Join(" ", Order(fifo: true)).ShouldBe(
+            "b01 b02 b03 b04 b05 b06 b07 b08 b09 b10 b11 b12 b13 b14 b15 b16 b17 b18 b19 b20 s1 s2 s3");
+    }
+
+    [Fact]
+    public void NoPreemptionBelowTheMinimumSize()
+    {
+        var s = NewScheduler(false);
+        var t = NewTransport();
+        var big = new QueuedMessage { QueueId = "BIG" };
+        big.ActiveSec = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 10;
+        for (var i = 1; i <= 14; i++)      // fewer than 3 * 5 entries
+            s.NewEntry(big, NewQueue(t, $"b{i:D2}"));
+        s.SelectEntry(t)!.Queue.Name.ShouldBe("b01");
+        var small = new QueuedMessage { QueueId = "SMALL" };
+        small.ActiveSec = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        s.NewEntry(small, NewQueue(t, "s1"));
+        s.SelectEntry(t)!.Queue.Name.ShouldBe("b02");
+    }
+}
