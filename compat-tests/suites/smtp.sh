@@ -438,17 +438,12 @@ PYEOF2
     printf 'Delivered-To: loop@dor.example\nSubject: dor loop\n\nbody\n' >"$SM_T/msg"
     sm_send loop@dor.example
     printf 'Subject: dor multi\n\nbody\n' >"$SM_T/msg"
-    sm_send m1@dmulti.example m2@dmulti.example
-    # best_mx_transport: mail that loops back goes to discard(8).
-    sm_send bm@bestmx.example
+    # With it, best_mx_transport: mail that loops back goes to discard(8).
+    sm_send m1@dmulti.example m2@dmulti.example bm@bestmx.example
     # smtp_discard_ehlo_keywords, ..._address_maps, smtp_reply_filter,
     # smtp_quote_rfc821_envelope, a PIX firewall greeting.
     printf 'Subject: ehlo\n\nbody\n' >"$SM_T/msg"
-    sm_send -N success ed@dis.example
-    sm_send -N success em@dismap.example
-    sm_send rf@rf.example
-    sm_send '"q u"@qno.example'
-    sm_send pix@pix.example
+    sm_send -N success ed@dis.example em@dismap.example rf@rf.example '"q u"@qno.example' pix@pix.example
     # Address probes (sendmail -bv): the probe stops after RCPT TO, or
     # at DATA with smtp_address_verify_target = data.
     for sm_s in ref ours; do "$REF_SBIN/sendmail" -C "$SM_T/$sm_s/conf" -f bouncer@discard.example -bv v1@s10.example vd@vd.example; done
@@ -524,8 +519,7 @@ PYEOF2
     sm_send dummy@dummy.example
     # smtp_sender_dependent_authentication: the sender's entry is used
     # where neither the server nor the next hop has one.
-    sm_send sda@sda.example
-    sm_send nosda@nosda.example
+    sm_send sda@sda.example nosda@nosda.example
     { printf 'Subject: long line\n\n'; head -c 2500 /dev/zero | tr '\0' y; printf '\n'; } >"$SM_T/msg"
     sm_send long2@s10.example
     sm_both settled2 'sm_settle $S && sleep 1 && sm_settle $S && echo ok'
