@@ -40,6 +40,9 @@ internal sealed class SmtpDane
 {
     public string BaseDomain { get; init; } = "";
     public List<TlsaRecord> Records { get; } = new();
+
+    // Usable - the records the session can use (Enable()).
+    public List<TlsaRecord> Usable { get; } = new();
     public List<string> MatchNames { get; } = new();
 
     private const int NonDaneConfig = 0;
@@ -173,17 +176,46 @@ internal sealed class SmtpDane
         {
             if (data.Length < 3)
                 continue;
+            // Only the usages are sorted out here (and the private-use
+            // matching type); the rest when the session starts.
             var rec = new TlsaRecord(data[0], data[1], data[2], data[3..]);
-            if (Usable(rec))
+            if (rec.Usage is 2 or 3 && rec.Mtype != 255)
                 dane.Records.Add(rec);
         }
         status = Status.Ok;
         return dane;
     }
 
-    // Usable - parse_tlsa_rr(): usages 2 and 3, selectors 0 and 1,
+    // Enable - tls_dane_enable(): the usable records; the others are
+    // logged (last first, as the reference's list is built).
+    public int Enable(string namAddr)
+    {
+        Usable.Clear();
+        for (var i = Records.Count - 1; i >= 0; i--)
+        {
+            var r = Records[i];
+            if (IsUsable(r))
+            {
+                Usable.Add(r);
+                continue;
+            }
+            Msg.Warn($"{namAddr}: unusable TLSA RR: {r.Usage} {r.Selector} {r.Mtype} {HexDump(r.Data)}");
+        }
+        return Usable.Count;
+    }
+
+    internal static string HexDump(byte[] data)
+    {
+        if (data.Length == 0)
+            return "...";
+        if (data.Length > 64)
+            return Convert.ToHexString(data, 0, 32) + "..." + Convert.ToHexString(data, data.Length - 32, 32);
+        return Convert.ToHexString(data);
+    }
+
+    // IsUsable - what OpenSSL takes: usages 2 and 3, selectors 0 and 1,
     // matching types 0, 1, 2 with the right digest length.
-    internal static bool Usable(TlsaRecord r)
+    internal static bool IsUsable(TlsaRecord r)
     {
         if (r.Usage is not (2 or 3) || r.Selector > 1)
             return false;
@@ -283,10 +315,10 @@ internal sealed class SmtpDane
     public (bool Ok, string Error) Verify(X509Certificate2 peer, X509Certificate2Collection extra, string host, string namAddr,
         SmtpTlsConfig config)
     {
-        foreach (var r in Records.Where(r => r.Usage == 3))
+        foreach (var r in Usable.Where(r => r.Usage == 3))
             if (Matches(r, peer))
                 return (true, "");
-        var ta = Records.Where(r => r.Usage == 2).ToList();
+        var ta = Usable.Where(r => r.Usage == 2).ToList();
         if (ta.Count > 0)
         {
             // The trust anchor: a certificate the server sent (or the leaf's
@@ -311,6 +343,6 @@ internal sealed class SmtpDane
                 return (true, "");
             }
         }
-        return (false, $"server certificate verification failed for {namAddr}: num=65:No matching DANE TLSA records");
+        return (false, $"server certificate verification failed for {namAddr}: num=65:no matching DANE TLSA records");
     }
 }

@@ -200,7 +200,11 @@ internal sealed class SmtpProto
                 var tls = SmtpTls.Start(chat.Stream, policy, SmtpTlsConfig.Current, session.Host, policy.Nexthop,
                     session.NamAddrPort, settings.HeloTimeout, out var reason);
                 if (tls.Stream == null)
+                {
+                    // The session is in an unknown state: no more I/O (no QUIT).
+                    chat.Stream = Stream.Null;
                     return state.SiteFail(null, SmtpResponse.Fake("4.7.5"), reason);
+                }
                 chat.Stream = tls.Stream;
                 inTls = true;
                 if (TlsLevel.MustMatch(tls.Level) && !tls.Matched)

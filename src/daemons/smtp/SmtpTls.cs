@@ -219,6 +219,20 @@ internal static class SmtpTls
         }
         if (protocols == SslProtocols.None)
             return new SmtpTlsResult { Level = level };
+        if (level == TlsLevel.Fingerprint)
+            _ = SmtpTlsVerify.UsableFingerprints(policy, config, namAddrPort);
+        if (TlsLevel.DaneBased(level) && policy.Dane != null && policy.Dane.Enable(namAddrPort) == 0)
+        {
+            if (level == TlsLevel.DaneOnly)
+            {
+                Msg.Warn($"{namAddrPort}: all TLSA records unusable");
+            }
+            else
+            {
+                Msg.Warn($"{namAddrPort}: all TLSA records unusable, fallback to unauthenticated TLS");
+                level = TlsLevel.Encrypt;
+            }
+        }
         string? sni = null;
         if (TlsLevel.DaneBased(level) && policy.Dane != null)
             sni = policy.Dane.BaseDomain;
@@ -279,7 +293,7 @@ internal static class SmtpTls
         if (peer != null)
         {
             var verdict = SmtpTlsVerify.Check(peer, peerChain ?? new X509Certificate2Collection(), policy, config, host, nexthop,
-                namAddrPort);
+                namAddrPort, level);
             trusted = verdict.Trusted;
             error = verdict.Error;
             level = verdict.Level;
@@ -316,27 +330,35 @@ internal static class SmtpTls
         var sb = new StringBuilder();
         sb.Append(trust).Append(" TLS connection established to ").Append(namAddrPort).Append(": ").Append(protocol)
             .Append(" with cipher ").Append(OpenSslName(suite)).Append(" (").Append(bits).Append('/').Append(bits).Append(" bits)");
-        var tls13 = ssl.SslProtocol == SslProtocols.Tls13;
-        if (tls13 || suite.ToString().Contains("ECDHE", StringComparison.Ordinal))
-            sb.Append(" key-exchange X25519");
+        // The TLS 1.3 details (tls_get_signature_params()).
+        if (ssl.SslProtocol != SslProtocols.Tls13)
+            return sb.ToString();
+        sb.Append(" key-exchange X25519");
         if (peer != null)
+            AppendSignature(sb, "server", peer);
+        if (ssl.LocalCertificate is { } mine)
         {
-            using var rsa = peer.GetRSAPublicKey();
-            if (rsa != null)
-            {
-                sb.Append(" server-signature RSA-PSS (").Append(rsa.KeySize).Append(" bits) server-digest SHA256");
-            }
-            else
-            {
-                using var ec = peer.GetECDsaPublicKey();
-                if (ec != null)
-                {
-                    var curve = ec.KeySize switch { 256 => "prime256v1", 384 => "secp384r1", 521 => "secp521r1", _ => "" };
-                    sb.Append(" server-signature ECDSA (").Append(curve).Append(") server-digest ")
-                        .Append(ec.KeySize switch { 384 => "SHA384", 521 => "SHA512", _ => "SHA256" });
-                }
-            }
+            using var local = new X509Certificate2(mine);
+            AppendSignature(sb, "client", local);
         }
         return sb.ToString();
+    }
+
+    private static void AppendSignature(StringBuilder sb, string role, X509Certificate2 cert)
+    {
+        using var rsa = cert.GetRSAPublicKey();
+        if (rsa != null)
+        {
+            sb.Append(' ').Append(role).Append("-signature RSA-PSS (").Append(rsa.KeySize).Append(" bits) ")
+                .Append(role).Append("-digest SHA256");
+            return;
+        }
+        using var ec = cert.GetECDsaPublicKey();
+        if (ec != null)
+        {
+            var curve = ec.KeySize switch { 256 => "prime256v1", 384 => "secp384r1", 521 => "secp521r1", _ => "" };
+            sb.Append(' ').Append(role).Append("-signature ECDSA (").Append(curve).Append(") ").Append(role).Append("-digest ")
+                .Append(ec.KeySize switch { 384 => "SHA384", 521 => "SHA512", _ => "SHA256" });
+        }
     }
 }

@@ -25,20 +25,22 @@ internal readonly record struct SmtpTlsVerdict(bool Trusted, string? Error, int 
 internal static class SmtpTlsVerify
 {
     public static SmtpTlsVerdict Check(X509Certificate2 peer, X509Certificate2Collection extra, SmtpTlsPolicy policy,
-        SmtpTlsConfig config, string host, string nexthop, string namAddr)
+        SmtpTlsConfig config, string host, string nexthop, string namAddr, int level)
     {
-        var level = policy.Level;
         string Fail(string text) => $"server certificate verification failed for {namAddr}: {text}";
         if (level == TlsLevel.Fingerprint)
         {
             var alg = config.DigestAlgorithm() ?? HashAlgorithmName.SHA256;
             var certDigest = SmtpTlsConfig.Digest(alg, peer.RawData);
             var keyDigest = SmtpTlsConfig.Digest(alg, peer.PublicKey.ExportSubjectPublicKeyInfo());
-            var ok = policy.Fingerprints != null
-                && policy.Fingerprints.Any(f => f.AsSpan().SequenceEqual(certDigest) || f.AsSpan().SequenceEqual(keyDigest));
-            return new SmtpTlsVerdict(ok, ok ? null : Fail("num=65:No matching DANE TLSA records"), level);
+            var usable = policy.Fingerprints?.Where(f => f.Length == certDigest.Length).ToList() ?? new List<byte[]>();
+            var ok = usable.Any(f => f.AsSpan().SequenceEqual(certDigest) || f.AsSpan().SequenceEqual(keyDigest));
+            return new SmtpTlsVerdict(ok, ok ? null
+                : Fail(usable.Count == 0 ? "num=1:unspecified certificate verification error" : "num=65:no matching DANE TLSA records"), level);
         }
-        if (TlsLevel.DaneBased(level) && policy.Dane != null)
+        if (level == TlsLevel.DaneOnly && policy.Dane != null && policy.Dane.Usable.Count == 0)
+            return new SmtpTlsVerdict(false, Fail("num=1:unspecified certificate verification error"), level);
+        if (TlsLevel.DaneBased(level) && policy.Dane != null && policy.Dane.Usable.Count > 0)
         {
             var (ok, error) = policy.Dane.Verify(peer, extra, host, namAddr, config);
             return new SmtpTlsVerdict(ok, ok ? null : error, level);
@@ -47,7 +49,8 @@ internal static class SmtpTlsVerify
         var chainError = ChainError(peer, extra, policy, config, namAddr);
         if (chainError != null)
             return new SmtpTlsVerdict(false, chainError, level);
-        if (TlsLevel.MustMatch(level) && policy.Match != null)
+        // (Name checks stay after DANE fell back to "encrypt".)
+        if ((TlsLevel.MustMatch(level) || policy.Dane != null) && policy.Match != null)
         {
             var names = MatchNames(policy.Match, host, nexthop);
             if (names.Count == 0)
@@ -59,6 +62,31 @@ internal static class SmtpTlsVerify
                 return new SmtpTlsVerdict(false, Fail("num=62:hostname mismatch"), level);
         }
         return new SmtpTlsVerdict(true, null, level);
+    }
+
+    // UsableFingerprints - tls_dane_enable() for the synthetic records
+    // of the fingerprint level: a digest of the wrong length is logged
+    // (newest first, the public key form before the certificate form),
+    // as is a list with nothing usable.
+    internal static bool UsableFingerprints(SmtpTlsPolicy policy, SmtpTlsConfig config, string namAddr)
+    {
+        var size = SmtpTlsConfig.Digest(config.DigestAlgorithm() ?? HashAlgorithmName.SHA256, Array.Empty<byte>()).Length;
+        var usable = 0;
+        var list = policy.Fingerprints ?? new List<byte[]>();
+        for (var i = list.Count - 1; i >= 0; i--)
+        {
+            if (list[i].Length == size)
+            {
+                usable++;
+                continue;
+            }
+            var hex = Convert.ToHexString(list[i]);
+            Postfix.Util.Msg.Warn($"{namAddr}: unusable TLSA RR: 3 1 255 {hex}");
+            Postfix.Util.Msg.Warn($"{namAddr}: unusable TLSA RR: 3 0 255 {hex}");
+        }
+        if (usable == 0)
+            Postfix.Util.Msg.Warn($"{namAddr}: all fingerprints unusable");
+        return usable > 0;
     }
 
     // MatchNames - add_namechecks(): the reference names, a leading "."

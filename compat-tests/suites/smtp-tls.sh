@@ -1,0 +1,346 @@
+# smtp-tls.sh - client TLS of our smtp(8) against the reference's. A
+# throw-away CA signs a server certificate (mx.tls.test) and a client
+# certificate; a third certificate is self-signed. The reference's smtpd
+# in its own instance ("srv") is the peer: port 26410 with the CA-signed
+# certificate (and the CA in its chain), 26411 self-signed, 26412
+# without STARTTLS; it asks for client certificates and logs what it
+# got. Two client instances run the reference's daemons, one with our
+# smtp swapped in (mixed_daemon_dir). Each case is a recipient domain
+# routed to one of the ports with one smtp_tls_policy_maps entry (or a
+# master.cf -o override); compared are the client's log lines of that
+# delivery (queue IDs, pids, delays masked), the server's TLS lines for
+# it, and at the end the queue. DANE cases use a small DNS server on
+# 127.84.0.1 (python, sets the AD bit) that both instances reach
+# through a private /etc/resolv.conf with "options trust-ad" (unshare -m).
+#
+# Needs root, the postfix user, openssl, python3 and unshare; skipped
+# otherwise.
+
+ST_T=$COMPAT_TMP/smtp-tls
+mkdir -p "$ST_T"
+chmod 711 "$COMPAT_TMP"
+chmod 755 "$ST_T"
+
+st_instance() {
+    local s=$1 d=$ST_T/$1
+    rm -rf "$d"; mkdir -p "$d/conf" "$d/q" "$d/data"
+    chown postfix "$d/data"
+    if [ "$s" = ours ]; then mixed_daemon_dir "$d/libexec" smtp; else mixed_daemon_dir "$d/libexec"; fi
+    cat >"$d/conf/main.cf" <<EOF
+queue_directory = $d/q
+data_directory = $d/data
+daemon_directory = $d/libexec
+maillog_file = $d/maillog
+maillog_file_prefixes = $d
+compatibility_level = 3.6
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+myhostname = client.tls.test
+mydomain = tls.test
+myorigin = tls.test
+mydestination =
+transport_maps = texthash:$d/conf/transport
+default_transport = error:no route
+smtp_connection_cache_on_demand = no
+smtp_tls_security_level = none
+smtp_tls_loglevel = 1
+smtp_tls_CAfile = $ST_T/ca.crt
+smtp_tls_policy_maps = texthash:$d/conf/policy
+smtp_dns_support_level = dnssec
+smtp_bind_address = $(if [ "$s" = ref ]; then echo 127.0.0.3; else echo 127.0.0.2; fi)
+delay_logging_resolution_limit = 0
+notify_classes =
+bounce_queue_lifetime = 1d
+maximal_queue_lifetime = 1d
+EOF
+    cat >"$d/conf/master.cf" <<EOF
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+smtp      unix  -       -       n       -       -       smtp
+error     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+postlog   unix-dgram n  -       n       -       1       postlogd
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+smtpcert  unix  -       -       n       -       -       smtp -o smtp_tls_cert_file=$ST_T/client.crt -o smtp_tls_key_file=$ST_T/client.key
+smtpchain unix  -       -       n       -       -       smtp -o smtp_tls_chain_files=$ST_T/client.pem
+smtpnoca  unix  -       -       n       -       -       smtp -o smtp_tls_CAfile=
+smtpfp    unix  -       -       n       -       -       smtp -o smtp_tls_fingerprint_cert_match=$ST_SRV_FP
+smtpvfy   unix  -       -       n       -       -       smtp -o smtp_tls_verify_cert_match=mx.tls.test
+smtpsec   unix  -       -       n       -       -       smtp -o smtp_tls_secure_cert_match=.tls.test
+smtpproto unix  -       -       n       -       -       smtp -o smtp_tls_mandatory_protocols=<=TLSv1.2
+smtpta    unix  -       -       n       -       -       smtp -o smtp_tls_CAfile= -o smtp_tls_trust_anchor_file=$ST_T/ca.crt
+smtpnodns unix  -       -       n       -       -       smtp -o smtp_dns_support_level=enabled
+smtpsni   unix  -       -       n       -       -       smtp -o smtp_tls_servername=hostname
+EOF
+    : >"$d/conf/transport"; : >"$d/conf/policy"
+    local c
+    for c in $ST_CASES; do
+        local dom=${c%%|*} rest=${c#*|}
+        local route=${rest%%|*} policy=${rest#*|}
+        echo "$dom $route" >>"$d/conf/transport"
+        [ -n "$policy" ] && echo "${route#*:} $policy" >>"$d/conf/policy"
+    done
+    find "$d/conf" -type f -exec touch -d '1 minute ago' {} +
+}
+
+# The server instance: the reference's smtpd on three ports, mail discarded.
+st_server() {
+    local d=$ST_T/srv
+    rm -rf "$d"; mkdir -p "$d/conf" "$d/q" "$d/data"
+    chown postfix "$d/data"
+    cat >"$d/conf/main.cf" <<EOF
+queue_directory = $d/q
+data_directory = $d/data
+maillog_file = $d/maillog
+maillog_file_prefixes = $d
+compatibility_level = 3.6
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+myhostname = mx.tls.test
+mydestination =
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject
+default_transport = discard:
+relay_transport = discard:
+smtpd_tls_security_level = may
+smtpd_tls_chain_files = $ST_T/srv.key, $ST_T/srv.crt, $ST_T/ca.crt
+smtpd_tls_CAfile = $ST_T/ca.crt
+smtpd_tls_ask_ccert = yes
+smtpd_tls_loglevel = 1
+smtpd_peername_lookup = no
+notify_classes =
+EOF
+    cat >"$d/conf/master.cf" <<EOF
+127.0.0.1:26410 inet n  -       n       -       -       smtpd
+127.0.0.1:26411 inet n  -       n       -       -       smtpd -o smtpd_tls_chain_files=$ST_T/self.key,$ST_T/self.crt
+127.0.0.1:26412 inet n  -       n       -       -       smtpd -o smtpd_tls_security_level=none
+127.0.0.1:26413 inet n  -       n       -       -       smtpd -o smtpd_tls_chain_files=$ST_T/srv.key,$ST_T/srv.crt
+127.0.0.1:26414 inet n  -       n       -       -       smtpd -o syslog_name=postfix/ccert
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+discard   unix  -       -       n       -       -       discard
+postlog   unix-dgram n  -       n       -       1       postlogd
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+proxymap  unix  -       -       n       -       -       proxymap
+EOF
+    find "$d/conf" -type f -exec touch -d '1 minute ago' {} +
+}
+
+st_norm() {
+    sed -E -e 's/^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [^ ]+ //' -e 's/\[[0-9]+\]: /[PID]: /g' \
+        -e 's/\b[0-9A-F]{10,12}\b/QID/g' -e 's/delay=[0-9.]+, delays=[0-9.\/]+/delay=D, delays=D/' \
+        -e 's/, dsn=/, dsn=/' -e "s#$ST_T/(ref|ours)#INST#g" -e "s#$ST_T#TMP#g" \
+        -e 's/:[0-9]{4,5}: /:PORT: /' "$@"
+}
+
+st_settle() {
+    local i
+    for i in $(seq 1 100); do
+        [ -z "$(find "$ST_T/$1/q/maildrop" "$ST_T/$1/q/incoming" "$ST_T/$1/q/active" -type f 2>/dev/null)" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+if [ "$(id -u)" != 0 ] || ! id postfix >/dev/null 2>&1 || ! command -v openssl >/dev/null || ! command -v python3 >/dev/null \
+    || ! command -v unshare >/dev/null || [ ! -x "$OUR_LIBEXEC/smtp" ]; then
+    echo "smtp-tls: skipped: needs root, the postfix user, openssl, python3, unshare and our daemons ($OUR_LIBEXEC)"
+else
+    st_pids=
+    st_stop() {
+        local s
+        for s in ref ours srv; do inst_stop "$ST_T/$s/conf"; done
+        [ -n "$st_pids" ] && kill $st_pids 2>/dev/null
+        return 0
+    }
+    trap 'st_stop; rm -rf "$COMPAT_TMP"' EXIT
+    # Certificates: a CA, the server (mx.tls.test) and the client signed
+    # by it, a self-signed one.
+    (
+        cd "$ST_T" || exit 1
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj "/C=XX/O=Test/CN=Test Root CA" \
+            -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+        openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj "/CN=mx.tls.test"
+        printf 'subjectAltName=DNS:mx.tls.test,DNS:*.wild.tls.test,DNS:ta.dane.test\n' >srv.ext
+        openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out srv.crt -days 2 -extfile srv.ext
+        openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj "/CN=client.tls.test"
+        openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 2
+        cat client.key client.crt >client.pem
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout self.key -out self.crt -days 2 -subj "/CN=self.tls.test"
+        chmod 644 ./*.key ./*.pem
+    ) >/dev/null 2>&1
+    ST_SRV_FP=$(openssl x509 -in "$ST_T/srv.crt" -noout -fingerprint -sha256 | sed 's/.*=//')
+    ST_SRV_PKFP=$(openssl x509 -in "$ST_T/srv.crt" -noout -pubkey | openssl pkey -pubin -outform DER | openssl dgst -sha256 -c | sed 's/.*= //')
+    ST_SRV_TLSA3=$(openssl x509 -in "$ST_T/srv.crt" -noout -pubkey | openssl pkey -pubin -outform DER | openssl dgst -sha256 | sed 's/.*= //')
+    ST_CA_TLSA2=$(openssl x509 -in "$ST_T/ca.crt" -outform DER | openssl dgst -sha256 | sed 's/.*= //')
+    ST_SELF_TLSA30=$(openssl x509 -in "$ST_T/self.crt" -outform DER | openssl dgst -sha512 | sed 's/.*= //')
+    # domain|transport:nexthop|policy entry for the next hop (empty: none).
+    # Every case has its own next-hop name (NAME.srv.test resolves to
+    # 127.0.0.1), so that the policy table keys differ.
+    ST_CASES="may.t|smtp:[may.srv.test]:26410|may
+encrypt.t|smtp:[encrypt.srv.test]:26410|encrypt
+verify-match.t|smtp:[verify-match.srv.test]:26410|verify match=mx.tls.test
+verify-host.t|smtp:[mx.tls.test]:26410|verify
+verify-host-bad.t|smtp:[verify-host.srv.test]:26410|verify
+verify-cfg.t|smtpvfy:[verify-cfg.srv.test]:26410|verify
+verify-wrong.t|smtp:[verify-wrong.srv.test]:26410|verify match=wrong.tls.test:other.tls.test
+verify-wild.t|smtp:[verify-wild.srv.test]:26410|verify match=a.wild.tls.test
+verify-wild2.t|smtp:[verify-wild2.srv.test]:26410|verify match=a.b.wild.tls.test
+secure-dot.t|smtp:[secure-dot.srv.test]:26410|secure match=.tls.test
+secure-cfg.t|smtpsec:[secure-cfg.srv.test]:26410|secure
+secure-nexthop.t|smtp:[tls.test]:26410|secure
+secure-nexthop-bad.t|smtp:[secure-nexthop.srv.test]:26410|secure
+verify-self.t|smtp:[verify-self.srv.test]:26411|verify match=self.tls.test
+encrypt-self.t|smtp:[encrypt-self.srv.test]:26411|encrypt
+verify-noca.t|smtpnoca:[verify-noca.srv.test]:26410|verify match=mx.tls.test
+may-noca.t|smtpnoca:[may-noca.srv.test]:26410|may
+verify-leaf.t|smtp:[verify-leaf.srv.test]:26413|verify match=mx.tls.test
+fp-cert.t|smtp:[fp-cert.srv.test]:26410|fingerprint match=$ST_SRV_FP
+fp-pkey.t|smtp:[fp-pkey.srv.test]:26410|fingerprint match=ff:00|$ST_SRV_PKFP
+fp-wrong.t|smtp:[fp-wrong.srv.test]:26410|fingerprint match=00:11:22:33
+fp-wrong32.t|smtp:[fp-wrong32.srv.test]:26410|fingerprint match=0000000000000000000000000000000000000000000000000000000000000000
+fp-cfg.t|smtpfp:[fp-cfg.srv.test]:26410|fingerprint
+fp-none.t|smtp:[fp-none.srv.test]:26410|fingerprint
+fp-bad.t|smtp:[fp-bad.srv.test]:26410|fingerprint match=zz:yy|$ST_SRV_FP
+notls.t|smtp:[notls.srv.test]:26412|encrypt
+notls-may.t|smtp:[notls-may.srv.test]:26412|may
+tls12.t|smtp:[tls12.srv.test]:26410|encrypt protocols=TLSv1.2
+tls13.t|smtp:[tls13.srv.test]:26410|encrypt protocols=>=TLSv1.3
+proto-cfg.t|smtpproto:[proto-cfg.srv.test]:26410|encrypt
+proto-bad.t|smtp:[proto-bad.srv.test]:26410|encrypt protocols=TLSv9
+ciph-bad.t|smtp:[ciph-bad.srv.test]:26410|encrypt ciphers=bogus
+exclude.t|smtp:[exclude.srv.test]:26410|encrypt protocols=TLSv1.2 exclude=AES256
+sni.t|smtp:[sni.srv.test]:26410|encrypt servername=sni.tls.test
+sni-bad.t|smtp:[sni-bad.srv.test]:26410|encrypt servername=bad_name!
+sni-cfg.t|smtpsni:[sni-cfg.srv.test]:26410|encrypt
+match-enc.t|smtp:[match-enc.srv.test]:26410|encrypt match=mx.tls.test
+dup.t|smtp:[dup.srv.test]:26410|encrypt protocols=TLSv1.2 protocols=TLSv1.3
+badattr.t|smtp:[badattr.srv.test]:26410|encrypt frob=1
+noeq.t|smtp:[noeq.srv.test]:26410|encrypt frob
+none-attr.t|smtp:[none-attr.srv.test]:26410|none match=x
+cert.t|smtpcert:[cert.srv.test]:26414|encrypt
+chain.t|smtpchain:[chain.srv.test]:26414|encrypt
+ta.t|smtpta:[ta.srv.test]:26410|verify match=mx.tls.test
+tafile.t|smtpnoca:[tafile.srv.test]:26410|verify match=mx.tls.test tafile=$ST_T/ca.crt
+tafile-enc.t|smtp:[tafile-enc.srv.test]:26410|encrypt tafile=$ST_T/ca.crt
+dane-nodns.t|smtpnodns:[dane-nodns.srv.test]:26410|dane
+daneonly-nodns.t|smtpnodns:[daneonly-nodns.srv.test]:26410|dane-only
+dane-ee.t|smtp:[ee.dane.test]:26410|dane-only
+dane-ta.t|smtp:[ta.dane.test]:26410|dane-only
+dane-ta-name.t|smtp:[ta-alias.dane.test]:26410|dane-only
+dane-wrong.t|smtp:[wrong.dane.test]:26410|dane-only
+dane-none.t|smtp:[none.dane.test]:26410|dane
+daneonly-none.t|smtp:[none2.dane.test]:26410|dane-only
+dane-insecure.t|smtp:[insecure.dane.test]:26410|dane-only
+dane-unusable.t|smtp:[unusable.dane.test]:26410|dane
+dane-mx.t|smtp:mx.dane.test:26410|dane
+dane-self.t|smtp:[self.dane.test]:26411|dane-only"
+    ST_CASES=$(echo "$ST_CASES" | sed -e 's/ /\x01/g')
+    ST_CASES=$(echo "$ST_CASES" | tr '\n' ' ')
+    # A DNS server that answers with the AD bit for *.dane.test (except
+    # insecure.dane.test) and TLSA records per host.
+    cat >"$ST_T/dns.py" <<'PYEOF'
+import socket, struct, sys
+ta2, ee3, self30 = sys.argv[2], sys.argv[3], sys.argv[4]
+A = {"ee.dane.test", "ta.dane.test", "ta-alias.dane.test", "wrong.dane.test", "none.dane.test", "none2.dane.test",
+     "insecure.dane.test", "unusable.dane.test", "mx.dane.test", "self.dane.test", "mx.tls.test", "tls.test"}
+TLSA = {"_26410._tcp.ee.dane.test": [(3, 1, 1, ee3)], "_26410._tcp.ta.dane.test": [(2, 0, 1, ta2)],
+        "_26410._tcp.ta-alias.dane.test": [(2, 0, 1, ta2)],
+        "_26410._tcp.wrong.dane.test": [(3, 1, 1, "00" * 32)], "_26410._tcp.insecure.dane.test": [(3, 1, 1, ee3)],
+        "_26410._tcp.unusable.dane.test": [(0, 0, 1, ta2), (3, 1, 1, "00")],
+        "_26410._tcp.mx.dane.test": [(3, 1, 1, ee3)], "_26411._tcp.self.dane.test": [(3, 0, 2, self30)]}
+MX = {"mx.dane.test": [(10, "mx.dane.test")]}
+def name(b, o):
+    labels = []
+    while b[o]:
+        labels.append(b[o + 1:o + 1 + b[o]].decode()); o += 1 + b[o]
+    return ".".join(labels).lower(), o + 1
+def enc(n):
+    return b"".join(bytes([len(l)]) + l.encode() for l in n.split(".")) + b"\0"
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.84.0.1", 53))
+while True:
+    q, peer = s.recvfrom(4096)
+    qid, flags = struct.unpack(">HH", q[:4])
+    qn, o = name(q, 12)
+    qt, qc = struct.unpack(">HH", q[o:o + 4])
+    question = q[12:o + 4]
+    ans = []
+    if qt == 1 and (qn in A or qn.endswith(".srv.test")):
+        ans.append((1, socket.inet_aton("127.0.0.1")))
+    elif qt == 52 and qn in TLSA:
+        for u, sel, m, h in TLSA[qn]:
+            ans.append((52, bytes([u, sel, m]) + bytes.fromhex(h)))
+    elif qt == 2 and qn == "":
+        ans.append((2, enc("a.root.test")))
+    elif qt == 15 and qn in MX:
+        for p, h in MX[qn]:
+            ans.append((15, struct.pack(">H", p) + enc(h)))
+    known = qn in A or qn in MX or qn.endswith(".srv.test") or qn.endswith("dane.test") or qn == ""
+    rcode = 0 if (ans or known) else 3
+    ad = 0x20 if (qn.endswith("dane.test") and "insecure" not in qn) or qn == "" else 0
+    rflags = 0x8000 | (flags & 0x0100) | 0x0080 | ad | rcode | 0x0400
+    out = struct.pack(">HHHHHH", qid, rflags, 1, len(ans), 0, 0) + question
+    for t, rdata in ans:
+        out += b"\xc0\x0c" + struct.pack(">HHIH", t, 1, 300, len(rdata)) + rdata
+    s.sendto(out, peer)
+PYEOF
+    python3 "$ST_T/dns.py" x "$ST_CA_TLSA2" "$ST_SRV_TLSA3" "$ST_SELF_TLSA30" &
+    st_pids="$st_pids $!"
+    printf 'nameserver 127.84.0.1\noptions timeout:1 attempts:1 trust-ad\n' >"$ST_T/resolv.conf"
+    chmod 644 "$ST_T/resolv.conf"
+    st_server
+    inst_start "$ST_T/srv/conf" >/dev/null 2>&1
+    for st_s in ref ours; do
+        st_instance $st_s
+        sed -i 's/\x01/ /g' "$ST_T/$st_s/conf/transport" "$ST_T/$st_s/conf/policy"
+        find "$ST_T/$st_s/conf" -type f -exec touch -d '1 minute ago' {} +
+        inst_queue "$ST_T/$st_s/q"; touch "$ST_T/$st_s/q/quick-start"
+        unshare -m sh -c "mount --bind $ST_T/resolv.conf /etc/resolv.conf && $REF_SBIN/postfix -c $ST_T/$st_s/conf start" >/dev/null 2>&1
+    done
+    sleep 0.5
+    # All cases at once, to both client instances. Every case has its own
+    # next-hop name, which its log lines carry; the server tells the two
+    # clients apart by their source address (ref 127.0.0.3, ours
+    # 127.0.0.2) and logs its TLS sessions with client certificates
+    # under its own name (port 26414).
+    for st_c in $ST_CASES; do
+        st_dom=${st_c%%|*}
+        case "$st_dom" in *"${CASE_FILTER:-}"*) ;; *) continue;; esac
+        for st_s in ref ours; do
+            printf 'Subject: %s\n\nbody\n' "$st_dom" | "$REF_SBIN/sendmail" -C "$ST_T/$st_s/conf" -f s@tls.test "r@$st_dom"
+        done
+    done
+    for st_s in ref ours; do st_settle $st_s; done
+    sleep 1
+    for st_s in ref ours; do st_settle $st_s; done
+    mkdir -p "$ST_T/cases"
+    for st_c in $ST_CASES; do
+        st_dom=${st_c%%|*}
+        case "$st_dom" in *"${CASE_FILTER:-}"*) ;; *) continue;; esac
+        st_host=${st_c#*|}; st_host=${st_host%%|*}; st_host=${st_host#*:}; st_host=${st_host#[}; st_host=${st_host%%[]:]*}
+        st_re="(^|[^-a-z0-9.])$(echo "$st_host" | sed 's/\./\\./g')([^-a-z0-9.]|\$)|to=<r@$st_dom>"
+        for st_s in ref ours; do
+            grep -E 'postfix/smtp\[' "$ST_T/$st_s/maillog" | grep -E "$st_re" | st_norm >"$ST_T/cases/$st_dom.$st_s"
+        done
+        compare_files "smtp-tls-$st_dom" "$ST_T/cases/$st_dom.ref" "$ST_T/cases/$st_dom.ours"
+    done
+    for st_s in ref ours; do
+        if [ $st_s = ref ]; then st_a=127.0.0.3; else st_a=127.0.0.2; fi
+        grep -F "[$st_a]" "$ST_T/srv/maillog" | grep -E 'TLS connection established from|SSL_accept|lost connection' \
+            | st_norm | sed -E -e 's/ key-exchange .*//' -e "s/unknown\[$st_a\]/CLIENT/g" | LC_ALL=C sort >"$ST_T/cases/server.$st_s"
+    done
+    compare_files "smtp-tls-server" "$ST_T/cases/server.ref" "$ST_T/cases/server.ours"
+    st_stop
+    trap 'rm -rf "$COMPAT_TMP"' EXIT
+fi
