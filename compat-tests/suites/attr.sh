@@ -76,7 +76,7 @@ EOF
     echo "pickup_service_name = nopickup" >>"$T/alt/main.cf"
 
     "$REF_SBIN/postfix" -c "$T" check >"$T/check.log" 2>&1
-    "$REF_SBIN/postfix" -c "$T" start >"$T/start.log" 2>&1
+    inst_start "$T" >"$T/start.log" 2>&1
     for i in $(seq 1 100); do
         [ -S "$T/q/private/rewrite" ] && [ -p "$T/q/public/pickup" ] && [ -S "$T/q/public/qmgr" ] && break
         sleep 0.1
@@ -244,11 +244,7 @@ for line in sys.stdin:
 # stub's domain, the recipient goes to the error transport.
 attr_stub() {
     local probe=$1 T=$2 mp=$3 stub i ok
-    "$REF_SBIN/postfix" -c "$T" stop >/dev/null 2>&1
-    for i in $(seq 1 100); do
-        kill -0 "$mp" 2>/dev/null || break
-        sleep 0.1
-    done
+    inst_stop "$T"
     "$REF_SBIN/postconf" -c "$T" -M# rewrite/unix
     "$probe" -c "$T" stub-rewrite stub.invalid "stub says no" 2>"$T/stub.err" &
     stub=$!
@@ -256,7 +252,7 @@ attr_stub() {
         [ -S "$T/q/private/rewrite" ] && break
         sleep 0.1
     done
-    "$REF_SBIN/postfix" -c "$T" start >>"$T/start.log" 2>&1
+    inst_start "$T" >>"$T/start.log" 2>&1
     for i in $(seq 1 100); do
         [ -p "$T/q/public/pickup" ] && [ -S "$T/q/public/qmgr" ] && break
         sleep 0.1
@@ -409,7 +405,7 @@ attr_stop() {
     local T=$1 mp=$2 kids p i
     kids=
     [ -n "$mp" ] && kids=$(ps -o pid= --ppid "$mp" 2>/dev/null)
-    "$REF_SBIN/postfix" -c "$T" stop >/dev/null 2>&1
+    inst_stop "$T"
     for i in $(seq 1 50); do
         [ -n "$mp" ] && kill -0 "$mp" 2>/dev/null || break
         sleep 0.1

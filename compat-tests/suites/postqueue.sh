@@ -86,8 +86,8 @@ PQ_UP=
 if [ "$(id -u)" = 0 ] && mkdir -p "$PQ_Q" "$PQ_T/data" && chown postfix "$PQ_T/data" 2>/dev/null \
     && "$REF_SBIN/postfix" -c "$PQ_C" check >/dev/null 2>&1; then
     pq_old_trap=$(trap -p EXIT)
-    trap '"$REF_SBIN/postfix" -c "$PQ_C" stop >/dev/null 2>&1; rm -rf "$COMPAT_TMP"' EXIT
-    if "$REF_SBIN/postfix" -c "$PQ_C" start >/dev/null 2>&1; then
+    trap 'inst_stop "$PQ_C"; rm -rf "$COMPAT_TMP"' EXIT
+    if inst_start "$PQ_C" >/dev/null 2>&1; then
         PQ_UP=1
     else
         echo "postqueue: skipped: the reference instance did not start"
@@ -148,7 +148,7 @@ if [ -n "$PQ_UP" ]; then
     pq "-i id" -c "$PQ_C" -i "$pq_id"
     pq "-i unknown id" -c "$PQ_C" -i ABCDEF123
     pq "-f" -c "$PQ_C" -f
-    "$REF_SBIN/postfix" -c "$PQ_C" stop >/dev/null 2>&1
+    inst_stop "$PQ_C"
     # Stand-alone: the mail system is down.
     sleep 0.5
     pq "down -p" -c "$PQ_C" -p

@@ -49,20 +49,20 @@ PS_UP=
 if [ "$(id -u)" = 0 ] && mkdir -p "$PS_Q" "$PS_T/data" && chown postfix "$PS_T/data" 2>/dev/null \
     && "$REF_SBIN/postfix" -c "$PS_T/conf" check >/dev/null 2>&1; then
     ps_old_trap=$(trap -p EXIT)
-    trap '"$REF_SBIN/postfix" -c "$PS_T/conf" stop >/dev/null 2>&1; rm -rf "$COMPAT_TMP"' EXIT
+    trap 'inst_stop "$PS_T/conf"; rm -rf "$COMPAT_TMP"' EXIT
     ps_send() { MAIL_CONFIG=$PS_T/conf "$REF_SBIN/sendmail" "$@" 2>/dev/null; }
     ps_wait() { for ps_i in $(seq 1 100); do [ "$(find "$PS_Q/incoming" "$PS_Q/hold" -type f | wc -l)" -ge "$1" ] && break; sleep 0.2; done; }
-    if "$REF_SBIN/postfix" -c "$PS_T/conf" start >/dev/null 2>&1; then
+    if inst_start "$PS_T/conf" >/dev/null 2>&1; then
         for ps_n in 1 2 3 4; do printf 'Subject: m%s\n\nbody\n' $ps_n | ps_send -f s@example.com r$ps_n@example.org; done
         printf 'Subject: hold me\n\nbody\n' | ps_send -f s@example.com h@example.org
         ps_wait 5
-        "$REF_SBIN/postfix" -c "$PS_T/conf" stop >/dev/null 2>&1
+        inst_stop "$PS_T/conf"
         echo "enable_long_queue_ids = yes" >>"$PS_T/conf/main.cf"
-        if "$REF_SBIN/postfix" -c "$PS_T/conf" start >/dev/null 2>&1; then
+        if inst_start "$PS_T/conf" >/dev/null 2>&1; then
             printf 'Subject: long\n\nbody\n' | ps_send -f s@example.com l1@example.org
             printf 'Subject: hold long\n\nbody\n' | ps_send -f s@example.com l2@example.org
             ps_wait 7
-            "$REF_SBIN/postfix" -c "$PS_T/conf" stop >/dev/null 2>&1
+            inst_stop "$PS_T/conf"
         fi
         sed -i '/^enable_long_queue_ids/d' "$PS_T/conf/main.cf"
         PS_UP=1

@@ -65,7 +65,7 @@ sw_run() {
     "$d/sbin/postqueue" -c "$d/conf" -p 2>&1 | sed -E -e 's/^[0-9A-F]{10,12}/QID/' \
         -e 's/[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8}/DATE/' | LC_ALL=C sort
     grep -c 'message-id=<' "$d/maillog"
-    "$REF_SBIN/postfix" -c "$d/conf" stop >/dev/null 2>&1
+    inst_stop "$d/conf"
 }
 
 if [ "$(id -u)" != 0 ] || ! id postfix >/dev/null 2>&1 || [ ! -x "$OUR_LIBEXEC/master" ] || [ ! -x "$OUR_SBIN/sendmail" ]; then

@@ -17,6 +17,7 @@ public sealed class PostaliasTests : IDisposable
     public PostaliasTests()
     {
         File.WriteAllText(Path.Combine(dir, "main.cf"), "myhostname = host.example\n");
+        File.SetLastWriteTimeUtc(Path.Combine(dir, "main.cf"), System.DateTime.UtcNow.AddMinutes(-1)); // cool: a fresh main.cf is re-read after 300 ms pauses
         Msg.Err = err;
         Msg.Tag = "postalias";
         Postalias.Now = () => 1234567890;
