@@ -10,7 +10,10 @@
 //	between); after the second failure the client warns "disabling
 //	connection caching" and does nothing more. SaveEndp hands a copy
 //	of the descriptor over (the caller still closes its own); the Find
-//	requests return a descriptor the caller owns, or -1.
+//	requests return a descriptor the caller owns, or -1. Like
+//	auto_clnt, the connection is closed after IdleLimit seconds without
+//	use (the owner's event loop calls CloseIdle when IdleDelay says so),
+//	and reopened after TtlLimit seconds.
 using System;
 using System.IO;
 using System.Net.Sockets;
@@ -34,6 +37,13 @@ public sealed class ScacheClient : IDisposable
     private Socket? socket;
     private AttrStream? stream;
     private bool disabled;
+    private long lastUse;
+    private long connectedAt;
+
+    // IdleLimit, TtlLimit - ipc_idle and ipc_ttl, in seconds.
+    public int IdleLimit { get; init; } = 5;
+
+    public int TtlLimit { get; init; } = 1000;
 
     // ScacheClient - a client of "private/" + service; timeout is
     // connection_cache_protocol_timeout, in seconds.
@@ -47,8 +57,29 @@ public sealed class ScacheClient : IDisposable
 
     private string StreamPath => path;
 
+    // IdleDelay - seconds until the idle connection should close; -1
+    // without a connection.
+    public int IdleDelay()
+    {
+        if (stream == null || IdleLimit <= 0)
+            return -1;
+        var ms = lastUse + IdleLimit * 1000L - Environment.TickCount64;
+        return ms <= 0 ? 0 : (int)((ms + 999) / 1000);
+    }
+
+    // CloseIdle - close the connection when it was idle long enough.
+    public void CloseIdle()
+    {
+        if (stream != null && IdleDelay() == 0)
+            Recover();
+    }
+
     private AttrStream? Access()
     {
+        var now = Environment.TickCount64;
+        if (stream != null && TtlLimit > 0 && now - connectedAt >= TtlLimit * 1000L)
+            Recover();
+        lastUse = now;
         if (stream != null)
             return stream;
         var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -66,13 +97,15 @@ public sealed class ScacheClient : IDisposable
         s.SendTimeout = timeoutMs;
         var attr = new AttrStream(new NetworkStream(s, ownsSocket: true), StreamPath);
         var v = new AttrValue[1];
-        if (attr.Receive(Handshake, v, AttrFlags.Strict) != 1)
+        // (RECV_ATTR_STREQ counts no conversion.)
+        if (attr.Receive(Handshake, v, AttrFlags.Strict) != 0)
         {
             attr.Dispose();
             return null;
         }
         socket = s;
         stream = attr;
+        connectedAt = now;
         return stream;
     }
 

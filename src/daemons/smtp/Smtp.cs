@@ -35,6 +35,8 @@ public static class Smtp
             PreInit = PreInit,
             PostInit = PostInit,
             PreAccept = PreAccept,
+            Loop = _ => SmtpReuse.LoopDelay(),
+            Timer = _ => SmtpReuse.OnTimer(),
         });
 
     private static void PreInit(ServerContext ctx)

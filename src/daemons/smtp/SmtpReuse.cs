@@ -88,8 +88,18 @@ internal static class SmtpReuse
             cacheDestinations = ParseList(destName, destinations);
         if (cacheDestinations != null || onDemand)
             client = new ScacheClient(conf.Eval("connection_cache_service_name"),
-                ServerParams.Time(conf, "connection_cache_protocol_timeout"));
+                ServerParams.Time(conf, "connection_cache_protocol_timeout"))
+            {
+                IdleLimit = ServerParams.Time(conf, "ipc_idle"),
+                TtlLimit = ServerParams.Time(conf, "ipc_ttl"),
+            };
     }
+
+    // LoopDelay, OnTimer - the server loop's timer: the cache server
+    // connection closes when idle, so that scache(8) can go away.
+    public static int LoopDelay() => client?.IdleDelay() ?? -1;
+
+    public static void OnTimer() => client?.CloseIdle();
 
     // ParseList - string_list_init(): words, !negation, /file, type:table.
     private static List<(bool, string?, Maps?)> ParseList(string title, string text)
