@@ -11,6 +11,8 @@
 # those files are skipped with a message; the hand-made ones still run.
 
 PC_T=$COMPAT_TMP/pcq
+# postcat only reads: both sides of a case run at the same time.
+COMPARE_PARALLEL=1
 PC_Q=$PC_T/q
 mkdir -p "$PC_T"
 # The Postfix daemons (user postfix) must reach the private queue.
@@ -151,26 +153,26 @@ PC_CLEANUP=
 if [ -n "$PC_ROOT" ]; then
     # Stop the instance even if the run is interrupted while it is up.
     pc_old_trap=$(trap -p EXIT)
-    trap '"$REF_SBIN/postfix" -c "$PC_CONF" stop >/dev/null 2>&1; rm -rf "$COMPAT_TMP"' EXIT
-    if "$REF_SBIN/postfix" -c "$PC_CONF" start >/dev/null 2>&1; then
+    trap 'inst_stop "$PC_CONF"; rm -rf "$COMPAT_TMP"' EXIT
+    if inst_start "$PC_CONF" >/dev/null 2>&1; then
         pc_n=$(echo $PC_NAMES | wc -w)
         for pc_i in $(seq 1 100); do
             [ "$(find "$PC_Q/incoming" "$PC_Q/hold" -type f | wc -l)" -ge "$pc_n" ] && break
             sleep 0.2
         done
         # A long queue ID too: restart with enable_long_queue_ids.
-        "$REF_SBIN/postfix" -c "$PC_CONF" stop >/dev/null 2>&1
+        inst_stop "$PC_CONF"
         echo "enable_long_queue_ids = yes" >>"$PC_CONF/main.cf"
-        if "$REF_SBIN/postfix" -c "$PC_CONF" start >/dev/null 2>&1; then
+        if inst_start "$PC_CONF" >/dev/null 2>&1; then
             # "Subject: hold me": a long ID in the hashed hold queue.
             MAIL_CONFIG=$PC_CONF "$REF_SBIN/sendmail" -f a@example.com -t <"$PC_MSGS/torcpt" 2>/dev/null
             for pc_i in $(seq 1 100); do
                 [ "$(find "$PC_Q/incoming" "$PC_Q/hold" -type f | wc -l)" -gt "$pc_n" ] && break
                 sleep 0.2
             done
-            "$REF_SBIN/postfix" -c "$PC_CONF" stop >/dev/null 2>&1
+            inst_stop "$PC_CONF"
         fi
-        "$REF_SBIN/postfix" -c "$PC_CONF" stop >/dev/null 2>&1
+        inst_stop "$PC_CONF"
         sed -i '/^enable_long_queue_ids/d' "$PC_CONF/main.cf"
         touch -d '1 minute ago' "$PC_CONF/main.cf"
         PC_CLEANUP=1
@@ -450,3 +452,4 @@ CASE_CWD=$PC_T compare "postcat bad main.cf" postcat -c "$PC_BADCF" hand/minimal
 PC_TZCF=$PC_T/tzcf
 pc_conf "$PC_TZCF" "import_environment = MAIL_CONFIG TZ=Asia/Tokyo"
 CASE_CWD=$PC_T compare "postcat import_environment TZ" postcat -c "$PC_TZCF" hand/minimal hand/alltypes
+unset COMPARE_PARALLEL

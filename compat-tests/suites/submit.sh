@@ -526,8 +526,8 @@ compare_files postdrop-sigterm "$SM_T/sig.ref" "$SM_T/sig.ours"
 
 # --- a reference pickup and cleanup take a message queued by our programs
 rm -f "$SM_Q"/maildrop/*
-if "$REF_SBIN/postfix" -c "$SM_REF" start >/dev/null 2>&1; then
-    trap '"$REF_SBIN/postfix" -c "$SM_REF" stop >/dev/null 2>&1; rm -rf "$COMPAT_TMP"' EXIT
+if inst_start "$SM_REF" >/dev/null 2>&1; then
+    trap 'inst_stop "$SM_REF"; rm -rf "$COMPAT_TMP"' EXIT
     sleep 1
     SM_IN=$SM_M/torcpt
     ( cd "$SM_T" && MAIL_CONFIG=$SM_OURS "$OUR_SBIN/sendmail" -t -f pickup@example.com ) <"$SM_IN" 2>"$SM_T/pickup.err"
@@ -547,7 +547,7 @@ if "$REF_SBIN/postfix" -c "$SM_REF" start >/dev/null 2>&1; then
         cat "$SM_T/pickup.err" "$SM_T/maillog" 2>/dev/null | tail -5 | sed 's/^/    /'
         record pickup-accepts-ours 0
     fi
-    "$REF_SBIN/postfix" -c "$SM_REF" stop >/dev/null 2>&1
+    inst_stop "$SM_REF"
     trap 'rm -rf "$COMPAT_TMP"' EXIT
 else
     echo "FAIL pickup-accepts-ours (reference instance did not start)"
