@@ -76,6 +76,8 @@ smtpproto unix  -       -       n       -       -       smtp -o smtp_tls_mandato
 smtpta    unix  -       -       n       -       -       smtp -o smtp_tls_CAfile= -o smtp_tls_trust_anchor_file=$ST_T/ca.crt
 smtpnodns unix  -       -       n       -       -       smtp -o smtp_dns_support_level=enabled
 smtpsni   unix  -       -       n       -       -       smtp -o smtp_tls_servername=hostname
+smtpnote  unix  -       -       n       -       -       smtp -o smtp_tls_note_starttls_offer=yes
+smtpcapath unix -       -       n       -       -       smtp -o smtp_tls_CAfile= -o smtp_tls_CApath=$ST_T/capath
 EOF
     : >"$d/conf/transport"; : >"$d/conf/policy"
     local c
@@ -178,6 +180,7 @@ else
         cat client.key client.crt >client.pem
         openssl req -x509 -newkey rsa:2048 -nodes -keyout self.key -out self.crt -days 2 -subj "/CN=self.tls.test"
         chmod 644 ./*.key ./*.pem
+        mkdir capath && cp ca.crt capath/ && openssl rehash capath
     ) >/dev/null 2>&1
     ST_SRV_FP=$(openssl x509 -in "$ST_T/srv.crt" -noout -fingerprint -sha256 | sed 's/.*=//')
     ST_SRV_PKFP=$(openssl x509 -in "$ST_T/srv.crt" -noout -pubkey | openssl pkey -pubin -outform DER | openssl dgst -sha256 -c | sed 's/.*= //')
@@ -244,7 +247,12 @@ daneonly-none.t|smtp:[none2.dane.test]:26410|dane-only
 dane-insecure.t|smtp:[insecure.dane.test]:26410|dane-only
 dane-unusable.t|smtp:[unusable.dane.test]:26410|dane
 dane-mx.t|smtp:mx.dane.test:26410|dane
-dane-self.t|smtp:[self.dane.test]:26411|dane-only"
+dane-self.t|smtp:[self.dane.test]:26411|dane-only
+dane-mx-insecure.t|smtp:insecure-mx.dane.test:26410|dane
+daneonly-mx-insecure.t|smtp:insecure-mx2.dane.test:26410|dane-only
+note.t|smtpnote:[note.srv.test]:26410|none
+note-may.t|smtpnote:[note-may.srv.test]:26410|may
+capath.t|smtpcapath:[capath.srv.test]:26410|verify match=mx.tls.test"
     ST_CASES=$(echo "$ST_CASES" | sed -e 's/ /\x01/g')
     ST_CASES=$(echo "$ST_CASES" | tr '\n' ' ')
     # A DNS server that answers with the AD bit for *.dane.test (except
@@ -253,13 +261,15 @@ dane-self.t|smtp:[self.dane.test]:26411|dane-only"
 import socket, struct, sys
 ta2, ee3, self30 = sys.argv[2], sys.argv[3], sys.argv[4]
 A = {"ee.dane.test", "ta.dane.test", "ta-alias.dane.test", "wrong.dane.test", "none.dane.test", "none2.dane.test",
-     "insecure.dane.test", "unusable.dane.test", "mx.dane.test", "self.dane.test", "mx.tls.test", "tls.test"}
+     "insecure.dane.test", "unusable.dane.test", "mx.dane.test", "mx2.dane.test", "mx3.dane.test", "self.dane.test", "mx.tls.test", "tls.test"}
 TLSA = {"_26410._tcp.ee.dane.test": [(3, 1, 1, ee3)], "_26410._tcp.ta.dane.test": [(2, 0, 1, ta2)],
         "_26410._tcp.ta-alias.dane.test": [(2, 0, 1, ta2)],
         "_26410._tcp.wrong.dane.test": [(3, 1, 1, "00" * 32)], "_26410._tcp.insecure.dane.test": [(3, 1, 1, ee3)],
         "_26410._tcp.unusable.dane.test": [(0, 0, 1, ta2), (3, 1, 1, "00")],
-        "_26410._tcp.mx.dane.test": [(3, 1, 1, ee3)], "_26411._tcp.self.dane.test": [(3, 0, 2, self30)]}
-MX = {"mx.dane.test": [(10, "mx.dane.test")]}
+        "_26410._tcp.mx.dane.test": [(3, 1, 1, ee3)], "_26410._tcp.mx2.dane.test": [(3, 1, 1, ee3)],
+        "_26410._tcp.mx3.dane.test": [(3, 1, 1, ee3)], "_26411._tcp.self.dane.test": [(3, 0, 2, self30)]}
+MX = {"mx.dane.test": [(10, "mx.dane.test")], "insecure-mx.dane.test": [(10, "mx2.dane.test")],
+      "insecure-mx2.dane.test": [(10, "mx3.dane.test")]}
 def name(b, o):
     labels = []
     while b[o]:

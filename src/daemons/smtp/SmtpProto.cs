@@ -183,6 +183,8 @@ internal sealed class SmtpProto
     {
         var policy = TlsPolicy ?? SmtpTlsPolicy.Global(settings.TlsSecurityLevel, SmtpTlsConfig.Current);
         var level = policy.Level;
+        if ((session.Features & SmtpFeatures.StartTls) != 0 && level <= TlsLevel.None && SmtpTlsConfig.Current.NoteStartTlsOffer)
+            Msg.Info($"Host offered STARTTLS: [{session.Host}]");
         if ((session.Features & SmtpFeatures.StartTls) != 0 && level >= TlsLevel.May)
         {
             SmtpResponse resp;

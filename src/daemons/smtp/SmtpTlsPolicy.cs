@@ -86,6 +86,7 @@ internal sealed class SmtpTlsConfig
     public bool Lmtp { get; init; }
     public bool LookupDns { get; init; } = true;
     public bool IgnoreMxLookupError { get; init; }
+    public bool NoteStartTlsOffer { get; init; }
 
     // CaCertificates - smtp_tls_CAfile and smtp_tls_CApath (null: none set).
     public X509Certificate2Collection? CaCertificates { get; set; }
@@ -138,6 +139,7 @@ internal sealed class SmtpTlsConfig
             Lmtp = p == "lmtp",
             LookupDns = S("host_lookup").Contains("dns", StringComparison.OrdinalIgnoreCase),
             IgnoreMxLookupError = conf.Bool("ignore_mx_lookup_error"),
+            NoteStartTlsOffer = conf.Bool($"{p}_tls_note_starttls_offer"),
         };
         config.LoadCertificates(S("tls_CAfile"), S("tls_CApath"), conf.Bool("tls_append_default_CA"),
             S("tls_chain_files"), S("tls_cert_file"), S("tls_key_file"));
