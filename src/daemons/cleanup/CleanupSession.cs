@@ -125,9 +125,13 @@ internal sealed partial class CleanupSession
     {
         if (!OutOk)
             return;
-        var data = Raw.ToBytes(text);
+        // One Latin-1 byte per char, in a buffer kept for the session.
+        if (outBytes.Length < text.Length)
+            outBytes = new byte[Math.Max(text.Length, outBytes.Length * 2)];
+        var data = outBytes;
+        Encoding.Latin1.GetBytes(text, data);
         var pos = 0;
-        var len = data.Length;
+        var len = text.Length;
         try
         {
             do
@@ -157,6 +161,8 @@ internal sealed partial class CleanupSession
             Errs |= CleanupStatus.Write;
         }
     }
+
+    private byte[] outBytes = new byte[256];
 
     private sealed class FileTooBigException : IOException;
 

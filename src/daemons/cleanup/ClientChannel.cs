@@ -21,6 +21,7 @@ internal sealed class ClientChannel : Postfix.Milter.IMilterChannel
     private readonly ArrayBufferWriter<byte> outBuf = new(256);
     private readonly AttrWriter writer;
     private byte[] inBuf = new byte[8192];
+    private byte[] recBuf = new byte[1024];
     private int inStart;
     private int inEnd;
     private bool eof;
@@ -109,10 +110,12 @@ internal sealed class ClientChannel : Postfix.Milter.IMilterChannel
     }
 
     // ReadRecord - rec_get_raw(): the record type, or -1 (end of input or
-    // a malformed length).
-    public int ReadRecord(out byte[] data)
+    // a malformed length). The data is valid until the next read: it lies
+    // in the input buffer, or in a buffer kept for records that arrive in
+    // pieces (no allocation per record).
+    public int ReadRecord(out ReadOnlySpan<byte> data)
     {
-        data = [];
+        data = default;
         var type = ReadByte();
         if (type < 0)
             return -1;
@@ -130,17 +133,26 @@ internal sealed class ClientChannel : Postfix.Milter.IMilterChannel
         }
         if (len < 0 || len > int.MaxValue)
             return -1;
-        data = new byte[len];
+        var n = (int)len;
+        if (inEnd - inStart >= n)
+        {
+            data = inBuf.AsSpan(inStart, n);
+            inStart += n;
+            return type;
+        }
+        if (recBuf.Length < n)
+            recBuf = new byte[Math.Max(n, recBuf.Length * 2)];
         var got = 0;
-        while (got < len)
+        while (got < n)
         {
             if (inStart == inEnd && !Fill())
                 return -1;
-            var n = Math.Min((int)len - got, inEnd - inStart);
-            inBuf.AsSpan(inStart, n).CopyTo(data.AsSpan(got));
-            inStart += n;
-            got += n;
+            var k = Math.Min(n - got, inEnd - inStart);
+            inBuf.AsSpan(inStart, k).CopyTo(recBuf.AsSpan(got));
+            inStart += k;
+            got += k;
         }
+        data = recBuf.AsSpan(0, n);
         return type;
     }
 
