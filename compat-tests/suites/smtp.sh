@@ -119,6 +119,8 @@ EOF
         echo "dummy.example smtpdummy:[127.0.0.1]:$(sm_port "$s" 20)"
         echo "sda.example smtpsda:[host-only.test]:$(sm_port "$s" 21)"
         echo "nosda.example smtp:[host-only.test]:$(sm_port "$s" 21)"
+        echo "dnsf.example smtpdnsf:mx.test:$(sm_port "$s" 10)"
+        echo "dnsall.example smtpdnsf:host-only.test:$(sm_port "$s" 10)"
     } >"$d/conf/transport"
     {
         echo "[127.0.0.1]:$(sm_port "$s" 25) encrypt"
@@ -139,6 +141,7 @@ EOF
         'g3@gen.example g3-new@gen.example' 'd1@dor.example generic-d1@dor.example' >"$d/conf/generic"
     printf '%s\n' '127.0.0.1 pipelining, dsn, silent-discard' >"$d/conf/ehlodis"
     printf '%s\n' '/^250 2\.1\.5 Ok/ 450 4.1.1 filtered away' >"$d/conf/rf"
+    printf '%s\n' '/ IN MX 10 mx1\.mx\.test\.$/ IGNORE' '/^host-only\.test\. [0-9]+ IN A / IGNORE' >"$d/conf/dnsf"
     printf '%s\n' '/^drop this line/ IGNORE' '/^replace this/ REPLACE replaced body' '/^warn body/ WARN body warned' '/^prepend here/ PREPEND before it' \
         '/caf/ INFO eight' >"$d/conf/bc"
     cat >"$d/conf/master.cf" <<'EOF'
@@ -174,6 +177,7 @@ EOF
 smtpgen   unix  -       -       n       -       -       smtp -o smtp_generic_maps=texthash:$d/conf/generic
 smtpdismap unix -       -       n       -       -       smtp -o smtp_discard_ehlo_keyword_address_maps=texthash:$d/conf/ehlodis
 smtprf    unix  -       -       n       -       -       smtp -o smtp_reply_filter=regexp:$d/conf/rf
+smtpdnsf  unix  -       -       n       -       -       smtp -o smtp_dns_reply_filter=regexp:$d/conf/dnsf
 smtpchk   unix  -       -       n       -       -       smtp -o smtp_header_checks=regexp:$d/conf/hc
   -o smtp_mime_header_checks=regexp:$d/conf/mhc -o smtp_nested_header_checks=regexp:$d/conf/nhc
   -o smtp_body_checks=regexp:$d/conf/bc
@@ -444,6 +448,8 @@ PYEOF2
     # smtp_quote_rfc821_envelope, a PIX firewall greeting.
     printf 'Subject: ehlo\n\nbody\n' >"$SM_T/msg"
     sm_send -N success ed@dis.example em@dismap.example rf@rf.example '"q u"@qno.example' pix@pix.example
+    # smtp_dns_reply_filter: one MX host dropped; every address dropped.
+    sm_send df@dnsf.example da@dnsall.example
     # Address probes (sendmail -bv): the probe stops after RCPT TO, or
     # at DATA with smtp_address_verify_target = data.
     for sm_s in ref ours; do "$REF_SBIN/sendmail" -C "$SM_T/$sm_s/conf" -f bouncer@discard.example -bv v1@s10.example vd@vd.example; done
@@ -488,7 +494,7 @@ PYEOF2
         t1@tlsenc.example t2@tlsnone.example t3@tlsbad.example t4@tlsreq.example t5@tlslog.example \
         g1@gen.example g2@gen.example g3+ext@gen.example other@gen.example d1@dor.example d2@dor.example \
         loop@dor.example m1@dmulti.example m2@dmulti.example ed@dis.example em@dismap.example rf@rf.example \
-        '"q u"@qno.example' pix@pix.example; do
+        '"q u"@qno.example' pix@pix.example df@dnsf.example da@dnsall.example; do
         sm_both "log-$sm_r" 'sm_log $S | grep -F "to=<$sm_r>" | LC_ALL=C sort'
     done
     sm_both log 'sm_log $S | LC_ALL=C sort'

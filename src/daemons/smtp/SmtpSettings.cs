@@ -138,6 +138,9 @@ internal sealed class SmtpSettings
         if (filter.Length > 0)
             openReplyFilter = Postfix.Global.Dict.DictOpen.Open(filter, Postfix.Global.Dict.DictOpenFlags.ReadOnly,
                 Postfix.Global.Dict.DictFlags.Lock | Postfix.Global.Dict.DictFlags.FoldFix);
+        var dnsFilter = conf.Eval($"{p}_dns_reply_filter");
+        if (dnsFilter.Length > 0)
+            Postfix.Global.Dns.DnsReplyFilter.Compile($"{p}_dns_reply_filter", dnsFilter);
         var pix = conf.Eval($"{p}_pix_workaround_maps");
         if (pix.Length > 0)
             openPixMaps = Postfix.Global.Dict.Maps.Create($"{p}_pix_workaround_maps", pix, Postfix.Global.Dict.DictFlags.Lock);
@@ -213,7 +216,7 @@ internal sealed class SmtpSettings
             DeferMxAddress = B("defer_if_no_mx_address_found"),
             LineLengthLimit = Int(S("line_length_limit")),
             TlsSecurityLevel = S("tls_security_level") is { Length: > 0 } level ? level
-                : B("enforce_tls") ? "encrypt" : B("use_tls") ? "may" : "none",
+                : B("enforce_tls") ? (B("tls_enforce_peername") ? "verify" : "encrypt") : B("use_tls") ? "may" : "none",
             LmtpAssumeFinal = lmtp ? S("assume_final") : "no",
             LmtpTcpPort = conf.Eval("lmtp_tcp_port"),
             RelayHost = conf.Eval("relayhost"),

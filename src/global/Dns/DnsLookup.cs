@@ -105,6 +105,20 @@ public static class DnsLookup
             switch (answer)
             {
                 case DnsStatus.Ok:
+                    if (DnsReplyFilter.Maps != null)
+                    {
+                        if (!DnsReplyFilter.Execute(records))
+                        {
+                            why = $"Error looking up name={name} type={DnsType.Name(type)}: Invalid DNS reply filter syntax";
+                            records.Clear();
+                            return DnsStatus.Retry;
+                        }
+                        if (records.Count == 0)
+                        {
+                            why = $"Error looking up name={name} type={DnsType.Name(type)}: DNS reply filter drops all results";
+                            return DnsStatus.Policy;
+                        }
+                    }
                     return DnsStatus.Ok;
                 case DnsStatus.NullMx:
                     why = $"Domain {name} does not accept mail (nullMX)";
