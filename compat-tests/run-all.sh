@@ -131,14 +131,17 @@ else
         : >"$_lane_res/$_lane_suite.done"
     }
 
-    lane_pids=
+    # A lane marks its end in lane-N.end; one that was killed leaves no
+    # mark, and its PID then shows whether it is still there.
+    lanes=
     for i in $(seq 1 "${COMPAT_JOBS:-3}"); do
         (
             while _lane_job=$(lane_next) && [ -n "$_lane_job" ]; do
                 for _lane_n in ${_lane_job#* }; do lane_suite "$_lane_n"; done
             done
+            : >"$res/lane-$i.end"
         ) &
-        lane_pids="$lane_pids $!"
+        lanes="$lanes $i:$!"
     done
 
     # Show each suite's output as it ends; add up the counts.
@@ -146,7 +149,9 @@ else
     while :; do
         # (Looked at before the scan: a lane gone then has marked its end.)
         alive=
-        for p in $lane_pids; do kill -0 "$p" 2>/dev/null && alive=1; done
+        for l in $lanes; do
+            [ -f "$res/lane-${l%%:*}.end" ] || ! kill -0 "${l#*:}" 2>/dev/null || alive=1
+        done
         left=0
         for n in $all_suites; do
             case " $shown " in *" $n "*) continue;; esac
@@ -176,9 +181,12 @@ else
         fi
         sleep 1
     done
-    wait $lane_pids
+    # Every lane has ended: reap them (and the attrprobe build). Not by
+    # PID: in a long run the kernel may have handed a lane's PID to a
+    # later child, and bash then no longer knows the lane.
+    wait 2>/dev/null
 fi
-[ -n "${attrprobe_pid:-}" ] && wait "$attrprobe_pid"
+[ -n "${attrprobe_pid:-}" ] && wait "$attrprobe_pid" 2>/dev/null
 echo
 [ "$FAIL" = 0 ] || echo "failed cases:$FAILED_NAMES" | fold -w 200
 echo "compat: $PASS passed, $FAIL failed"
