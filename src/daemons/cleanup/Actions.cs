@@ -13,6 +13,7 @@ using Postfix.Global.Address;
 using System;
 using System.Collections.Generic;
 using System.Text;
+using Postfix.Global.Mime;
 using Postfix.Global.Queue;
 using Postfix.Util;
 

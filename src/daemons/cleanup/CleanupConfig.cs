@@ -14,6 +14,7 @@ using System;
 using System.Globalization;
 using Postfix.Global.Config;
 using Postfix.Global.Dict;
+using Postfix.Global.Mime;
 using Postfix.Global.Queue;
 using Postfix.Util;
 

@@ -16,6 +16,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Text;
+using Postfix.Global.Mime;
 using Postfix.Global.Queue;
 using Postfix.Util;
 

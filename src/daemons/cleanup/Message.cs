@@ -18,6 +18,7 @@ using Postfix.Global.Address;
 using System;
 using System.Collections.Generic;
 using System.Text;
+using Postfix.Global.Mime;
 using Postfix.Global.Post;
 using Postfix.Global.Queue;
 using Postfix.Util;
@@ -345,8 +346,9 @@ internal sealed partial class CleanupSession
     }
 
     // BodyCallback - cleanup_body_callback().
-    private void BodyCallback(int type, string buf, long offset)
+    private void BodyCallback(int type, ReadOnlyMemory<char> text, long offset)
     {
+        var buf = MimeState.AsString(text);
         if (!OutOk)
             return;
         if ((Flags & CleanupFlags.Filter) != 0 && cfg.BodyChecks != null

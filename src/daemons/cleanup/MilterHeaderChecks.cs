@@ -19,6 +19,7 @@
 using Postfix.Global.Address;
 using System;
 using System.Text;
+using Postfix.Global.Mime;
 using Postfix.Global.Queue;
 using Postfix.Util;
 

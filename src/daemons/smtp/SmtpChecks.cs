@@ -19,6 +19,7 @@ using System;
 using System.Text;
 using Postfix.Global.Address;
 using Postfix.Global.Dict;
+using Postfix.Global.Mime;
 using Postfix.Util;
 
 namespace Postfix.Daemons.Smtp;
@@ -64,7 +65,7 @@ internal sealed class SmtpChecks
     public string Header(string queueId, int headerClass, bool isMime, string header, Action<string> prepend)
     {
         if (isMime)
-            headerClass = SmtpMime.HdrMultipart;
+            headerClass = MimeState.HdrMultipart;
         var (title, maps) = headerMaps[headerClass - 1];
         if (maps == null)
             return header;
@@ -116,7 +117,7 @@ internal sealed class SmtpChecks
                 Msg.Warn($"REPLACE action without text in {mapClass} map");
                 return line;
             }
-            if (where == "header" && SmtpMime.IsHeader(Raw.FromText(args)) == 0)
+            if (where == "header" && !HeaderOpts.IsHeader(Raw.FromText(args)))
             {
                 Msg.Warn($"bad REPLACE header text \"{args}\" in {mapClass} map -- need \"headername: headervalue\"");
                 return line;
@@ -128,7 +129,7 @@ internal sealed class SmtpChecks
         {
             if (args.Length == 0)
                 Msg.Warn($"PREPEND action without text in {mapClass} map");
-            else if (where == "header" && SmtpMime.IsHeader(Raw.FromText(args)) == 0)
+            else if (where == "header" && !HeaderOpts.IsHeader(Raw.FromText(args)))
                 Msg.Warn($"bad PREPEND header text \"{args}\" in {mapClass} map -- need \"headername: headervalue\"");
             else
             {

@@ -23,6 +23,7 @@ using System.Globalization;
 using System.IO;
 using Postfix.Global.Address;
 using Postfix.Global.Deliver;
+using Postfix.Global.Mime;
 using Postfix.Global.Queue;
 using Postfix.Util;
 
@@ -823,16 +824,16 @@ internal sealed class SmtpProto
         loggedLineLimit = false;
         var checks = settings.Checks;
         var downgrading = Downgrading;
-        SmtpMime? mime = null;
+        MimeState? mime = null;
         var generic = settings.Generic;
         if (downgrading || checks != null || generic != null)
         {
             var anyChecks = checks is { AnyHeader: true } || checks is { AnyBody: true };
-            var options = downgrading ? SmtpMime.Options.Downgrade | SmtpMime.Options.ReportNesting
-                : !anyChecks ? SmtpMime.Options.DisableMime : SmtpMime.Options.None;
-            mime = new SmtpMime(options, settings.HeaderSizeLimit, settings.MimeBoundaryLimit, settings.MimeNestingLimit,
-                checks is { AnyHeader: true } || generic != null ? HeaderRewrite : HeaderOut,
-                checks is { AnyBody: true } ? BodyRewrite : (t, text) => TextOut(t, Raw.ToBytes(text)));
+            var options = downgrading ? MimeState.Options.Downgrade | MimeState.Options.ReportNesting
+                : !anyChecks ? MimeState.Options.DisableMime : MimeState.Options.None;
+            mime = new MimeState(options, null, settings.HeaderSizeLimit, settings.MimeBoundaryLimit, settings.MimeNestingLimit,
+                checks is { AnyHeader: true } || generic != null ? HeaderRewrite : HeaderOut, null,
+                checks is { AnyBody: true } ? BodyRewrite : BodyOut, null);
         }
         if ((settings.CliFlags & SmtpCliFlags.AddHeaders) != 0)
             AddHeaders(mime);
@@ -866,7 +867,7 @@ internal sealed class SmtpProto
         throw new SmtpMimeException();
     }
 
-    private void HeaderOut(int headerClass, bool isMime, System.Text.StringBuilder header)
+    private void HeaderOut(int headerClass, HeaderInfo? info, System.Text.StringBuilder header, long offset)
     {
         var text = header.ToString();
         var start = 0;
@@ -880,10 +881,11 @@ internal sealed class SmtpProto
         }
     }
 
-    private void HeaderRewrite(int headerClass, bool isMime, System.Text.StringBuilder header)
+    private void HeaderRewrite(int headerClass, HeaderInfo? info, System.Text.StringBuilder header, long offset)
     {
         if (settings.Checks is { AnyHeader: true })
         {
+            var isMime = info != null && (info.Flags & HeaderFlags.Mime) != 0;
             var result = settings.Checks.Header(state.Request.QueueId, headerClass, isMime, header.ToString(),
                 text => TextOut(RecordType.Norm, Raw.ToBytes(text)));
             if (ReferenceEquals(result, SmtpChecks.Ignore))
@@ -895,19 +897,19 @@ internal sealed class SmtpProto
             }
             header.Clear().Append(result);
         }
-        if (settings.Generic != null && headerClass == SmtpMime.HdrPrimary)
+        if (settings.Generic != null && headerClass == MimeState.HdrPrimary)
         {
             var rewritten = settings.Generic.RewriteHeader(header.ToString());
             if (rewritten != null)
                 header.Clear().Append(rewritten);
         }
-        HeaderOut(headerClass, isMime, header);
+        HeaderOut(headerClass, info, header, offset);
     }
 
     // AddHeaders - smtp_out_add_headers(): Return-Path:, X-Original-To:
     // and Delivered-To: (flags=R, O, D) before the message, through
     // the MIME machinery when it is in use.
-    private void AddHeaders(SmtpMime? mime)
+    private void AddHeaders(MimeState? mime)
     {
         var r = state.Request;
         var rcpt = r.Recipients[0];
@@ -920,7 +922,7 @@ internal sealed class SmtpProto
             AddHeader(mime, "Delivered-To", "", rcpt.Address, "");
     }
 
-    private void AddHeader(SmtpMime? mime, string label, string lt, string addr, string gt)
+    private void AddHeader(MimeState? mime, string label, string lt, string addr, string gt)
     {
         if (settings.Generic != null)
             addr = settings.Generic.RewriteInternal(addr);
@@ -931,8 +933,23 @@ internal sealed class SmtpProto
             MimeFail();
     }
 
-    private void BodyRewrite(int type, string text)
+    // BodyOut - one body record as Latin-1 bytes, without a copy for
+    // lines of ordinary length.
+    private void BodyOut(int type, ReadOnlyMemory<char> text, long offset)
     {
+        if (text.Length > 1024)
+        {
+            TextOut(type, Raw.ToBytes(text.ToString()));
+            return;
+        }
+        Span<byte> bytes = stackalloc byte[text.Length];
+        System.Text.Encoding.Latin1.GetBytes(text.Span, bytes);
+        TextOut(type, bytes);
+    }
+
+    private void BodyRewrite(int type, ReadOnlyMemory<char> record, long offset)
+    {
+        var text = MimeState.AsString(record);
         var result = settings.Checks!.BodyLine(state.Request.QueueId, text,
             prepended => TextOut(RecordType.Norm, Raw.ToBytes(prepended)));
         if (ReferenceEquals(result, SmtpChecks.Ignore))

@@ -1,5 +1,5 @@
 // NAME
-//	ParserTests - RFC 822 tokens, quoting, header names, MIME states
+//	ParserTests - RFC 822 tokens, quoting, DSN text
 using Postfix.Global.Address;
 using System;
 using System.Collections.Generic;
@@ -42,59 +42,6 @@ public class ParserTests
     {
         Quote822.Local(input).ShouldBe(expected);
         Quote822.Unquote(expected).ShouldBe(input);
-    }
-
-    [Theory]
-    [InlineData("Subject: x", 7)]
-    [InlineData("Subject : x", 7)]
-    [InlineData(" Subject: x", 0)]
-    [InlineData("No colon", 0)]
-    [InlineData("Bad Name: x", 0)]
-    public void IsHeader(string text, int len) => HeaderOpts.IsHeader(text.AsSpan()).ShouldBe(len);
-
-    [Fact]
-    public void HeaderOptsDropList()
-    {
-        var opts = new HeaderOpts("bcc, x-private");
-        opts.Find("BCC: a")!.Flags.HasFlag(HeaderFlags.Drop).ShouldBeTrue();
-        opts.Find("x-Private: a")!.Type.ShouldBe(HeaderType.Other);
-        opts.Find("Return-Path: a")!.Flags.HasFlag(HeaderFlags.Drop).ShouldBeFalse();
-    }
-
-    [Fact]
-    public void MimeClassesAndBodies()
-    {
-        var events = new List<string>();
-        var mime = new MimeState(MimeState.Options.None, new HeaderOpts(), 102400, 2048, 100,
-            (cls, info, hdr, off) => events.Add($"H{cls}:{hdr}"),
-            () => events.Add("END"),
-            (type, text, off) => events.Add($"B:{text}"),
-            (err, text) => events.Add($"E{err}"));
-        foreach (var line in new[]
-        {
-            "Content-Type: multipart/mixed;", "\tboundary=\"XX\"", "", "pre", "--XX", "Content-Type: message/rfc822", "",
-            "Subject: inner", "", "inner body", "--XX--", "epi",
-        })
-            mime.Update(RecordType.Norm, line);
-        mime.Update(RecordType.Xtra, "");
-        events.ShouldBe(new[]
-        {
-            "H1:Content-Type: multipart/mixed;\n\tboundary=\"XX\"", "END", "B:", "B:pre", "B:--XX",
-            "H2:Content-Type: message/rfc822", "B:", "H3:Subject: inner", "B:", "B:inner body", "B:--XX--", "B:epi",
-        });
-    }
-
-    [Fact]
-    public void MimeFoldedAndMissingSeparator()
-    {
-        var events = new List<string>();
-        var mime = new MimeState(MimeState.Options.None, new HeaderOpts(), 102400, 2048, 100,
-            (cls, info, hdr, off) => events.Add($"H:{hdr}"), () => events.Add("END"),
-            (type, text, off) => events.Add($"B:{text}"), (err, text) => { });
-        mime.Update(RecordType.Norm, "Subject: a");
-        mime.Update(RecordType.Norm, " b");
-        mime.Update(RecordType.Norm, "not a header");
-        events.ShouldBe(new[] { "H:Subject: a\n b", "END", "B:", "B:not a header" });
     }
 
     [Fact]

@@ -1,5 +1,5 @@
 // NAME
-//	HeaderOpts - what cleanup knows about a message header name
+//	HeaderOpts - what is known about a message header name
 // POSTFIX
 //	src/global/header_opts.c, src/global/is_header.c
 // DESCRIPTION
@@ -12,9 +12,9 @@
 using System;
 using System.Collections.Generic;
 
-namespace Postfix.Daemons.Cleanup;
+namespace Postfix.Global.Mime;
 
-internal enum HeaderType
+public enum HeaderType
 {
     Other, ApparentlyTo, Bcc, Cc, ContentLength, ContentTransferEncoding, ContentType, Date,
     DeliveredTo, ErrorsTo, From, MessageId, Received, ReplyTo, ResentBcc, ResentCc, ResentDate,
@@ -24,7 +24,7 @@ internal enum HeaderType
 }
 
 [Flags]
-internal enum HeaderFlags
+public enum HeaderFlags
 {
     None = 0,
     Drop = 1 << 0,
@@ -36,9 +36,9 @@ internal enum HeaderFlags
     XRecip = Recip | Extract,
 }
 
-internal sealed record HeaderInfo(string Name, HeaderType Type, HeaderFlags Flags);
+public sealed record HeaderInfo(string Name, HeaderType Type, HeaderFlags Flags);
 
-internal sealed class HeaderOpts
+public sealed class HeaderOpts
 {
     private static readonly HeaderInfo[] Known =
     [
@@ -76,6 +76,9 @@ internal sealed class HeaderOpts
     ];
 
     private readonly Dictionary<string, HeaderInfo> table = new(StringComparer.Ordinal);
+
+    // Default - the table with the default message_drop_headers names.
+    public static readonly HeaderOpts Default = new();
 
     // HeaderOpts - the table, with the message_drop_headers names marked.
     public HeaderOpts(string dropHeaders = "bcc, content-length, resent-bcc, return-path")

@@ -1,28 +1,38 @@
 // NAME
-//	MimeState - streaming MIME structure tracker for message content
+//	MimeState - streaming MIME structure tracker, with optional 8-bit
+//	to 7-bit conversion
 // POSTFIX
-//	src/global/mime_state.c, src/global/header_token.c (our own code)
+//	src/global/mime_state.c (our own code)
 // DESCRIPTION
 //	Update() takes the content one record at a time (N: line, L: part of
-//	a long line, anything else: end of content). It joins folded header
-//	lines into one header (up to header_size_limit bytes; the rest is
-//	dropped), hands complete headers to HeadOut with their class
-//	(primary, after a multipart boundary, or at the start of an attached
-//	message/rfc822), calls HeadEnd after the primary header block and
-//	BodyOut for each body record. Content-Type boundaries are kept on a
-//	stack so that headers of body parts are recognized; nesting beyond
-//	mime_nesting_limit, 8-bit text where 7-bit is declared and bad
-//	encoding domains are reported once each when asked for.
-//	8-bit to 7-bit conversion is not done here (cleanup never asks).
-using Postfix.Global.Address;
+//	a long line, anything else: end of content; Latin-1 strings, one
+//	char per byte). It joins folded header lines into one header (up to
+//	header_size_limit bytes; the rest is dropped), hands complete headers
+//	to HeadOut with their class (primary, after a multipart boundary, or
+//	at the start of an attached message/rfc822), calls HeadEnd after the
+//	primary header block and BodyOut for each body record. Content-Type
+//	boundaries are kept on a stack so that headers of body parts are
+//	recognized; nesting beyond mime_nesting_limit, 8-bit text where 7-bit
+//	is declared and bad encoding domains are reported once each when
+//	asked for. DisableMime looks at no MIME header.
+//
+//	With Downgrade (smtp to a server without 8BITMIME), parts declared
+//	8bit or binary are sent as 7-bit: their Content-Transfer-Encoding
+//	header is held back and replaced at the end of the part's headers by
+//	"quoted-printable" (leaf parts) or "7bit" (multipart/* and
+//	message/*), and leaf bodies are encoded quoted-printable with soft
+//	line breaks after 73 output characters. Body output is a view of the
+//	input record or of the encoder's line buffer, valid during the call.
 using System;
 using System.Collections.Generic;
+using System.Runtime.InteropServices;
 using System.Text;
+using Postfix.Global.Address;
 using Postfix.Global.Queue;
 
-namespace Postfix.Daemons.Cleanup;
+namespace Postfix.Global.Mime;
 
-internal sealed class MimeState
+public sealed class MimeState
 {
     public const int HdrPrimary = 1;
     public const int HdrMultipart = 2;
@@ -33,6 +43,7 @@ internal sealed class MimeState
     public enum Options
     {
         None = 0,
+        Downgrade = 1 << 0,
         Report8BitIn7BitBody = 1 << 1,
         Report8BitInHeader = 1 << 2,
         ReportEncodingDomain = 1 << 3,
@@ -84,7 +95,14 @@ internal sealed class MimeState
 
     public delegate void HeadOutFn(int headerClass, HeaderInfo? info, StringBuilder header, long offset);
 
-    public delegate void BodyOutFn(int recordType, string text, long offset);
+    // BodyOutFn - one body record; text is valid during the call only.
+    public delegate void BodyOutFn(int recordType, ReadOnlyMemory<char> text, long offset);
+
+    // AsString - the body record as a string: the input record itself
+    // when it was passed on unchanged.
+    public static string AsString(ReadOnlyMemory<char> text) =>
+        MemoryMarshal.TryGetString(text, out var whole, out var start, out var length) && start == 0 && length == whole.Length
+            ? whole : text.ToString();
 
     private readonly Options options;
     private readonly HeaderOpts headerOpts;
@@ -92,10 +110,12 @@ internal sealed class MimeState
     private readonly int boundLimit;
     private readonly int maxDepth;
     private readonly HeadOutFn headOut;
-    private readonly Action headEnd;
+    private readonly Action? headEnd;
     private readonly BodyOutFn bodyOut;
-    private readonly Action<int, string> errPrint;
+    private readonly Action<int, string>? errPrint;
     private readonly StringBuilder output = new();
+    private readonly char[] qpLine = new char[QpLineMax];
+    private int qpLength;
     private readonly List<Boundary> stack = new(); // top at the end
     private int currState = HdrPrimary;
     private CType currCType = CType.Text;
@@ -108,11 +128,12 @@ internal sealed class MimeState
     private long headOffset;
     private long bodyOffset;
 
-    public MimeState(Options options, HeaderOpts headerOpts, int headerLimit, int boundLimit, int maxDepth,
-        HeadOutFn headOut, Action headEnd, BodyOutFn bodyOut, Action<int, string> errPrint)
+    // MimeState - mime_state_alloc(); headerOpts null: the default table.
+    public MimeState(Options options, HeaderOpts? headerOpts, int headerLimit, int boundLimit, int maxDepth,
+        HeadOutFn headOut, Action? headEnd, BodyOutFn bodyOut, Action<int, string>? errPrint)
     {
         this.options = options;
-        this.headerOpts = headerOpts;
+        this.headerOpts = headerOpts ?? HeaderOpts.Default;
         this.headerLimit = headerLimit;
         this.boundLimit = boundLimit;
         this.maxDepth = maxDepth;
@@ -144,7 +165,7 @@ internal sealed class MimeState
     {
         if ((errFlags & err) == 0)
         {
-            errPrint(err, text);
+            errPrint?.Invoke(err, text);
             errFlags |= err;
         }
     }
@@ -155,11 +176,13 @@ internal sealed class MimeState
         headOffset += len + 1;
     }
 
-    private void BodyOut(int type, string text)
+    private void BodyOut(int type, ReadOnlyMemory<char> text)
     {
         bodyOut(type, text, bodyOffset);
         bodyOffset += text.Length + 1;
     }
+
+    private bool Downgrading => (options & Options.Downgrade) != 0 && currDomain != Enc7Bit;
 
     // Update - mime_state_update(): process one record; returns the errors.
     public int Update(int recType, string text)
@@ -211,8 +234,18 @@ internal sealed class MimeState
                 }
             }
 
+            // The end of a header block: the replacement encoding header.
+            if (Downgrading)
+            {
+                var enc = (currCType == CType.Message && currSType != SType.Global) || currCType == CType.Multipart
+                    ? "7bit" : "quoted-printable";
+                output.Clear().Append("Content-Transfer-Encoding: ").Append(enc);
+                HeadOut(null, text.Length);
+                output.Clear();
+            }
+
             if (currState == HdrPrimary)
-                headEnd();
+                headEnd?.Invoke();
 
             if ((options & Options.ReportEncodingDomain) != 0)
             {
@@ -241,7 +274,7 @@ internal sealed class MimeState
                     bodyOffset = 0;
                     if (currCType == CType.Message)
                     {
-                        if (currSType is SType.Rfc822 or SType.Global)
+                        if (currSType == SType.Rfc822 || (currSType == SType.Global && !Downgrading))
                             SetState(HdrNested, CType.Text, SType.Plain, Enc7Bit, Enc7Bit);
                         else
                             SetCurrState(StateBody);
@@ -258,7 +291,7 @@ internal sealed class MimeState
                 else
                 {
                     if (currState == HdrPrimary)
-                        BodyOut(RecordType.Norm, "");
+                        BodyOut(RecordType.Norm, ReadOnlyMemory<char>.Empty);
                     SetCurrState(StateBody);
                 }
             }
@@ -276,10 +309,51 @@ internal sealed class MimeState
                 Report(Err8BitIn7BitBody, text);
             if (stack.Count > 0 && prevRecType != RecordType.Cont && text.Length > 2 && text[0] == '-' && text[1] == '-')
                 MatchBoundary(text);
-            BodyOut(recType, text);
+            if (Downgrading)
+                Downgrade(recType, text);
+            else
+                BodyOut(recType, text.AsMemory());
         }
         prevRecType = recType;
         return errFlags;
+    }
+
+    // The encoder's line: a soft break once it passes 72 characters, so
+    // at most 75, and 77 after the trailing blank of a hard line.
+    private const int QpLineMax = 80;
+    private const string HexChars = "0123456789ABCDEF";
+
+    private void QpEncode(char ch)
+    {
+        qpLine[qpLength++] = '=';
+        qpLine[qpLength++] = HexChars[(ch >> 4) & 0xf];
+        qpLine[qpLength++] = HexChars[ch & 0xf];
+    }
+
+    // Downgrade - mime_state_downgrade(): quoted-printable for one body
+    // record, the trailing blank of a hard line encoded.
+    private void Downgrade(int recType, string text)
+    {
+        foreach (var ch in text)
+        {
+            if (qpLength > 72)
+            {
+                qpLine[qpLength++] = '=';
+                BodyOut(RecordType.Norm, qpLine.AsMemory(0, qpLength));
+                qpLength = 0;
+            }
+            if ((ch < 32 && ch != '\t') || ch == '=' || ch > 126)
+                QpEncode(ch);
+            else
+                qpLine[qpLength++] = ch;
+        }
+        if (recType == RecordType.Norm)
+        {
+            if (qpLength > 0 && qpLine[qpLength - 1] is ' ' or '\t')
+                QpEncode(qpLine[--qpLength]);
+            BodyOut(RecordType.Norm, qpLine.AsMemory(0, qpLength));
+            qpLength = 0;
+        }
     }
 
     private void FlushHeader(int len)
@@ -295,7 +369,8 @@ internal sealed class MimeState
         }
         if ((options & Options.Report8BitInHeader) != 0 && (errFlags & Err8BitInHeader) == 0 && !Raw.IsAscii(header))
             Report(Err8BitInHeader, header);
-        HeadOut(info, len);
+        if (info is not { Type: HeaderType.ContentTransferEncoding } || !Downgrading)
+            HeadOut(info, len);
         prevRecType = 0;
         output.Clear();
     }
@@ -343,14 +418,14 @@ internal sealed class MimeState
     private void ContentType(string header, HeaderInfo info)
     {
         var pos = info.Name.Length + 1;
-        var tok = HeaderToken(header, ref pos, 3, Rfc2045TSpecials, ';');
+        var tok = HeaderToken.Next(header, ref pos, 3, Rfc2045TSpecials, ';');
         if (tok == null || tok.Count == 0)
         {
             currCType = CType.Other;
             return;
         }
         static bool Match((int Type, string Value) t, string s) =>
-            t.Type == TokToken && string.Equals(t.Value, s, StringComparison.OrdinalIgnoreCase);
+            t.Type == HeaderToken.Token && string.Equals(t.Value, s, StringComparison.OrdinalIgnoreCase);
         if (Match(tok[0], "text"))
         {
             currCType = CType.Text;
@@ -381,7 +456,7 @@ internal sealed class MimeState
             var defC = digest ? CType.Message : CType.Text;
             var defS = digest ? SType.Rfc822 : SType.Plain;
             List<(int Type, string Value)>? more;
-            while ((more = HeaderToken(header, ref pos, 3, Rfc2045TSpecials, ';')) != null)
+            while ((more = HeaderToken.Next(header, ref pos, 3, Rfc2045TSpecials, ';')) != null)
             {
                 if (more.Count >= 3 && Match(more[0], "boundary") && more[1].Type == '=')
                 {
@@ -406,8 +481,8 @@ internal sealed class MimeState
     private void ContentEncoding(string header, HeaderInfo info)
     {
         var pos = info.Name.Length + 1;
-        var tok = HeaderToken(header, ref pos, 1, null, '\0');
-        if (tok != null && tok.Count > 0 && tok[0].Type == TokToken)
+        var tok = HeaderToken.Next(header, ref pos, 1, null, '\0');
+        if (tok != null && tok.Count > 0 && tok[0].Type == HeaderToken.Token)
         {
             foreach (var e in Encodings)
             {
@@ -419,99 +494,5 @@ internal sealed class MimeState
                 }
             }
         }
-    }
-
-    public const int TokToken = 256;
-    public const int TokQString = 257;
-    private const string Lex822Specials = "()<>@,;:\\\".[]";
-
-    // HeaderToken - header_token(): up to max items of the next
-    // terminator-delimited part; null after the last one.
-    public static List<(int Type, string Value)>? HeaderToken(string s, ref int pos, int max, string? specials, char terminator)
-    {
-        specials ??= Lex822Specials;
-        var tokens = new List<(int, string)>();
-        var sb = new StringBuilder();
-        var cp = pos;
-        char ch = '\0';
-        var atEnd = true;
-        while (cp < s.Length && (ch = s[cp]) != 0 && (terminator != 0 || tokens.Count < max))
-        {
-            cp++;
-            if (ch is ' ' or '\t' or '\r' or '\n')
-                continue;
-            if (ch == terminator)
-            {
-                atEnd = false;
-                break;
-            }
-            if (ch == '(')
-            {
-                var level = 1;
-                while (cp < s.Length && (ch = s[cp]) != 0)
-                {
-                    cp++;
-                    if (ch == '(')
-                        level++;
-                    else if (ch == ')')
-                    {
-                        if (--level == 0)
-                            break;
-                    }
-                    else if (ch == '\\')
-                    {
-                        if (cp >= s.Length)
-                            break;
-                        cp++;
-                    }
-                }
-                continue;
-            }
-            if (ch == '"')
-            {
-                sb.Clear();
-                while (cp < s.Length && (ch = s[cp]) != 0)
-                {
-                    cp++;
-                    if (ch == '"')
-                        break;
-                    if (ch == '\n')
-                    {
-                        while (sb.Length > 0 && sb[^1] is ' ' or '\t' or '\r' or '\n')
-                            sb.Length--;
-                        continue;
-                    }
-                    if (ch == '\\')
-                    {
-                        if (cp >= s.Length)
-                            break;
-                        ch = s[cp++];
-                    }
-                    sb.Append(ch);
-                }
-                if (tokens.Count < max)
-                    tokens.Add((TokQString, sb.ToString()));
-                continue;
-            }
-            if (specials.Contains(ch, StringComparison.Ordinal) || (ch < 128 && char.IsControl(ch)))
-            {
-                if (tokens.Count < max)
-                    tokens.Add((ch, ch.ToString()));
-                continue;
-            }
-            sb.Clear().Append(ch);
-            while (cp < s.Length && (ch = s[cp]) != 0 && ch is not (' ' or '\t' or '\r' or '\n')
-                   && !(ch < 128 && char.IsControl(ch)) && !specials.Contains(ch, StringComparison.Ordinal))
-            {
-                cp++;
-                sb.Append(ch);
-            }
-            if (tokens.Count < max)
-                tokens.Add((TokToken, sb.ToString()));
-        }
-        if (tokens.Count == 0 && atEnd && (cp >= s.Length || s[cp] == 0))
-            return null;
-        pos = cp;
-        return tokens;
     }
 }
