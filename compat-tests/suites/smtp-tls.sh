@@ -76,6 +76,8 @@ smtpproto unix  -       -       n       -       -       smtp -o smtp_tls_mandato
 smtpta    unix  -       -       n       -       -       smtp -o smtp_tls_CAfile= -o smtp_tls_trust_anchor_file=$ST_T/ca.crt
 smtpnodns unix  -       -       n       -       -       smtp -o smtp_dns_support_level=enabled
 smtpsni   unix  -       -       n       -       -       smtp -o smtp_tls_servername=hostname
+smtpdane  unix  -       -       n       -       -       smtp -o smtp_tls_security_level=dane
+smtpenf   unix  -       -       n       -       -       smtp -o smtp_tls_security_level= -o smtp_enforce_tls=yes
 smtpnote  unix  -       -       n       -       -       smtp -o smtp_tls_note_starttls_offer=yes
 smtpcapath unix -       -       n       -       -       smtp -o smtp_tls_CAfile= -o smtp_tls_CApath=$ST_T/capath
 EOF
@@ -252,7 +254,10 @@ dane-mx-insecure.t|smtp:insecure-mx.dane.test:26410|dane
 daneonly-mx-insecure.t|smtp:insecure-mx2.dane.test:26410|dane-only
 note.t|smtpnote:[note.srv.test]:26410|none
 note-may.t|smtpnote:[note-may.srv.test]:26410|may
-capath.t|smtpcapath:[capath.srv.test]:26410|verify match=mx.tls.test"
+capath.t|smtpcapath:[capath.srv.test]:26410|verify match=mx.tls.test
+half-dane.t|smtpdane:insecure-mx3.dane.test:26410|
+enforce.t|smtpenf:[enforce.srv.test]:26410|
+enforce-host.t|smtpenf:[mx.tls.test]:26413|"
     ST_CASES=$(echo "$ST_CASES" | sed -e 's/ /\x01/g')
     ST_CASES=$(echo "$ST_CASES" | tr '\n' ' ')
     # A DNS server that answers with the AD bit for *.dane.test (except
@@ -261,15 +266,15 @@ capath.t|smtpcapath:[capath.srv.test]:26410|verify match=mx.tls.test"
 import socket, struct, sys
 ta2, ee3, self30 = sys.argv[2], sys.argv[3], sys.argv[4]
 A = {"ee.dane.test", "ta.dane.test", "ta-alias.dane.test", "wrong.dane.test", "none.dane.test", "none2.dane.test",
-     "insecure.dane.test", "unusable.dane.test", "mx.dane.test", "mx2.dane.test", "mx3.dane.test", "self.dane.test", "mx.tls.test", "tls.test"}
+     "insecure.dane.test", "unusable.dane.test", "mx.dane.test", "mx2.dane.test", "mx3.dane.test", "mx4.dane.test", "self.dane.test", "mx.tls.test", "tls.test"}
 TLSA = {"_26410._tcp.ee.dane.test": [(3, 1, 1, ee3)], "_26410._tcp.ta.dane.test": [(2, 0, 1, ta2)],
         "_26410._tcp.ta-alias.dane.test": [(2, 0, 1, ta2)],
         "_26410._tcp.wrong.dane.test": [(3, 1, 1, "00" * 32)], "_26410._tcp.insecure.dane.test": [(3, 1, 1, ee3)],
         "_26410._tcp.unusable.dane.test": [(0, 0, 1, ta2), (3, 1, 1, "00")],
         "_26410._tcp.mx.dane.test": [(3, 1, 1, ee3)], "_26410._tcp.mx2.dane.test": [(3, 1, 1, ee3)],
-        "_26410._tcp.mx3.dane.test": [(3, 1, 1, ee3)], "_26411._tcp.self.dane.test": [(3, 0, 2, self30)]}
+        "_26410._tcp.mx3.dane.test": [(3, 1, 1, ee3)], "_26410._tcp.mx4.dane.test": [(3, 1, 1, ee3)], "_26411._tcp.self.dane.test": [(3, 0, 2, self30)]}
 MX = {"mx.dane.test": [(10, "mx.dane.test")], "insecure-mx.dane.test": [(10, "mx2.dane.test")],
-      "insecure-mx2.dane.test": [(10, "mx3.dane.test")]}
+      "insecure-mx2.dane.test": [(10, "mx3.dane.test")], "insecure-mx3.dane.test": [(10, "mx4.dane.test")]}
 def name(b, o):
     labels = []
     while b[o]:
