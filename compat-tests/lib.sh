@@ -276,3 +276,30 @@ queue_settled() {
     done
     return 1
 }
+
+# inst_master_cf DIR SERVICE... - DIR/conf/master.cf with the usual
+# entries of the named services (no chroot), in the order given.
+inst_master_cf() {
+    local d=$1 s; shift
+    for s in "$@"; do
+        case $s in
+            pickup)   echo "pickup    unix  n       -       n       60      1       pickup" ;;
+            cleanup)  echo "cleanup   unix  n       -       n       -       0       cleanup" ;;
+            qmgr)     echo "qmgr      unix  n       -       n       300     1       qmgr" ;;
+            rewrite)  echo "rewrite   unix  -       -       n       -       -       trivial-rewrite" ;;
+            bounce|defer|trace) printf '%-9s unix  -       -       n       -       0       bounce\n' "$s" ;;
+            verify)   echo "verify    unix  -       -       n       -       1       verify" ;;
+            showq)    echo "showq     unix  n       -       n       -       -       showq" ;;
+            error|retry) printf '%-9s unix  -       -       n       -       -       error\n' "$s" ;;
+            discard)  echo "discard   unix  -       -       n       -       -       discard" ;;
+            local)    echo "local     unix  -       n       n       -       -       local" ;;
+            virtual)  echo "virtual   unix  -       n       n       -       -       virtual" ;;
+            lmtp)     echo "lmtp      unix  -       -       n       -       -       lmtp" ;;
+            flush)    echo "flush     unix  n       -       n       1000?   0       flush" ;;
+            proxymap) echo "proxymap  unix  -       -       n       -       -       proxymap" ;;
+            anvil)    echo "anvil     unix  -       -       n       -       1       anvil" ;;
+            postlog)  echo "postlog   unix-dgram n  -       n       -       1       postlogd" ;;
+            *) echo "inst_master_cf: no usual entry for $s" >&2; return 1 ;;
+        esac
+    done >"$d/conf/master.cf"
+}

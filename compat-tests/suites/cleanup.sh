@@ -43,15 +43,7 @@ mime_header_checks = regexp:$CL_T/mime_header_checks
 nested_header_checks = regexp:$CL_T/nested_header_checks
 body_checks = regexp:$CL_T/body_checks
 EOF
-    cat >"$d/conf/master.cf" <<'EOF'
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-postlog   unix-dgram n  -       n       -       1       postlogd
-EOF
+    inst_master_cf "$d" pickup cleanup rewrite bounce defer trace postlog
     find "$d/conf" -type f -exec touch -d '1 minute ago' {} +
 }
 

@@ -48,21 +48,7 @@ alias@alias.example w@discard.example
 split@alias.example s1@error.example, s2@discard.example
 half@alias.example h1@error.example, h2@retry.example
 EOF
-    cat >"$d/conf/master.cf" <<'EOF'
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-verify    unix  -       -       n       -       1       verify
-postlog   unix-dgram n  -       n       -       1       postlogd
-EOF
+    inst_master_cf "$d" pickup cleanup qmgr rewrite bounce defer trace showq error retry discard verify postlog
     "$REF_SBIN/postmap" -c "$d/conf" "$d/conf/transport" "$d/conf/virtual"
     find "$d/conf" -type f -exec touch -d '1 minute ago' {} +
 }

@@ -19,10 +19,7 @@ fl_instance() {
     mixed_daemon_dir "$d/libexec" "$@"
     inst_main_cf "$d" "$d/libexec" "myhostname = host.example.com" "mydomain = example.com" "mydestination =" \
         "relay_domains = example.com, sub.example.org, [10.1.2.3], .dot.example" "fast_flush_purge_time = 1s"
-    cat >"$d/conf/master.cf" <<'EOT'
-flush     unix  n       -       n       1000?   0       flush
-postlog   unix-dgram n  -       n       -       1       postlogd
-EOT
+    inst_master_cf "$d" flush postlog
     find "$d/conf" -type f -exec touch -d '1 minute ago' {} +
     inst_start "$d/conf" >/dev/null 2>&1
     # Deferred mail to flush (the content does not matter to flush).

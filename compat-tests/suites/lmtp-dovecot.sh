@@ -87,19 +87,7 @@ EOF
 unix.example lmtp:unix:$LD_T/dovecot/lmtp
 inet.example lmtp:inet:127.0.0.1:$LD_PORT
 EOF
-    cat >"$d/conf/master.cf" <<EOF
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-lmtp      unix  -       -       n       -       -       lmtp
-error     unix  -       -       n       -       -       error
-local     unix  -       n       n       -       -       local
-postlog   unix-dgram n  -       n       -       1       postlogd
-EOF
+    inst_master_cf "$d" pickup cleanup qmgr rewrite bounce defer trace lmtp error local postlog
     "$REF_SBIN/postmap" -c "$d/conf" "$d/conf/transport"
     "$REF_SBIN/postalias" -c "$d/conf" "$d/conf/aliases"
     find "$d/conf" -type f -exec touch -d '1 minute ago' {} +

@@ -68,20 +68,7 @@ EOF
     cat >"$d/conf/commands" <<EOF
 pflt3 /bin/sh -c 'env | grep -E "^(HOME|USER|LOGNAME|SHELL|EXTENSION|DOMAIN|LOCAL|RECIPIENT|SENDER|ORIGINAL_RECIPIENT)=" | sort > $d/files/env.out; cat >> $d/files/env.out'
 EOF
-    cat >"$d/conf/master.cf" <<'EOF'
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-local     unix  -       n       n       -       -       local
-postlog   unix-dgram n  -       n       -       1       postlogd
-EOF
+    inst_master_cf "$d" pickup cleanup qmgr rewrite bounce defer trace showq error discard local postlog
     "$REF_SBIN/postmap" -c "$d/conf" "$d/conf/transport"
     find "$d/conf" -type f -exec touch -d '1 minute ago' {} +
 }

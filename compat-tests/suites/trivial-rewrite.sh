@@ -27,15 +27,7 @@ tr_instance() {
     inst_dirs "$d"
     mixed_daemon_dir "$d/libexec" "$@"
     inst_main_cf "$d" "$d/libexec" "myhostname = host.example.com" "mydomain = example.com" "mydestination ="
-    cat >"$d/conf/master.cf" <<'EOF'
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-postlog   unix-dgram n  -       n       -       1       postlogd
-EOF
+    inst_master_cf "$d" pickup cleanup rewrite bounce defer trace postlog
 }
 
 TR_ADDRS=(joe joe@host 'joe@host.' 'joe@host.sub' 'joe@[127.0.0.1]' '@a:x@b' '@a,@b:x@c' 'foo bar' '"foo bar"' '"x y"@host'

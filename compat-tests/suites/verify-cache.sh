@@ -28,10 +28,7 @@ alias_database =
 address_verify_map = lmdb:$VC_T/cache-$s/verify_cache
 address_verify_cache_cleanup_interval = 1h
 EOF
-    cat >"$d/conf/master.cf" <<EOF
-verify    unix  -       -       n       -       1       verify
-postlog   unix-dgram n  -       n       -       1       postlogd
-EOF
+    inst_master_cf "$d" verify postlog
     # The cache: OK and failed entries, fresh and long expired, a probe
     # in flight (probed now, updated long ago), and garbage.
     now=$(date +%s)

@@ -49,20 +49,7 @@ EOF
     cat >"$d/conf/transport" <<'EOF'
 bounces.example discard:bounce received
 EOF
-    cat >"$d/conf/master.cf" <<'EOF'
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-virtual   unix  -       n       n       -       -       virtual
-postlog   unix-dgram n  -       n       -       1       postlogd
-EOF
+    inst_master_cf "$d" pickup cleanup qmgr rewrite bounce defer trace showq error discard virtual postlog
     "$REF_SBIN/postmap" -c "$d/conf" "$d/conf/transport"
     find "$d/conf" -type f -exec touch -d '1 minute ago' {} +
 }
