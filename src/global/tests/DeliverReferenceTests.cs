@@ -42,6 +42,7 @@ public sealed class DeliverReferenceTests : IDisposable
         Directory.CreateDirectory(Path.Combine(dir.FullName, "conf"));
         File.WriteAllText(Path.Combine(dir.FullName, "conf", "main.cf"),
             $"queue_directory = {q}\ncompatibility_level = 3.6\nmydestination =\ninet_protocols = ipv4\n");
+        File.SetLastWriteTimeUtc(Path.Combine(dir.FullName, "conf", "main.cf"), System.DateTime.UtcNow.AddMinutes(-1)); // cool: a fresh main.cf is re-read after 300 ms pauses
         File.WriteAllBytes(QueueFile, Encoding.ASCII.GetBytes("C\u0001xR\u0003a@bR\u0003c@dR\u0003e@fE\0"));
         File.SetUnixFileMode(QueueFile, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         DeliverConfig.QueueDirectory = q;

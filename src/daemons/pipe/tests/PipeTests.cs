@@ -19,6 +19,7 @@ public class PipeTests
     {
         var dir = Directory.CreateTempSubdirectory("pipetest").FullName;
         File.WriteAllText(Path.Combine(dir, "main.cf"), mainCf);
+        File.SetLastWriteTimeUtc(Path.Combine(dir, "main.cf"), System.DateTime.UtcNow.AddMinutes(-1)); // cool: a fresh main.cf is re-read after 300 ms pauses
         return MailConf.Read(dir);
     }
 

@@ -49,6 +49,7 @@ public sealed class SmtpdCheckerTests : IDisposable
     {
         var path = Path.Combine(dir, name);
         File.WriteAllText(path, content);
+        File.SetLastWriteTimeUtc(path, System.DateTime.UtcNow.AddMinutes(-1)); // cool: a fresh table is re-read after 300 ms pauses
         return "texthash:" + path;
     }
 
@@ -57,6 +58,7 @@ public sealed class SmtpdCheckerTests : IDisposable
         File.WriteAllText(Path.Combine(dir, "main.cf"),
             "compatibility_level = 3.6\nmydestination = local.test\nmynetworks = 10.0.0.0/8\ninet_interfaces = loopback-only\ninet_protocols = ipv4\n"
             + "local_recipient_maps =\n" + mainCf);
+        File.SetLastWriteTimeUtc(Path.Combine(dir, "main.cf"), System.DateTime.UtcNow.AddMinutes(-1)); // cool: a fresh main.cf is re-read after 300 ms pauses
         var conf = MailConf.Read(dir);
         return new SmtpdChecker(conf) { Resolver = FakeResolve };
     }

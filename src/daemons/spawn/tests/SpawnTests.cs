@@ -17,6 +17,7 @@ public class SpawnTests
     {
         var dir = Directory.CreateTempSubdirectory("spawntest").FullName;
         File.WriteAllText(Path.Combine(dir, "main.cf"), "");
+        File.SetLastWriteTimeUtc(Path.Combine(dir, "main.cf"), System.DateTime.UtcNow.AddMinutes(-1)); // cool: a fresh main.cf is re-read after 300 ms pauses
         return MailConf.Read(dir);
     }
 
