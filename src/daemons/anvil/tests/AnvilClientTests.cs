@@ -21,6 +21,10 @@ public sealed class AnvilClientTests : IDisposable
 
     public AnvilClientTests()
     {
+        // The stand-in server blocks a pool thread per connection: enough
+        // threads at once, not one more per half second of starvation.
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        ThreadPool.SetMinThreads(Math.Max(workers, 64), io);
         Directory.CreateDirectory(Path.Combine(dir, "private"));
         listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint(Path.Combine(dir, "private/anvil")));

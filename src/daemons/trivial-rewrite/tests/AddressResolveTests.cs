@@ -30,6 +30,7 @@ public sealed class AddressResolveTests : IDisposable
     private string Table(string name, string text)
     {
         File.WriteAllText(Path.Combine(dir, name), text);
+        File.SetLastWriteTimeUtc(Path.Combine(dir, name), DateTime.UtcNow.AddMinutes(-1)); // cool: a fresh table is re-read after 300 ms pauses
         return Path.Combine(dir, name);
     }
 
