@@ -94,16 +94,7 @@ mi_instance() {
         echo "milter_macro_daemon_name = mta.example.com"
         echo "milter_macro_v = Postfix"
     } >>"$d/conf/main.cf"
-    cat >"$d/conf/master.cf" <<'EOF'
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-postlog   unix-dgram n  -       n       -       1       postlogd
-proxymap  unix  -       -       n       -       -       proxymap
-EOF
+    inst_master_cf "$d" pickup cleanup rewrite bounce defer trace postlog proxymap
     eval "MI_SPORT_$n=\$(mi_port)"
     local sport; eval "sport=\$MI_SPORT_$n"
     echo "127.0.0.1:$sport inet n - n - - smtpd" >>"$d/conf/master.cf"
@@ -159,8 +150,8 @@ mi_norm_milter() {
         -e 's/^(B ).*/\1BODY/;t' -e 's/\\t(by|id|for) [^\\]*//g'
 }
 
-# mi_wait S - until pickup has handed the message to cleanup and the
-# log has settled.
+# mi_wait S - until pickup has handed the message to cleanup, the log has
+# settled and no queue file is incomplete (20 s at most).
 mi_wait() {
     local d=$MI_T/$1 off i n m
     off=$(cat "$d/log.offset")
@@ -171,7 +162,9 @@ mi_wait() {
             n=$(wc -c <"$d/maillog")
             sleep 0.4
             m=$(wc -c <"$d/maillog")
-            [ "$n" = "$m" ] && return 0
+            # ... and no queue file still being written (or about to be
+            # removed: a rejected message) in incoming/.
+            [ "$n" = "$m" ] && [ -z "$(find "$d/q/incoming" -type f ! -perm -u=x 2>/dev/null)" ] && return 0
         else
             sleep 0.1
         fi
