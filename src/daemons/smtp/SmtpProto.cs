@@ -21,6 +21,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using Postfix.Global.Address;
 using Postfix.Global.Deliver;
 using Postfix.Global.Mime;
@@ -392,8 +393,13 @@ internal sealed class SmtpProto
                     break;
                 case "size":
                     session.Features |= SmtpFeatures.Size;
-                    if (words.Length > 1 && long.TryParse(words[1], NumberStyles.None, CultureInfo.InvariantCulture, out var limit))
-                        session.SizeLimit = limit;
+                    if (words.Length > 1)
+                    {
+                        if (!words[1].All(char.IsAsciiDigit))
+                            Msg.Warn($"bad EHLO SIZE limit \"{words[1]}\" from {session.NamAddrPort}");
+                        else if (long.TryParse(words[1], NumberStyles.None, CultureInfo.InvariantCulture, out var limit))
+                            session.SizeLimit = limit;
+                    }
                     break;
                 case "8bitmime":
                     session.Features |= SmtpFeatures.EightBitMime;
