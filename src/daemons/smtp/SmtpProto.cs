@@ -656,6 +656,7 @@ internal sealed class SmtpProto
                     if (!SmtpState.IsMarked(rcpt))
                         state.RcptDone(resp: dataResp with { Dsn = "2.0.0", Text = dataResp.Text.Replace('\n', ' ') },
                             rcpt: rcpt, mtaName: session.Host, finalDelivery: FinalDelivery);
+                session.DontCache();
                 return 0;
             }
             if (nrcpt == 0)
