@@ -420,9 +420,17 @@ internal static class SmtpReuse
             var endpLabel = EndpLabel(service, info.Addr, info.Port, tlsLevel);
             if (state.RequestNexthop.Length > 0)
                 client!.SaveDest(cacheTimeLimit, DestLabel(service, state.RequestNexthop), DestProp(dest, info), endpLabel);
-            client!.SaveEndp(cacheTimeLimit, endpLabel, EndpProp(tlsLevel, info), (int)socket.Handle);
+            var fd = (int)socket.Handle;
+            client!.SaveEndp(cacheTimeLimit, endpLabel, EndpProp(tlsLevel, info), fd);
+            // Close our copy only: disposing a .NET socket may shut the
+            // connection down, which would kill the cached copy too.
+            socket.SafeHandle.SetHandleAsInvalid();
+            Sys.Close(fd);
         }
-        chat.Dispose();
+        else
+        {
+            chat.Dispose();
+        }
         info.Chat = null;
         info.Socket = null;
         if (state.RequestNexthop.Length > 0 && !throttled)
