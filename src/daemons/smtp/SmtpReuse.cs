@@ -73,6 +73,13 @@ internal static class SmtpReuse
 
     public static bool Enabled => client != null && !client.Disabled;
 
+    // StoreSessions - off for now: a session handed to scache(8) arrives
+    // dead at the next delivery (the descriptor passes, but releasing our
+    // .NET socket shuts the connection down, and disposing it normally
+    // blocks). Until that is solved sessions end with QUIT as before;
+    // lookups stay on and simply find nothing.
+    internal static bool StoreSessions = false;
+
     // Init - the cache parameters; p is "smtp" or "lmtp".
     public static void Init(MailConf conf, string serviceName, string p)
     {
@@ -176,7 +183,7 @@ internal static class SmtpReuse
     // until the reuse time limit when the request stores connections.
     public static void NewSession(SmtpState state, SmtpSessionInfo info)
     {
-        info.ExpireTime = state.CacheStore && Enabled && !saslEnabled ? Now() + reuseTimeLimit : 0;
+        info.ExpireTime = StoreSessions && state.CacheStore && Enabled && !saslEnabled ? Now() + reuseTimeLimit : 0;
         info.ReuseCount = 0;
     }
 
