@@ -38,11 +38,14 @@ public sealed class AnvilTable
 
         public string Ident { get; }
         public int Count { get; internal set; }
-        public int Rate { get; internal set; }
-        public int Mail { get; internal set; }
-        public int Rcpt { get; internal set; }
-        public int NewTls { get; internal set; }
-        public int Auth { get; internal set; }
+        public int Rate { get => Rates[(int)Measure.Conn]; private set => Rates[(int)Measure.Conn] = value; }
+        public int Mail => Rates[(int)Measure.Mail];
+        public int Rcpt => Rates[(int)Measure.Rcpt];
+        public int NewTls => Rates[(int)Measure.NewTls];
+        public int Auth => Rates[(int)Measure.Auth];
+
+        // Rates - the event counts of the current window, by Measure.
+        internal readonly int[] Rates = new int[MeasureCount];
 
         // Start - when the current rate window began (0: none yet).
         public long Start { get; internal set; }
@@ -52,10 +55,15 @@ public sealed class AnvilTable
 
         internal void ResetRates(long start)
         {
-            Rate = Mail = Rcpt = NewTls = Auth = 0;
+            Array.Clear(Rates);
             Start = start;
         }
     }
+
+    // Measure - the rate-limited events, one window counter each.
+    internal enum Measure { Conn, Mail, Rcpt, NewTls, Auth }
+
+    private const int MeasureCount = 5;
 
     // Local - one anvil client connection.
     public sealed class Local
@@ -80,8 +88,8 @@ public sealed class AnvilTable
     private readonly Dictionary<string, Remote> remotes = new(StringComparer.Ordinal);
     private readonly HashSet<Remote> expiring = [];
     private readonly Func<long> clock;
-    private readonly Peak connCount = new(), connRate = new(), mailRate = new(),
-        rcptRate = new(), newTlsRate = new(), authRate = new();
+    private readonly Peak connCount = new();
+    private readonly Peak[] ratePeaks = [new(), new(), new(), new(), new()]; // by Measure
     private int maxCacheSize;
     private long maxCacheTime;
 
@@ -100,14 +108,23 @@ public sealed class AnvilTable
 
     public Remote? Find(string ident) => remotes.GetValueOrDefault(ident);
 
-    private void IncrementRate(Remote r, Func<Remote, int> get, Action<Remote, int> set)
+    private void IncrementRate(Remote r, Measure measure)
     {
         var now = clock();
         if (r.Start + TimeUnit < now)
             r.ResetRates(now);
-        var v = get(r);
-        if (v < int.MaxValue)
-            set(r, v + 1);
+        if (r.Rates[(int)measure] < int.MaxValue)
+            r.Rates[(int)measure]++;
+    }
+
+    // UpdatePeak - remember a new highest rate of a measure.
+    private int UpdatePeak(Remote r, Measure measure)
+    {
+        var value = r.Rates[(int)measure];
+        var peak = ratePeaks[(int)measure];
+        if (value > peak.Value)
+            peak.Update(value, r.Ident, clock());
+        return value;
     }
 
     private void DropOne(Remote? r)
@@ -135,7 +152,7 @@ public sealed class AnvilTable
         }
         else
         {
-            IncrementRate(r, x => x.Rate, (x, v) => x.Rate = v);
+            IncrementRate(r, Measure.Conn);
             if (r.Count == 0)
             {
                 r.ExpireAt = 0;
@@ -154,8 +171,7 @@ public sealed class AnvilTable
     public (int Count, int Rate) Connect(Local local, string ident)
     {
         var r = ConnUpdate(local, ident);
-        if (r.Rate > connRate.Value)
-            connRate.Update(r.Rate, r.Ident, clock());
+        UpdatePeak(r, Measure.Conn);
         if (r.Count > connCount.Value)
             connCount.Update(r.Count, r.Ident, clock());
         return (r.Count, r.Rate);
@@ -165,40 +181,20 @@ public sealed class AnvilTable
     private Remote FindOrConnect(Local local, string ident) =>
         remotes.TryGetValue(ident, out var r) ? r : ConnUpdate(local, ident);
 
-    public int Mail(Local local, string ident)
-    {
-        var r = FindOrConnect(local, ident);
-        IncrementRate(r, x => x.Mail, (x, v) => x.Mail = v);
-        if (r.Mail > mailRate.Value)
-            mailRate.Update(r.Mail, r.Ident, clock());
-        return r.Mail;
-    }
+    // Mail, Rcpt, NewTls, Auth - count one event; the rate so far.
+    public int Mail(Local local, string ident) => CountEvent(local, ident, Measure.Mail);
 
-    public int Rcpt(Local local, string ident)
-    {
-        var r = FindOrConnect(local, ident);
-        IncrementRate(r, x => x.Rcpt, (x, v) => x.Rcpt = v);
-        if (r.Rcpt > rcptRate.Value)
-            rcptRate.Update(r.Rcpt, r.Ident, clock());
-        return r.Rcpt;
-    }
+    public int Rcpt(Local local, string ident) => CountEvent(local, ident, Measure.Rcpt);
 
-    public int NewTls(Local local, string ident)
-    {
-        var r = FindOrConnect(local, ident);
-        IncrementRate(r, x => x.NewTls, (x, v) => x.NewTls = v);
-        if (r.NewTls > newTlsRate.Value)
-            newTlsRate.Update(r.NewTls, r.Ident, clock());
-        return r.NewTls;
-    }
+    public int NewTls(Local local, string ident) => CountEvent(local, ident, Measure.NewTls);
 
-    public int Auth(Local local, string ident)
+    public int Auth(Local local, string ident) => CountEvent(local, ident, Measure.Auth);
+
+    private int CountEvent(Local local, string ident, Measure measure)
     {
         var r = FindOrConnect(local, ident);
-        IncrementRate(r, x => x.Auth, (x, v) => x.Auth = v);
-        if (r.Auth > authRate.Value)
-            authRate.Update(r.Auth, r.Ident, clock());
-        return r.Auth;
+        IncrementRate(r, measure);
+        return UpdatePeak(r, measure);
     }
 
     // Stale - drop a window that is over before reporting it.
@@ -281,12 +277,12 @@ public sealed class AnvilTable
     // peaks since the last dump; each reported peak starts over.
     public void StatusDump(Action<string> info)
     {
-        RateReport(info, connRate, "connection");
-        CountReport(info, connCount, "connection");
-        RateReport(info, mailRate, "message");
-        RateReport(info, rcptRate, "recipient");
-        RateReport(info, newTlsRate, "newtls");
-        RateReport(info, authRate, "auth");
+        PeakReport(info, ratePeaks[(int)Measure.Conn], "connection rate", $"/{TimeUnit}s");
+        PeakReport(info, connCount, "connection count", "");
+        PeakReport(info, ratePeaks[(int)Measure.Mail], "message rate", $"/{TimeUnit}s");
+        PeakReport(info, ratePeaks[(int)Measure.Rcpt], "recipient rate", $"/{TimeUnit}s");
+        PeakReport(info, ratePeaks[(int)Measure.NewTls], "newtls rate", $"/{TimeUnit}s");
+        PeakReport(info, ratePeaks[(int)Measure.Auth], "auth rate", $"/{TimeUnit}s");
         if (maxCacheSize > 0)
         {
             info($"statistics: max cache size {maxCacheSize} at {CTime(maxCacheTime)}");
@@ -294,19 +290,11 @@ public sealed class AnvilTable
         }
     }
 
-    private void RateReport(Action<string> info, Peak p, string name)
+    private static void PeakReport(Action<string> info, Peak p, string what, string unit)
     {
         if (p.Value <= 0)
             return;
-        info($"statistics: max {name} rate {p.Value}/{TimeUnit}s for ({p.Ident}) at {CTime(p.When)}");
-        p.Value = 0;
-    }
-
-    private static void CountReport(Action<string> info, Peak p, string name)
-    {
-        if (p.Value <= 0)
-            return;
-        info($"statistics: max {name} count {p.Value} for ({p.Ident}) at {CTime(p.When)}");
+        info($"statistics: max {what} {p.Value}{unit} for ({p.Ident}) at {CTime(p.When)}");
         p.Value = 0;
     }
 
