@@ -56,11 +56,7 @@ internal sealed partial class SmtpdSession
         long chunkSize = 0;
         var finalChunk = false;
         if ((EhloDiscardMask & EhloMask.Chunking) != 0)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("521 5.5.1 Error: command not implemented");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, "521 5.5.1 Error: command not implemented");
         if (argv.Count < 2 || argv.Count > 3 || !AllDigits(argv[1].Text)
             || !long.TryParse(argv[1].Text, NumberStyles.None, CultureInfo.InvariantCulture, out chunkSize)
             || ((finalChunk = argv.Count == 3) && !string.Equals(argv[2].Text, "LAST", StringComparison.OrdinalIgnoreCase)))

@@ -62,14 +62,24 @@ internal sealed partial class SmtpdSession
     // HELO / EHLO
     // ---------------------------------------------------------------
 
-    private int HeloCmd(List<SmtpdToken> argv)
+    // Refuse - a command's error reply: the error class for the
+    // notify_classes report, the reply, and -1.
+    private int Refuse(int errorClass, string reply)
     {
+        ErrorMask |= errorClass;
+        Reply(reply);
+        return -1;
+    }
+
+    // HeloStart - what HELO and EHLO share: the argument, the HELO
+    // restrictions (unless delayed), the milters' HELO event and the
+    // session reset. -1 after an error reply; milterReply: the milters'
+    // reply other than a 421 one.
+    private int HeloStart(List<SmtpdToken> argv, bool esmtp, out string? milterReply)
+    {
+        milterReply = null;
         if (argv.Count < 2)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("501 Syntax: HELO hostname");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, esmtp ? "501 Syntax: EHLO hostname" : "501 Syntax: HELO hostname");
         CollapseArgs(argv, 1);
         string? err;
         if (!StandAlone && !Config.DelayReject && (err = Checker.CheckHelo(this, argv[1].Text)) != null)
@@ -78,7 +88,7 @@ internal sealed partial class SmtpdSession
             return -1;
         }
         if (Milters != null && (SavedFlags & CleanupFlagDiscard) == 0
-            && (err = Milters.HeloEvent(argv[1].Text, false)) != null)
+            && (err = Milters.HeloEvent(argv[1].Text, esmtp)) != null)
         {
             var saved = HeloName;
             HeloName = argv[1].Text;
@@ -89,6 +99,7 @@ internal sealed partial class SmtpdSession
                 Reply(err);
                 return -1;
             }
+            milterReply = err;
         }
         if (HeloName != null)
             HeloReset();
@@ -96,6 +107,13 @@ internal sealed partial class SmtpdSession
         MailReset();
         RcptReset();
         HeloName = Neuter(argv[1].Text);
+        return 0;
+    }
+
+    private int HeloCmd(List<SmtpdToken> argv)
+    {
+        if (HeloStart(argv, false, out _) < 0)
+            return -1;
         if (!string.Equals(Protocol, "ESMTP", StringComparison.OrdinalIgnoreCase)
             && !string.Equals(Protocol, "SMTP", StringComparison.OrdinalIgnoreCase))
             Protocol = "SMTP";
@@ -105,39 +123,8 @@ internal sealed partial class SmtpdSession
 
     private int EhloCmd(List<SmtpdToken> argv)
     {
-        if (argv.Count < 2)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("501 Syntax: EHLO hostname");
+        if (HeloStart(argv, true, out var err) < 0)
             return -1;
-        }
-        CollapseArgs(argv, 1);
-        string? err;
-        if (!StandAlone && !Config.DelayReject && (err = Checker.CheckHelo(this, argv[1].Text)) != null)
-        {
-            Reply(err);
-            return -1;
-        }
-        err = null;
-        if (Milters != null && (SavedFlags & CleanupFlagDiscard) == 0
-            && (err = Milters.HeloEvent(argv[1].Text, true)) != null)
-        {
-            var saved = HeloName;
-            HeloName = argv[1].Text;
-            err = CheckMilterReply(err);
-            HeloName = saved;
-            if (err != null && err.StartsWith("421", StringComparison.Ordinal))
-            {
-                Reply(err);
-                return -1;
-            }
-        }
-        if (HeloName != null)
-            HeloReset();
-        ChatReset(Config.HistoryThreshold);
-        MailReset();
-        RcptReset();
-        HeloName = Neuter(argv[1].Text);
         if (!string.Equals(Protocol, "ESMTP", StringComparison.OrdinalIgnoreCase))
             Protocol = "ESMTP";
 
@@ -426,39 +413,21 @@ internal sealed partial class SmtpdSession
     }
 
     // XtextUnquote - xtext_unquote(): null on bad syntax.
-    public static string? XtextUnquote(string quoted)
-    {
-        var sb = new StringBuilder();
-        for (var i = 0; i < quoted.Length; i++)
-        {
-            var c = quoted[i];
-            if (c == '+')
-            {
-                if (i + 2 >= quoted.Length)
-                    return null;
-                var hi = HexVal(quoted[i + 1]);
-                var lo = HexVal(quoted[i + 2]);
-                if (hi < 0 || lo < 0)
-                    return null;
-                c = (char)((hi << 4) | lo);
-                i += 2;
-            }
-            sb.Append(c);
-        }
-        return sb.ToString();
-    }
+    public static string? XtextUnquote(string quoted) => XtextDecode(quoted, false);
+
+    // UxtextUnquote - uxtext_unquote(): xtext plus \x{HEX} escapes.
+    public static string? UxtextUnquote(string quoted) => XtextDecode(quoted, true);
 
     private static int HexVal(char c) =>
         c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 
-    // UxtextUnquote - uxtext_unquote(): xtext plus \x{HEX} escapes.
-    public static string? UxtextUnquote(string quoted)
+    private static string? XtextDecode(string quoted, bool unicodeEscapes)
     {
         var sb = new StringBuilder();
         for (var i = 0; i < quoted.Length; i++)
         {
             var c = quoted[i];
-            if (c == '\\' && i + 2 < quoted.Length && quoted[i + 1] == 'x' && quoted[i + 2] == '{')
+            if (unicodeEscapes && c == '\\' && i + 2 < quoted.Length && quoted[i + 1] == 'x' && quoted[i + 2] == '{')
             {
                 var close = quoted.IndexOf('}', i + 3);
                 if (close < 0)
@@ -528,29 +497,13 @@ internal sealed partial class SmtpdSession
         Encoding = null;
         DsnRet = 0;
         if (Config.HeloRequired && HeloName == null)
-        {
-            ErrorMask |= MailErrorPolicy;
-            Reply("503 5.5.1 Error: send HELO/EHLO first");
-            return -1;
-        }
+            return Refuse(MailErrorPolicy, "503 5.5.1 Error: send HELO/EHLO first");
         if (InMailTransaction)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("503 5.5.1 Error: nested MAIL command");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, "503 5.5.1 Error: nested MAIL command");
         if (ProcessingBdat)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("503 5.5.1 Error: MAIL after BDAT");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, "503 5.5.1 Error: MAIL after BDAT");
         if (argv.Count < 3 || !string.Equals(argv[1].Text, "from:", StringComparison.OrdinalIgnoreCase))
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("501 5.5.4 Syntax: MAIL FROM:<address>");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, "501 5.5.4 Syntax: MAIL FROM:<address>");
         if (UseAnvil && Config.MessageRateLimit > 0 && !HoggerMatch()
             && Proc.Anvil!.Mail(Service, Addr, out var rate) && rate > Config.MessageRateLimit)
         {
@@ -560,11 +513,7 @@ internal sealed partial class SmtpdSession
             return -1;
         }
         if (argv[2].Error)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("501 5.1.7 Bad sender address syntax");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, "501 5.1.7 Bad sender address syntax");
         if (Config.Smtputf8Enable && (EhloDiscardMask & EhloMask.Smtputf8) == 0)
         {
             for (var n = 3; n < argv.Count; n++)
@@ -577,11 +526,7 @@ internal sealed partial class SmtpdSession
             }
         }
         if (ExtractAddr(argv[2], true, Config.StrictRfc821, (Flags & FlagSmtpUtf8) != 0) != 0)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("501 5.1.7 Bad sender address syntax");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, "501 5.1.7 Bad sender address syntax");
         for (var n = 3; n < argv.Count; n++)
         {
             var arg = argv[n].Text;
@@ -596,17 +541,9 @@ internal sealed partial class SmtpdSession
             else if (arg.StartsWith("SIZE=", StringComparison.OrdinalIgnoreCase))
             {
                 if (!AllDigits(arg[5..]))
-                {
-                    ErrorMask |= MailErrorProtocol;
-                    Reply("501 5.5.4 Bad message size syntax");
-                    return -1;
-                }
+                    return Refuse(MailErrorProtocol, "501 5.5.4 Bad message size syntax");
                 if (!long.TryParse(arg[5..], NumberStyles.None, CultureInfo.InvariantCulture, out var size))
-                {
-                    ErrorMask |= MailErrorPolicy;
-                    Reply("552 5.3.4 Message size exceeds file system imposed limit");
-                    return -1;
-                }
+                    return Refuse(MailErrorPolicy, "552 5.3.4 Message size exceeds file system imposed limit");
                 MsgSize = size;
             }
             else if (Config.Smtputf8Enable && (EhloDiscardMask & EhloMask.Smtputf8) == 0
@@ -633,51 +570,27 @@ internal sealed partial class SmtpdSession
                 {
                     verpDelims = arg[6..];
                     if (!VerpDelimsValid(verpDelims))
-                    {
-                        ErrorMask |= MailErrorProtocol;
-                        Reply($"501 5.5.4 Error: XVERP needs two characters from {Config.VerpFilter}");
-                        return -1;
-                    }
+                        return Refuse(MailErrorProtocol, $"501 5.5.4 Error: XVERP needs two characters from {Config.VerpFilter}");
                 }
             }
             else if (arg.StartsWith("RET=", StringComparison.OrdinalIgnoreCase))
             {
                 if ((EhloDiscardMask & EhloMask.Dsn) != 0)
-                {
-                    ErrorMask |= MailErrorProtocol;
-                    Reply("501 5.7.1 DSN support is disabled");
-                    return -1;
-                }
+                    return Refuse(MailErrorProtocol, "501 5.7.1 DSN support is disabled");
                 if (DsnRet != 0 || (DsnRet = DsnRetCode(arg[4..])) == 0)
-                {
-                    ErrorMask |= MailErrorProtocol;
-                    Reply("501 5.5.4 Bad RET parameter syntax");
-                    return -1;
-                }
+                    return Refuse(MailErrorProtocol, "501 5.5.4 Bad RET parameter syntax");
             }
             else if (arg.StartsWith("ENVID=", StringComparison.OrdinalIgnoreCase))
             {
                 if ((EhloDiscardMask & EhloMask.Dsn) != 0)
-                {
-                    ErrorMask |= MailErrorProtocol;
-                    Reply("501 5.7.1 DSN support is disabled");
-                    return -1;
-                }
+                    return Refuse(MailErrorProtocol, "501 5.7.1 DSN support is disabled");
                 string? unq;
                 if (dsnEnvid != null || (unq = XtextUnquote(arg[6..])) == null || !AllPrint(unq))
-                {
-                    ErrorMask |= MailErrorProtocol;
-                    Reply("501 5.5.4 Bad ENVID parameter syntax");
-                    return -1;
-                }
+                    return Refuse(MailErrorProtocol, "501 5.5.4 Bad ENVID parameter syntax");
                 dsnEnvid = unq;
             }
             else
-            {
-                ErrorMask |= MailErrorProtocol;
-                Reply($"555 5.5.4 Unsupported option: {arg}");
-                return -1;
-            }
+                return Refuse(MailErrorProtocol, $"555 5.5.4 Unsupported option: {arg}");
         }
         var savedSender = Sender;
         Sender = AddrBuf;
@@ -836,23 +749,11 @@ internal sealed partial class SmtpdSession
         string? dsnOrcptType = null;
         var dsnNotify = 0;
         if (!InMailTransaction)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("503 5.5.1 Error: need MAIL command");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, "503 5.5.1 Error: need MAIL command");
         if (ProcessingBdat)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("503 5.5.1 Error: RCPT after BDAT");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, "503 5.5.1 Error: RCPT after BDAT");
         if (argv.Count < 3 || !string.Equals(argv[1].Text, "to:", StringComparison.OrdinalIgnoreCase))
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("501 5.5.4 Syntax: RCPT TO:<address>");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, "501 5.5.4 Syntax: RCPT TO:<address>");
         if (UseAnvil && Config.RecipientRateLimit > 0 && !HoggerMatch()
             && Proc.Anvil!.Rcpt(Service, Addr, out var rate) && rate > Config.RecipientRateLimit)
         {
@@ -862,63 +763,35 @@ internal sealed partial class SmtpdSession
             return -1;
         }
         if (argv[2].Error)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("501 5.1.3 Bad recipient address syntax");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, "501 5.1.3 Bad recipient address syntax");
         if (ExtractAddr(argv[2], false, Config.StrictRfc821, (Flags & FlagSmtpUtf8) != 0) != 0)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("501 5.1.3 Bad recipient address syntax");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, "501 5.1.3 Bad recipient address syntax");
         for (var n = 3; n < argv.Count; n++)
         {
             var arg = argv[n].Text;
             if (arg.StartsWith("NOTIFY=", StringComparison.OrdinalIgnoreCase))
             {
                 if ((EhloDiscardMask & EhloMask.Dsn) != 0)
-                {
-                    ErrorMask |= MailErrorProtocol;
-                    Reply("501 5.7.1 DSN support is disabled");
-                    return -1;
-                }
+                    return Refuse(MailErrorProtocol, "501 5.7.1 DSN support is disabled");
                 if (dsnNotify != 0 || (dsnNotify = DsnNotifyMask(arg[7..])) == 0)
-                {
-                    ErrorMask |= MailErrorProtocol;
-                    Reply("501 5.5.4 Error: Bad NOTIFY parameter syntax");
-                    return -1;
-                }
+                    return Refuse(MailErrorProtocol, "501 5.5.4 Error: Bad NOTIFY parameter syntax");
             }
             else if (arg.StartsWith("ORCPT=", StringComparison.OrdinalIgnoreCase))
             {
                 if ((EhloDiscardMask & EhloMask.Dsn) != 0)
-                {
-                    ErrorMask |= MailErrorProtocol;
-                    Reply("501 5.7.1 DSN support is disabled");
-                    return -1;
-                }
+                    return Refuse(MailErrorProtocol, "501 5.7.1 DSN support is disabled");
                 var value = arg[6..];
                 var semi = value.IndexOf(';');
                 string? decoded = null;
                 if (dsnOrcptAddr != null || semi < 0 || semi == 0
                     || (decoded = string.Equals(value[..semi], "utf-8", StringComparison.OrdinalIgnoreCase)
                         ? UxtextUnquote(value[(semi + 1)..]) : XtextUnquote(value[(semi + 1)..])) == null)
-                {
-                    ErrorMask |= MailErrorProtocol;
-                    Reply("501 5.5.4 Error: Bad ORCPT parameter syntax");
-                    return -1;
-                }
+                    return Refuse(MailErrorProtocol, "501 5.5.4 Error: Bad ORCPT parameter syntax");
                 dsnOrcptType = value[..semi];
                 dsnOrcptAddr = decoded;
             }
             else
-            {
-                ErrorMask |= MailErrorProtocol;
-                Reply($"555 5.5.4 Unsupported option: {arg}");
-                return -1;
-            }
+                return Refuse(MailErrorProtocol, $"555 5.5.4 Unsupported option: {arg}");
         }
         if (Config.RecipientLimit > 0 && RcptCount >= Config.RecipientLimit)
         {
@@ -1004,11 +877,7 @@ internal sealed partial class SmtpdSession
     {
         string? err;
         if (ProcessingBdat)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("503 5.5.1 Error: DATA after BDAT");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, "503 5.5.1 Error: DATA after BDAT");
         if (RcptCount == 0)
         {
             if (!InMailTransaction)
@@ -1023,11 +892,7 @@ internal sealed partial class SmtpdSession
             return -1;
         }
         if (argv.Count != 1)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("501 5.5.4 Syntax: DATA");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, "501 5.5.4 Syntax: DATA");
         if (!StandAlone && (err = Checker.CheckData(this)) != null)
         {
             Reply(err);
@@ -1435,11 +1300,7 @@ internal sealed partial class SmtpdSession
     private int RsetCmd(List<SmtpdToken> argv)
     {
         if (argv.Count != 1)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("501 5.5.4 Syntax: RSET");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, "501 5.5.4 Syntax: RSET");
         ChatReset(Config.HistoryThreshold);
         MailReset();
         RcptReset();
@@ -1458,11 +1319,7 @@ internal sealed partial class SmtpdSession
         string? err;
         var smtputf8 = false;
         if (Config.DisableVrfy)
-        {
-            ErrorMask |= MailErrorPolicy;
-            Reply("502 5.5.1 VRFY command is disabled");
-            return -1;
-        }
+            return Refuse(MailErrorPolicy, "502 5.5.1 VRFY command is disabled");
         var argc = argv.Count;
         if (Config.Smtputf8Enable && (EhloDiscardMask & EhloMask.Smtputf8) == 0 && argc > 1
             && string.Equals(argv[argc - 1].Text, "SMTPUTF8", StringComparison.OrdinalIgnoreCase))
@@ -1472,11 +1329,7 @@ internal sealed partial class SmtpdSession
             smtputf8 = true;
         }
         if (argc < 2)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply($"501 5.5.4 Syntax: VRFY address{(Config.Smtputf8Enable ? " [SMTPUTF8]" : "")}");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, $"501 5.5.4 Syntax: VRFY address{(Config.Smtputf8Enable ? " [SMTPUTF8]" : "")}");
         if (UseAnvil && Config.RecipientRateLimit > 0 && !HoggerMatch()
             && Proc.Anvil!.Rcpt(Service, Addr, out var rate) && rate > Config.RecipientRateLimit)
         {
@@ -1486,18 +1339,10 @@ internal sealed partial class SmtpdSession
             return -1;
         }
         if (Milters != null && (err = Milters.OtherEvent()) != null && (err[0] == '5' || err[0] == '4'))
-        {
-            ErrorMask |= MailErrorPolicy;
-            Reply(err);
-            return -1;
-        }
+            return Refuse(MailErrorPolicy, err);
         CollapseArgs(argv, 1);
         if (ExtractAddr(argv[1], false, false, smtputf8) != 0)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("501 5.1.3 Bad recipient address syntax");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, "501 5.1.3 Bad recipient address syntax");
         if (!smtputf8 && Config.StrictSmtputf8 && AddrBuf.Length > 0 && !AllAscii(AddrBuf))
         {
             MailReset();
@@ -1525,38 +1370,18 @@ internal sealed partial class SmtpdSession
     {
         string? err;
         if (Config.HeloRequired && HeloName == null)
-        {
-            ErrorMask |= MailErrorPolicy;
-            Reply("503 Error: send HELO/EHLO first");
-            return -1;
-        }
+            return Refuse(MailErrorPolicy, "503 Error: send HELO/EHLO first");
         if (Milters != null && (err = Milters.OtherEvent()) != null && (err[0] == '5' || err[0] == '4'))
-        {
-            ErrorMask |= MailErrorPolicy;
-            Reply(err);
-            return -1;
-        }
+            return Refuse(MailErrorPolicy, err);
         if (InMailTransaction)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("503 Error: MAIL transaction in progress");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, "503 Error: MAIL transaction in progress");
         if (argv.Count != 2)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("500 Syntax: ETRN domain");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, "500 Syntax: ETRN domain");
         var site = argv[1].Text;
         if (site.StartsWith('@') || site.StartsWith('#'))
             site = site[1..];
         if (!Postfix.Global.Bounce.MailParamsCheck.ValidHostname(site, false) && !ValidMailhostLiteral(site))
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("501 Error: invalid parameter syntax");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, "501 Error: invalid parameter syntax");
         if (StandAlone)
         {
             Msg.Warn("do not use ETRN in \"sendmail -bs\" mode");

@@ -184,56 +184,24 @@ internal sealed partial class SmtpdSession
             return -1;
         }
         if (Config.HeloRequired && HeloName == null)
-        {
-            ErrorMask |= MailErrorPolicy;
-            Reply("503 5.5.1 Error: send HELO/EHLO first");
-            return -1;
-        }
+            return Refuse(MailErrorPolicy, "503 5.5.1 Error: send HELO/EHLO first");
         if (StandAlone || !SaslIsActive || (EhloDiscardMask & EhloMask.Auth) != 0)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("503 5.5.1 Error: authentication not enabled");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, "503 5.5.1 Error: authentication not enabled");
         if (InMailTransaction)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("503 5.5.1 Error: MAIL transaction in progress");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, "503 5.5.1 Error: MAIL transaction in progress");
         if (Milters != null && (err = Milters.OtherEvent()) != null)
         {
             if (err[0] == '5')
-            {
-                ErrorMask |= MailErrorPolicy;
-                Reply(err);
-                return -1;
-            }
+                return Refuse(MailErrorPolicy, err);
             if (err[0] == '4')
-            {
-                ErrorMask |= MailErrorPolicy;
-                Reply("454 4.3.0 Try again later");
-                return -1;
-            }
+                return Refuse(MailErrorPolicy, "454 4.3.0 Try again later");
         }
         if (Proc.TlsAuthOnly && Tls == null)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("504 5.5.4 Encryption required for requested authentication mechanism");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, "504 5.5.4 Encryption required for requested authentication mechanism");
         if (SaslUsername != null)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("503 5.5.1 Error: already authenticated");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, "503 5.5.1 Error: already authenticated");
         if (argv.Count < 2 || argv.Count > 3)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("501 5.5.4 Syntax: AUTH mechanism");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, "501 5.5.4 Syntax: AUTH mechanism");
         if ((Flags & FlagAuthUsed) != 0)
         {
             SaslDeactivate();

@@ -195,44 +195,20 @@ internal sealed partial class SmtpdSession
     {
         string? err;
         if (argv.Count != 1)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("501 5.5.4 Syntax: STARTTLS");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, "501 5.5.4 Syntax: STARTTLS");
         if (Milters != null && (err = Milters.OtherEvent()) != null)
         {
             if (err[0] == '5')
-            {
-                ErrorMask |= MailErrorPolicy;
-                Reply(err);
-                return -1;
-            }
+                return Refuse(MailErrorPolicy, err);
             if (err[0] == '4')
-            {
-                ErrorMask |= MailErrorPolicy;
-                Reply("454 4.3.0 Try again later");
-                return -1;
-            }
+                return Refuse(MailErrorPolicy, "454 4.3.0 Try again later");
         }
         if (Tls != null)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("554 5.5.1 Error: TLS already active");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, "554 5.5.1 Error: TLS already active");
         if (!Proc.UseTls || (EhloDiscardMask & EhloMask.StartTls) != 0)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("502 5.5.1 Error: command not implemented");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, "502 5.5.1 Error: command not implemented");
         if (Proc.TlsContext == null)
-        {
-            ErrorMask |= MailErrorSoftware;
-            Reply("454 4.7.0 TLS not available due to local problem");
-            return -1;
-        }
+            return Refuse(MailErrorSoftware, "454 4.7.0 TLS not available due to local problem");
         if (Config.NewTlsRateLimit > 0 && !StandAlone && !XclientAllowed && Proc.Anvil != null && !HoggerMatch()
             && Proc.Anvil.NewTlsStatus(Service, Addr, out var rate) && rate > Config.NewTlsRateLimit)
         {

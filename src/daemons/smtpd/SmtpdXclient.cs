@@ -66,21 +66,62 @@ internal sealed partial class SmtpdSession
         value = "";
         var eq = attrName.IndexOf('=');
         if (eq < 0 || eq == attrName.Length - 1)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("501 5.5.4 Error: attribute=value expected");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, "501 5.5.4 Error: attribute=value expected");
         var rawValue = attrName[(eq + 1)..];
         if (rawValue.Length > 255)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("501 5.5.4 Error: attribute value too long");
-            return -1;
-        }
+            return Refuse(MailErrorProtocol, "501 5.5.4 Error: attribute value too long");
         value = Postfix.Util.Msg.Printable(XtextUnquote(rawValue) ?? rawValue);
         return 0;
     }
+
+    // XcommandRefused - what XCLIENT and XFORWARD check before their
+    // attributes: true after the error reply.
+    private bool XcommandRefused(List<SmtpdToken> argv, string command, bool hostsLookupError, bool allowed)
+    {
+        if (InMailTransaction)
+            Refuse(MailErrorProtocol, "503 5.5.1 Error: MAIL transaction in progress");
+        else if (argv.Count < 2)
+            Refuse(MailErrorProtocol, $"501 5.5.4 Syntax: {command} attribute=value...");
+        else
+        {
+            if (hostsLookupError)
+                CantPermitCommand(command);
+            if (allowed)
+                return false;
+            Refuse(MailErrorPolicy, "550 5.7.0 Error: insufficient authorization");
+        }
+        return true;
+    }
+
+    // BadAttr - the reply to an attribute value of the wrong syntax.
+    private int BadAttr(string attr, string value) => Refuse(MailErrorProtocol, $"501 5.5.4 Bad {attr} syntax: {value}");
+
+    // PortAttr - a port attribute ("unknown" when unavailable); false
+    // after the error reply.
+    private bool PortAttr(string attr, ref string value)
+    {
+        if (value.Equals(Unavailable, StringComparison.OrdinalIgnoreCase))
+            value = "unknown";
+        else if (!ValidPort(value))
+        {
+            BadAttr(attr, value);
+            return false;
+        }
+        return true;
+    }
+
+    // AddrAttr - an address attribute, neutered and normalized; false
+    // after the error reply.
+    private bool AddrAttr(string attr, string value, out string rfcAddr, out string bareAddr, out int family)
+    {
+        value = NeuterOnly(value);
+        if (NormalizeMailhostAddr(value, out rfcAddr, out bareAddr, out family))
+            return true;
+        BadAttr(attr, value);
+        return false;
+    }
+
+    private static bool ValidHostname(string value) => Postfix.Global.Bounce.MailParamsCheck.ValidHostname(value, false);
 
     private int XclientCmd(List<SmtpdToken> argv)
     {
@@ -88,26 +129,8 @@ internal sealed partial class SmtpdSession
         var gotHelo = false;
         var gotProto = false;
         var gotLogin = false;
-        if (InMailTransaction)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("503 5.5.1 Error: MAIL transaction in progress");
+        if (XcommandRefused(argv, "XCLIENT", Config.XclientHosts.Error, XclientAllowed))
             return -1;
-        }
-        if (argv.Count < 2)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("501 5.5.4 Syntax: XCLIENT attribute=value...");
-            return -1;
-        }
-        if (Config.XclientHosts.Error)
-            CantPermitCommand("XCLIENT");
-        if (!XclientAllowed)
-        {
-            ErrorMask |= MailErrorPolicy;
-            Reply("550 5.7.0 Error: insufficient authorization");
-            return -1;
-        }
         string? login = null;
         for (var i = 1; i < argv.Count; i++)
         {
@@ -122,12 +145,8 @@ internal sealed partial class SmtpdSession
                 {
                     value = "unknown";
                 }
-                else if (!Postfix.Global.Bounce.MailParamsCheck.ValidHostname(value, false))
-                {
-                    ErrorMask |= MailErrorProtocol;
-                    Reply($"501 5.5.4 Bad NAME syntax: {value}");
-                    return -1;
-                }
+                else if (!ValidHostname(value))
+                    return BadAttr("NAME", value);
                 NameStatus = status;
                 Name = value;
                 updateNamAddr = true;
@@ -144,12 +163,8 @@ internal sealed partial class SmtpdSession
                 {
                     value = "unknown";
                 }
-                else if (!Postfix.Global.Bounce.MailParamsCheck.ValidHostname(value, false))
-                {
-                    ErrorMask |= MailErrorProtocol;
-                    Reply($"501 5.5.4 Bad REVERSE_NAME syntax: {value}");
-                    return -1;
-                }
+                else if (!ValidHostname(value))
+                    return BadAttr("REVERSE_NAME", value);
                 ReverseNameStatus = status;
                 ReverseName = value;
             }
@@ -162,13 +177,8 @@ internal sealed partial class SmtpdSession
                 }
                 else
                 {
-                    value = NeuterOnly(value);
-                    if (!NormalizeMailhostAddr(value, out var rfc, out var bare, out var family))
-                    {
-                        ErrorMask |= MailErrorProtocol;
-                        Reply($"501 5.5.4 Bad ADDR syntax: {value}");
+                    if (!AddrAttr("ADDR", value, out var rfc, out var bare, out var family))
                         return -1;
-                    }
                     RfcAddr = rfc;
                     Addr = bare;
                     AddrFamily = family;
@@ -177,16 +187,8 @@ internal sealed partial class SmtpdSession
             }
             else if (name.Equals("PORT", StringComparison.OrdinalIgnoreCase))
             {
-                if (value.Equals(Unavailable, StringComparison.OrdinalIgnoreCase))
-                {
-                    value = "unknown";
-                }
-                else if (!ValidPort(value))
-                {
-                    ErrorMask |= MailErrorProtocol;
-                    Reply($"501 5.5.4 Bad PORT syntax: {value}");
+                if (!PortAttr("PORT", ref value))
                     return -1;
-                }
                 Port = value;
                 updateNamAddr = true;
             }
@@ -199,11 +201,7 @@ internal sealed partial class SmtpdSession
                 else
                 {
                     if (value.Length > 255)
-                    {
-                        ErrorMask |= MailErrorProtocol;
-                        Reply($"501 5.5.4 Bad HELO syntax: {value}");
-                        return -1;
-                    }
+                        return BadAttr("HELO", value);
                     HeloName = NeuterOnly(value);
                 }
                 gotHelo = true;
@@ -212,11 +210,7 @@ internal sealed partial class SmtpdSession
             {
                 if (!value.Equals("SMTP", StringComparison.OrdinalIgnoreCase)
                     && !value.Equals("ESMTP", StringComparison.OrdinalIgnoreCase))
-                {
-                    ErrorMask |= MailErrorProtocol;
-                    Reply($"501 5.5.4 Bad PROTO syntax: {value}");
-                    return -1;
-                }
+                    return BadAttr("PROTO", value);
                 Protocol = value.ToUpperInvariant();
                 gotProto = true;
             }
@@ -237,36 +231,19 @@ internal sealed partial class SmtpdSession
                 }
                 else
                 {
-                    value = NeuterOnly(value);
-                    if (!NormalizeMailhostAddr(value, out _, out var bare, out _))
-                    {
-                        ErrorMask |= MailErrorProtocol;
-                        Reply($"501 5.5.4 Bad DESTADDR syntax: {value}");
+                    if (!AddrAttr("DESTADDR", value, out _, out var bare, out _))
                         return -1;
-                    }
                     DestAddr = bare;
                 }
             }
             else if (name.Equals("DESTPORT", StringComparison.OrdinalIgnoreCase))
             {
-                if (value.Equals(Unavailable, StringComparison.OrdinalIgnoreCase))
-                {
-                    value = "unknown";
-                }
-                else if (!ValidPort(value))
-                {
-                    ErrorMask |= MailErrorProtocol;
-                    Reply($"501 5.5.4 Bad DESTPORT syntax: {value}");
+                if (!PortAttr("DESTPORT", ref value))
                     return -1;
-                }
                 DestPort = value;
             }
             else
-            {
-                ErrorMask |= MailErrorProtocol;
-                Reply($"501 5.5.4 Bad XCLIENT attribute name: {name}");
-                return -1;
-            }
+                return Refuse(MailErrorProtocol, $"501 5.5.4 Bad XCLIENT attribute name: {name}");
         }
         if (updateNamAddr)
             NamAddr = SmtpdPeer.BuildNamAddr(Name, Addr, Port, Config.PortLogging);
@@ -314,26 +291,8 @@ internal sealed partial class SmtpdSession
     private int XforwardCmd(List<SmtpdToken> argv)
     {
         var updated = 0;
-        if (InMailTransaction)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("503 5.5.1 Error: MAIL transaction in progress");
+        if (XcommandRefused(argv, "XFORWARD", Config.XforwardHosts.Error, XforwardAllowed))
             return -1;
-        }
-        if (argv.Count < 2)
-        {
-            ErrorMask |= MailErrorProtocol;
-            Reply("501 5.5.4 Syntax: XFORWARD attribute=value...");
-            return -1;
-        }
-        if (Config.XforwardHosts.Error)
-            CantPermitCommand("XFORWARD");
-        if (!XforwardAllowed)
-        {
-            ErrorMask |= MailErrorPolicy;
-            Reply("550 5.7.0 Error: insufficient authorization");
-            return -1;
-        }
         var x = Xforward;
         if (x.Flags == 0)
         {
@@ -358,12 +317,8 @@ internal sealed partial class SmtpdSession
                     else
                     {
                         value = NeuterOnly(value);
-                        if (!Postfix.Global.Bounce.MailParamsCheck.ValidHostname(value, false))
-                        {
-                            ErrorMask |= MailErrorProtocol;
-                            Reply($"501 5.5.4 Bad NAME syntax: {value}");
-                            return -1;
-                        }
+                        if (!ValidHostname(value))
+                            return BadAttr("NAME", value);
                     }
                     x.Name = value;
                     break;
@@ -375,29 +330,16 @@ internal sealed partial class SmtpdSession
                     }
                     else
                     {
-                        value = NeuterOnly(value);
-                        if (!NormalizeMailhostAddr(value, out var rfc, out var bare, out _))
-                        {
-                            ErrorMask |= MailErrorProtocol;
-                            Reply($"501 5.5.4 Bad ADDR syntax: {value}");
+                        if (!AddrAttr("ADDR", value, out var rfc, out var bare, out _))
                             return -1;
-                        }
                         x.RfcAddr = rfc;
                         x.Addr = bare;
                     }
                     break;
                 case "PORT":
                     flag = XforwardPort;
-                    if (value.Equals(Unavailable, StringComparison.OrdinalIgnoreCase))
-                    {
-                        value = "unknown";
-                    }
-                    else if (!ValidPort(value))
-                    {
-                        ErrorMask |= MailErrorProtocol;
-                        Reply($"501 5.5.4 Bad PORT syntax: {value}");
+                    if (!PortAttr("PORT", ref value))
                         return -1;
-                    }
                     x.Port = value;
                     break;
                 case "HELO":
@@ -413,11 +355,7 @@ internal sealed partial class SmtpdSession
                     else
                     {
                         if (value.Length > 64)
-                        {
-                            ErrorMask |= MailErrorProtocol;
-                            Reply($"501 5.5.4 Bad PROTO syntax: {value}");
-                            return -1;
-                        }
+                            return BadAttr("PROTO", value);
                         value = NeuterOnly(value);
                     }
                     x.Protocol = value;
@@ -439,16 +377,10 @@ internal sealed partial class SmtpdSession
                         x.Domain = "remote";
                     }
                     else
-                    {
-                        ErrorMask |= MailErrorProtocol;
-                        Reply($"501 5.5.4 Bad SOURCE syntax: {value}");
-                        return -1;
-                    }
+                        return BadAttr("SOURCE", value);
                     break;
                 default:
-                    ErrorMask |= MailErrorProtocol;
-                    Reply($"501 5.5.4 Bad XFORWARD attribute name: {token[..token.IndexOf('=')]}");
-                    return -1;
+                    return Refuse(MailErrorProtocol, $"501 5.5.4 Bad XFORWARD attribute name: {token[..token.IndexOf('=')]}");
             }
             updated |= flag;
         }
