@@ -35,14 +35,7 @@ public static class DeliveryStatus
     // Sent - sent(): the recipient was delivered.
     public static int Sent(int flags, string id, MsgStats stats, Recipient rcpt, string relay, Dsn dsn)
     {
-        var my = dsn;
-        if (my.Status.Length == 0 || my.Status[0] != '2' || DsnUtil.Valid(my.Status) == 0)
-        {
-            Msg.Warn($"sent: ignoring dsn code \"{my.Status}\"");
-            my = my with { Status = "2.0.0" };
-        }
-        if (Filter != null && Filter(my) is { } res)
-            my = res;
+        var my = Screen("sent", '2', dsn, out _);
         if ((flags & DelReqFlags.MtaVrfy) != 0)
             return VerifyAppend(id, stats, rcpt, relay, my with { Action = "deliverable" }, DelRcptStat.Ok);
         if ((flags & DelReqFlags.UsrVrfy) != 0)
@@ -65,19 +58,30 @@ public static class DeliveryStatus
     // BounceAppend - bounce_append(): the recipient failed permanently.
     public static int BounceAppend(int flags, string id, MsgStats stats, Recipient rcpt, string relay, Dsn dsn)
     {
+        var my = Screen("bounce_append", '5', dsn, out var deferred);
+        return deferred ? DeferAppendIntern(flags, id, stats, rcpt, relay, my)
+            : BounceAppendIntern(flags, id, stats, rcpt, relay, my);
+    }
+
+    // Screen - what the append functions do first: a status that is not
+    // valid or not of the expected class ('5' bounce, '4' defer) gives way
+    // to X.0.0 with a warning, then the DSN filter may change it;
+    // otherClass: the filter made a bounce a defer or the other way.
+    private static Dsn Screen(string caller, char statusClass, Dsn dsn, out bool otherClass)
+    {
         var my = dsn;
-        if (my.Status.Length == 0 || my.Status[0] != '5' || DsnUtil.Valid(my.Status) == 0)
+        if (my.Status.Length == 0 || my.Status[0] != statusClass || DsnUtil.Valid(my.Status) == 0)
         {
-            Msg.Warn($"bounce_append: ignoring dsn code \"{my.Status}\"");
-            my = my with { Status = "5.0.0" };
+            Msg.Warn($"{caller}: ignoring dsn code \"{my.Status}\"");
+            my = my with { Status = statusClass + ".0.0" };
         }
+        otherClass = false;
         if (Filter != null && Filter(my) is { } res)
         {
-            if (res.Status.StartsWith('4'))
-                return DeferAppendIntern(flags, id, stats, rcpt, relay, res);
+            otherClass = res.Status.StartsWith(statusClass == '5' ? '4' : '5');
             my = res;
         }
-        return BounceAppendIntern(flags, id, stats, rcpt, relay, my);
+        return my;
     }
 
     internal static int BounceAppendIntern(int flags, string id, MsgStats stats, Recipient rcpt, string relay, Dsn dsn)
@@ -115,19 +119,9 @@ public static class DeliveryStatus
     // DeferAppend - defer_append(): try the recipient again later.
     public static int DeferAppend(int flags, string id, MsgStats stats, Recipient rcpt, string relay, Dsn dsn)
     {
-        var my = dsn;
-        if (my.Status.Length == 0 || my.Status[0] != '4' || DsnUtil.Valid(my.Status) == 0)
-        {
-            Msg.Warn($"defer_append: ignoring dsn code \"{my.Status}\"");
-            my = my with { Status = "4.0.0" };
-        }
-        if (Filter != null && Filter(my) is { } res)
-        {
-            if (res.Status.StartsWith('5'))
-                return BounceAppendIntern(flags, id, stats, rcpt, relay, res);
-            my = res;
-        }
-        return DeferAppendIntern(flags, id, stats, rcpt, relay, my);
+        var my = Screen("defer_append", '4', dsn, out var bounced);
+        return bounced ? BounceAppendIntern(flags, id, stats, rcpt, relay, my)
+            : DeferAppendIntern(flags, id, stats, rcpt, relay, my);
     }
 
     internal static int DeferAppendIntern(int flags, string id, MsgStats stats, Recipient rcpt, string relay, Dsn dsn)
@@ -163,18 +157,9 @@ public static class DeliveryStatus
     public static int BounceOne(int flags, string queue, string id, string encoding, int smtputf8, string sender,
         string dsnEnvid, int dsnRet, MsgStats stats, Recipient rcpt, string relay, Dsn dsn)
     {
-        var my = dsn;
-        if (my.Status.Length == 0 || my.Status[0] != '5' || DsnUtil.Valid(my.Status) == 0)
-        {
-            Msg.Warn($"bounce_one: ignoring dsn code \"{my.Status}\"");
-            my = my with { Status = "5.0.0" };
-        }
-        if (Filter != null && Filter(my) is { } res)
-        {
-            if (res.Status.StartsWith('4'))
-                return DeferAppendIntern(flags, id, stats, rcpt, relay, res);
-            my = res;
-        }
+        var my = Screen("bounce_one", '5', dsn, out var deferred);
+        if (deferred)
+            return DeferAppendIntern(flags, id, stats, rcpt, relay, my);
         return BounceOneIntern(flags, queue, id, encoding, smtputf8, sender, dsnEnvid, dsnRet, stats, rcpt, relay, my);
     }
 
@@ -224,19 +209,9 @@ public static class DeliveryStatus
     public static int DeferOne(int flags, string queue, string id, string encoding, int smtputf8, string sender,
         string dsnEnvid, int dsnRet, MsgStats stats, Recipient rcpt, string relay, Dsn dsn)
     {
-        var my = dsn;
-        if (my.Status.Length == 0 || my.Status[0] != '4' || DsnUtil.Valid(my.Status) == 0)
-        {
-            Msg.Warn($"defer_one: ignoring dsn code \"{my.Status}\"");
-            my = my with { Status = "4.0.0" };
-        }
-        if (Filter != null && Filter(my) is { } res)
-        {
-            if (res.Status.StartsWith('5'))
-                return BounceOneIntern(flags, queue, id, encoding, smtputf8, sender, dsnEnvid, dsnRet, stats, rcpt,
-                    relay, res);
-            my = res;
-        }
+        var my = Screen("defer_one", '4', dsn, out var bounced);
+        if (bounced)
+            return BounceOneIntern(flags, queue, id, encoding, smtputf8, sender, dsnEnvid, dsnRet, stats, rcpt, relay, my);
         return DeferAppendIntern(flags, id, stats, rcpt, relay, my);
     }
 
