@@ -148,6 +148,9 @@ public static partial class Sys
         return Fcntl(fd, F_SETFD, on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC) == 0;
     }
 
+    // DupCloexec - a new descriptor for the same open file, close-on-exec.
+    public static int DupCloexec(int fd) => Fcntl(fd, 1030 /* F_DUPFD_CLOEXEC */, 0);
+
     // NonBlocking - set or clear O_NONBLOCK.
     public static bool NonBlocking(int fd, bool on)
     {

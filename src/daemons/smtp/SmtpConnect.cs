@@ -372,16 +372,45 @@ internal static class SmtpConnect
         }
         try
         {
-            var result = socket.BeginConnect(new IPEndPoint(target.Address, port), null, null);
-            if (!result.AsyncWaitHandle.WaitOne(Math.Max(1, settings.ConnectTimeout) * 1000))
+            // A non-blocking connect waited for with poll(), then blocking
+            // mode again: no .NET asynchronous operation, so the socket is
+            // never registered with the runtime's epoll engine, which would
+            // still watch it after its descriptor went to scache(8).
+            socket.Blocking = false;
+            try
             {
-                socket.Dispose();
-                why.Simple("4.4.1", $"connect to {target.Host}[{target.Address}]:{port}: Connection timed out");
-                return null;
+                socket.Connect(new IPEndPoint(target.Address, port));
             }
-            socket.EndConnect(result);
-            socket.NoDelay = true;
-            return (new NetworkStream(socket, ownsSocket: true), socket);
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
+            {
+                var micros = Math.Max(1, settings.ConnectTimeout) * 1_000_000L;
+                if (!socket.Poll(micros > int.MaxValue ? -1 : (int)micros, SelectMode.SelectWrite))
+                {
+                    var error = (SocketError)(int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
+                    if (error == SocketError.Success)
+                    {
+                        socket.Dispose();
+                        why.Simple("4.4.1", $"connect to {target.Host}[{target.Address}]:{port}: Connection timed out");
+                        return null;
+                    }
+                    throw new SocketException((int)error);
+                }
+                var soError = (SocketError)(int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
+                if (soError != SocketError.Success)
+                    throw new SocketException((int)soError);
+            }
+            // Carry on with a plain blocking socket on a copy of the
+            // descriptor: the .NET socket that made the connection stays in
+            // its non-blocking state (and shuts the connection down when
+            // disposed), which a session handed to scache(8) cannot have.
+            var copy = Sys.DupCloexec((int)socket.Handle);
+            if (copy < 0)
+                throw new SocketException((int)SocketError.TooManyOpenSockets);
+            Sys.NonBlocking(copy, false);
+            SmtpReuse.Detach(socket);
+            var plain = new Socket(new SafeSocketHandle((IntPtr)copy, ownsHandle: true));
+            plain.NoDelay = true;
+            return (new NetworkStream(plain, ownsSocket: true), plain);
         }
         catch (SocketException e)
         {

@@ -73,12 +73,26 @@ internal static class SmtpReuse
 
     public static bool Enabled => client != null && !client.Disabled;
 
-    // StoreSessions - off for now: a session handed to scache(8) arrives
-    // dead at the next delivery (the descriptor passes, but releasing our
-    // .NET socket shuts the connection down, and disposing it normally
-    // blocks). Until that is solved sessions end with QUIT as before;
-    // lookups stay on and simply find nothing.
-    internal static bool StoreSessions = false;
+    // StoreSessions - hand good sessions to scache(8) instead of ending
+    // them with QUIT (a switch for tests).
+    internal static bool StoreSessions = true;
+
+    // Detached - sockets whose descriptor went to the cache: kept
+    // reachable so that no finalizer acts on a descriptor number reused
+    // since.
+    private static readonly List<Socket> Detached = [];
+
+    // Detach - close our descriptor of a socket whose connection lives on
+    // elsewhere (in scache(8), or in a copy): a .NET socket disposed the
+    // usual way would shut the connection down for every copy.
+    internal static void Detach(Socket socket)
+    {
+        var fd = (int)socket.Handle;
+        socket.SafeHandle.SetHandleAsInvalid();
+        GC.SuppressFinalize(socket);
+        Detached.Add(socket);
+        Sys.Close(fd);
+    }
 
     // Init - the cache parameters; p is "smtp" or "lmtp".
     public static void Init(MailConf conf, string serviceName, string p)
@@ -335,6 +349,11 @@ internal static class SmtpReuse
         Socket socket;
         try
         {
+            // The saving process connected with a non-blocking connect, and
+            // O_NONBLOCK belongs to the shared file description: a .NET
+            // socket made from the descriptor assumes blocking mode, so a
+            // read would fail at once with EAGAIN.
+            Sys.NonBlocking(fd, false);
             socket = new Socket(new SafeSocketHandle((IntPtr)fd, ownsHandle: true));
         }
         catch (SocketException)
@@ -430,9 +449,10 @@ internal static class SmtpReuse
             var fd = (int)socket.Handle;
             client!.SaveEndp(cacheTimeLimit, endpLabel, EndpProp(tlsLevel, info), fd);
             // Close our copy only: disposing a .NET socket may shut the
-            // connection down, which would kill the cached copy too.
-            socket.SafeHandle.SetHandleAsInvalid();
-            Sys.Close(fd);
+            // connection down, which would kill the cached copy too. The
+            // socket and its stream are never disposed nor finalized.
+            GC.SuppressFinalize(chat.Stream);
+            Detach(socket);
         }
         else
         {
