@@ -1,10 +1,11 @@
 # scache.sh - scache(8) and the smtp(8) connection cache against the
-# reference. Four instances run by the reference (master, pickup,
+# reference. Five instances run by the reference (master, pickup,
 # cleanup, qmgr, trivial-rewrite): "ref" with the reference's smtp and
 # scache, "ours" with both of ours, "smtpours" with our smtp and the
 # reference's scache, "scacheours" with the reference's smtp and our
-# scache (the last two show that the two ends speak the same protocol,
-# descriptor passing included). Each instance has an SMTP sink on
+# scache (these two show that the two ends speak the same protocol,
+# descriptor passing included), and "allours" with our qmgr as well (its
+# on-demand caching flags). Each instance has an SMTP sink on
 # loopback (a small server that logs every command per connection).
 # Messages are held, then released together, so that the queue manager
 # sees them at once; deliveries are one at a time per destination.
@@ -22,11 +23,11 @@ SC_T=$COMPAT_TMP/scache
 mkdir -p "$SC_T"
 chmod 711 "$COMPAT_TMP"
 chmod 755 "$SC_T"
-SC_SIDES=${SC_SIDES:-"ref ours smtpours scacheours"}
+SC_SIDES=${SC_SIDES:-"ref ours smtpours scacheours allours"}
 
-# Ports 263NN: NN = 10 ref, 20 ours, 30 smtpours, 40 scacheours.
+# Ports 263NN: NN = 10 ref, 20 ours, 30 smtpours, 40 scacheours, 50 allours.
 sc_port() {
-    case $1 in ref) echo 26310;; ours) echo 26320;; smtpours) echo 26330;; scacheours) echo 26340;; esac
+    case $1 in ref) echo 26310;; ours) echo 26320;; smtpours) echo 26330;; scacheours) echo 26340;; allours) echo 26350;; esac
 }
 
 sc_instance() {
@@ -38,6 +39,7 @@ sc_instance() {
         ours) mixed_daemon_dir "$d/libexec" smtp scache ;;
         smtpours) mixed_daemon_dir "$d/libexec" smtp ;;
         scacheours) mixed_daemon_dir "$d/libexec" scache ;;
+        allours) mixed_daemon_dir "$d/libexec" smtp scache qmgr ;;
     esac
     inst_main_cf "$d" "$d/libexec" \
         "myhostname = client.example.com" "mydomain = example.com" "myorigin = example.com" "mydestination =" \
@@ -179,7 +181,7 @@ sc_round() {
     sleep 2.5
 }
 
-if [ "$(id -u)" != 0 ] || ! id postfix >/dev/null 2>&1 || [ ! -x "$OUR_LIBEXEC/smtp" ] || [ ! -x "$OUR_LIBEXEC/scache" ]; then
+if [ "$(id -u)" != 0 ] || ! id postfix >/dev/null 2>&1 || [ ! -x "$OUR_LIBEXEC/smtp" ] || [ ! -x "$OUR_LIBEXEC/scache" ] || [ ! -x "$OUR_LIBEXEC/qmgr" ]; then
     echo "scache: skipped: needs root, the postfix user and our smtp and scache ($OUR_LIBEXEC)"
 else
     sc_pids=

@@ -99,6 +99,11 @@ internal sealed class DestQueue
     public bool Suspended;
     public int BlockerTag;
     public readonly object ResumeKey = new();
+    // DFlags - the connection-cache request flags (CONN_LOAD, CONN_STORE)
+    // of on-demand caching; LastDoneSec - when a delivery last ended
+    // (back-to-back deliveries turn caching on).
+    public int DFlags;
+    public long LastDoneSec;
 }
 
 // RecipientOrder - the comparison of qmgr_message_sort_compare().
@@ -860,6 +865,7 @@ internal sealed partial class Scheduler
         var queue = entry.Queue;
         queue.Busy++;
         transport.Busy++;
+        OnDemandCaching(queue);
         conn.Entry = entry;
         if (!agents.Send(conn, Work(entry)))
         {
@@ -868,6 +874,33 @@ internal sealed partial class Scheduler
             transport.Busy--;
             Unselect(entry);
             TransportUnavailable(transport);
+        }
+    }
+
+    private const int ConnLoad = 1 << 11, ConnStore = 1 << 12;
+
+    // OnDemandCaching - qmgr_entry_select(): ask the agent to cache its
+    // sessions once deliveries to the destination run back to back, and
+    // stop storing them when they no longer run back to back or side by
+    // side (cached sessions are still looked up).
+    private static void OnDemandCaching(DestQueue queue)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var backToBack = queue.LastDoneSec + 1 >= now;
+        if ((queue.DFlags & ConnStore) == 0)
+        {
+            if (backToBack)
+            {
+                if (Msg.Verbose > 0)
+                    Msg.Info($"qmgr_entry_select: allowing on-demand session caching for {queue.Name}");
+                queue.DFlags |= ConnLoad | ConnStore;
+            }
+        }
+        else if (!(queue.Busy > 1 || backToBack))
+        {
+            if (Msg.Verbose > 0)
+                Msg.Info($"qmgr_entry_select: disallowing on-demand session caching for {queue.Name}");
+            queue.DFlags &= ~ConnStore;
         }
     }
 
@@ -880,7 +913,7 @@ internal sealed partial class Scheduler
         var m = entry.Message;
         var work = new DeliveryWork
         {
-            Flags = m.TraceFlags | (m.InspectTransport != null ? 2 : 3),
+            Flags = m.TraceFlags | queue.DFlags | (m.InspectTransport != null ? 2 : 3),
             QueueName = m.QueueName,
             QueueId = m.QueueId,
             DataOffset = m.DataOffset,
@@ -996,6 +1029,8 @@ internal sealed partial class Scheduler
         // A rate-limited destination rests after each delivery
         // (qmgr_entry_done with QMGR_QUEUE_BUSY).
         var queue = entry.Queue;
+        if (busy)
+            queue.LastDoneSec = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         if (busy && queue.Transport.RateDelay > 0)
         {
             if (queue.Window.Throttled)
@@ -1048,6 +1083,7 @@ internal sealed partial class Scheduler
         if (!dead)
             return false;
         queue.DeadReason = reason;
+        queue.DFlags = 0;
         AddTimer(config.MinBackoff, queue, () => UnthrottleQueue(queue));
         return true;
     }
