@@ -172,10 +172,23 @@ sd_norm_log() {
         -e "s#$SD_T/[^/ ]+#INST#g" -e "s#$REF_LIBEXEC/#DAEMONS/#g; s#$OUR_LIBEXEC/#DAEMONS/#g"
 }
 
+# sd_sort_disconnects - adjacent "disconnect from" lines in a fixed order:
+# they come from different sessions (a proxy filter's session ends while
+# its client's does), whose ends race by a fraction of a millisecond.
+sd_sort_disconnects() {
+    awk '/: disconnect from / { run[n++] = $0; next }
+         { if (n) { flush() } print }
+         function flush(  i, j, t) {
+             for (i = 1; i < n; i++) for (j = i; j > 0 && run[j-1] > run[j]; j--) { t = run[j]; run[j] = run[j-1]; run[j-1] = t }
+             for (i = 0; i < n; i++) print run[i]; n = 0
+         }
+         END { if (n) flush() }'
+}
+
 sd_log() {
     local d=$SD_T/$1 daemon=${2:-smtpd}
     [ -f "$d/maillog" ] || return 0
-    grep -a " postfix/$daemon\[" "$d/maillog" | sd_norm_log
+    grep -a " postfix/$daemon\[" "$d/maillog" | sd_norm_log | sd_sort_disconnects
 }
 
 sd_log_mark() {
@@ -187,7 +200,7 @@ sd_log_since() {
     local d=$SD_T/$1 daemon=${2:-smtpd} mark=0
     [ -f "$d/logmark" ] && mark=$(cat "$d/logmark")
     [ -f "$d/maillog" ] || return 0
-    tail -n +$((mark + 1)) "$d/maillog" | grep -a " postfix/$daemon\[" | sd_norm_log
+    tail -n +$((mark + 1)) "$d/maillog" | grep -a " postfix/$daemon\[" | sd_norm_log | sd_sort_disconnects
 }
 
 sd_norm_queue() {

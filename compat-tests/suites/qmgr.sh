@@ -190,9 +190,12 @@ qm_queue() {
     "$REF_SBIN/postqueue" -c "$QM_T/$S/conf" -p | qm_norm | sed -E "s/^QID\*? +[0-9]+ .*/QID SIZE DATE/" | LC_ALL=C sort
 }
 
+# qm_log - the maillog, sorted. Left out: lines of the reference's own
+# postfix-script, which stops both instances (its "stopping" line races
+# with the SIGTERM that ends postlogd, on either side).
 qm_log() {
     qm_norm "$QM_T/$S/maillog" | grep -v -e "symlink leaves directory" -e "waiting for the Postfix mail system to terminate" \
-        -e "daemon started" | LC_ALL=C sort
+        -e "stopping the Postfix mail system" -e "daemon started" | LC_ALL=C sort
 }
 
 # qm_rate_spans - for the transport_rate_delay deliveries (r1-r3.example)
