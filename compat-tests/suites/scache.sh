@@ -49,16 +49,8 @@ sc_instance() {
         "smtp_tls_security_level = none" "delay_logging_resolution_limit = 0" "notify_classes =" \
         "ipc_idle = 1s"
     echo '/^Subject: hold/ HOLD' >"$d/conf/hold"
-    cat >"$d/conf/master.cf" <<'EOF'
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-error     unix  -       -       n       -       -       error
-postlog   unix-dgram n  -       n       -       1       postlogd
+    inst_master_cf "$d" pickup cleanup qmgr rewrite bounce defer trace error postlog
+    cat >>"$d/conf/master.cf" <<'EOF'
 scache    unix  -       -       n       -       1       scache -o max_idle=1s
 smtp      unix  -       -       n       -       -       smtp
 smtpcd    unix  -       -       n       -       -       smtp -o smtp_connection_cache_destinations=127.0.0.1

@@ -23,48 +23,19 @@ chmod 755 "$ST_T"
 
 st_instance() {
     local s=$1 d=$ST_T/$1
-    rm -rf "$d"; mkdir -p "$d/conf" "$d/q" "$d/data"
-    chown postfix "$d/data"
+    inst_dirs "$d"
     if [ "$s" = ours ]; then mixed_daemon_dir "$d/libexec" smtp; else mixed_daemon_dir "$d/libexec"; fi
-    cat >"$d/conf/main.cf" <<EOF
-queue_directory = $d/q
-data_directory = $d/data
-daemon_directory = $d/libexec
-maillog_file = $d/maillog
-maillog_file_prefixes = $d
-compatibility_level = 3.6
-inet_interfaces = loopback-only
-inet_protocols = ipv4
-myhostname = client.tls.test
-mydomain = tls.test
-myorigin = tls.test
-mydestination =
-transport_maps = texthash:$d/conf/transport
-default_transport = error:no route
-smtp_connection_cache_on_demand = no
-smtp_tls_security_level = none
-smtp_tls_loglevel = 1
-smtp_tls_CAfile = $ST_T/ca.crt
-smtp_tls_policy_maps = texthash:$d/conf/policy
-smtp_dns_support_level = dnssec
-smtp_bind_address = $(if [ "$s" = ref ]; then echo 127.0.0.3; else echo 127.0.0.2; fi)
-delay_logging_resolution_limit = 0
-notify_classes =
-bounce_queue_lifetime = 1d
-maximal_queue_lifetime = 1d
-EOF
-    cat >"$d/conf/master.cf" <<EOF
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
+    inst_main_cf "$d" "$d/libexec" \
+        "myhostname = client.tls.test" "mydomain = tls.test" "myorigin = tls.test" "mydestination =" \
+        "transport_maps = texthash:$d/conf/transport" "default_transport = error:no route" \
+        "smtp_connection_cache_on_demand = no" "smtp_tls_security_level = none" "smtp_tls_loglevel = 1" \
+        "smtp_tls_CAfile = $ST_T/ca.crt" "smtp_tls_policy_maps = texthash:$d/conf/policy" \
+        "smtp_dns_support_level = dnssec" \
+        "smtp_bind_address = $(if [ "$s" = ref ]; then echo 127.0.0.3; else echo 127.0.0.2; fi)" \
+        "delay_logging_resolution_limit = 0" "notify_classes =" "bounce_queue_lifetime = 1d" "maximal_queue_lifetime = 1d"
+    inst_master_cf "$d" pickup cleanup qmgr rewrite bounce defer trace error discard postlog
+    cat >>"$d/conf/master.cf" <<EOF
 smtp      unix  -       -       n       -       -       smtp
-error     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-postlog   unix-dgram n  -       n       -       1       postlogd
 tlsmgr    unix  -       -       n       1000?   1       tlsmgr
 smtpcert  unix  -       -       n       -       -       smtp -o smtp_tls_cert_file=$ST_T/client.crt -o smtp_tls_key_file=$ST_T/client.key
 smtpchain unix  -       -       n       -       -       smtp -o smtp_tls_chain_files=$ST_T/client.pem
@@ -95,47 +66,21 @@ EOF
 # The server instance: the reference's smtpd on three ports, mail discarded.
 st_server() {
     local d=$ST_T/srv
-    rm -rf "$d"; mkdir -p "$d/conf" "$d/q" "$d/data"
-    chown postfix "$d/data"
-    cat >"$d/conf/main.cf" <<EOF
-queue_directory = $d/q
-data_directory = $d/data
-maillog_file = $d/maillog
-maillog_file_prefixes = $d
-compatibility_level = 3.6
-inet_interfaces = loopback-only
-inet_protocols = ipv4
-myhostname = mx.tls.test
-mydestination =
-mynetworks = 127.0.0.0/8
-smtpd_relay_restrictions = permit_mynetworks, reject
-default_transport = discard:
-relay_transport = discard:
-smtpd_tls_security_level = may
-smtpd_tls_chain_files = $ST_T/srv.key, $ST_T/srv.crt, $ST_T/ca.crt
-smtpd_tls_CAfile = $ST_T/ca.crt
-smtpd_tls_ask_ccert = yes
-smtpd_tls_loglevel = 1
-smtpd_peername_lookup = no
-notify_classes =
-EOF
-    cat >"$d/conf/master.cf" <<EOF
+    inst_dirs "$d"
+    inst_main_cf "$d" "$REF_LIBEXEC" \
+        "myhostname = mx.tls.test" "mydestination =" "mynetworks = 127.0.0.0/8" \
+        "smtpd_relay_restrictions = permit_mynetworks, reject" "default_transport = discard:" "relay_transport = discard:" \
+        "smtpd_tls_security_level = may" "smtpd_tls_chain_files = $ST_T/srv.key, $ST_T/srv.crt, $ST_T/ca.crt" \
+        "smtpd_tls_CAfile = $ST_T/ca.crt" "smtpd_tls_ask_ccert = yes" "smtpd_tls_loglevel = 1" \
+        "smtpd_peername_lookup = no" "notify_classes ="
+    inst_master_cf "$d" pickup cleanup qmgr rewrite bounce defer trace discard postlog proxymap
+    cat >>"$d/conf/master.cf" <<EOF
 127.0.0.1:26410 inet n  -       n       -       -       smtpd
 127.0.0.1:26411 inet n  -       n       -       -       smtpd -o smtpd_tls_chain_files=$ST_T/self.key,$ST_T/self.crt
 127.0.0.1:26412 inet n  -       n       -       -       smtpd -o smtpd_tls_security_level=none
 127.0.0.1:26413 inet n  -       n       -       -       smtpd -o smtpd_tls_chain_files=$ST_T/srv.key,$ST_T/srv.crt
 127.0.0.1:26414 inet n  -       n       -       -       smtpd -o syslog_name=postfix/ccert
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-discard   unix  -       -       n       -       -       discard
-postlog   unix-dgram n  -       n       -       1       postlogd
 tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-proxymap  unix  -       -       n       -       -       proxymap
 EOF
     find "$d/conf" -type f -exec touch -d '1 minute ago' {} +
 }
@@ -145,15 +90,6 @@ st_norm() {
         -e 's/\b[0-9A-F]{10,12}\b/QID/g' -e 's/delay=[0-9.]+, delays=[0-9.\/]+/delay=D, delays=D/' \
         -e 's/, dsn=/, dsn=/' -e "s#$ST_T/(ref|ours)#INST#g" -e "s#$ST_T#TMP#g" \
         -e 's/:[0-9]{4,5}: /:PORT: /' "$@"
-}
-
-st_settle() {
-    local i
-    for i in $(seq 1 100); do
-        [ -z "$(find "$ST_T/$1/q/maildrop" "$ST_T/$1/q/incoming" "$ST_T/$1/q/active" -type f 2>/dev/null)" ] && return 0
-        sleep 0.1
-    done
-    return 1
 }
 
 if [ "$(id -u)" != 0 ] || ! id postfix >/dev/null 2>&1 || ! command -v openssl >/dev/null || ! command -v python3 >/dev/null \
@@ -320,7 +256,7 @@ PYEOF
         st_instance $st_s
         sed -i 's/\x01/ /g' "$ST_T/$st_s/conf/transport" "$ST_T/$st_s/conf/policy"
         find "$ST_T/$st_s/conf" -type f -exec touch -d '1 minute ago' {} +
-        inst_queue "$ST_T/$st_s/q"; touch "$ST_T/$st_s/q/quick-start"
+        touch "$ST_T/$st_s/q/quick-start"
         unshare -m sh -c "mount --bind $ST_T/resolv.conf /etc/resolv.conf && $REF_SBIN/postfix -c $ST_T/$st_s/conf start" >/dev/null 2>&1
     done
     sleep 0.5
@@ -336,9 +272,9 @@ PYEOF
             printf 'Subject: %s\n\nbody\n' "$st_dom" | "$REF_SBIN/sendmail" -C "$ST_T/$st_s/conf" -f s@tls.test "r@$st_dom"
         done
     done
-    for st_s in ref ours; do st_settle $st_s; done
+    for st_s in ref ours; do queue_settled "$ST_T/$st_s/q" 50; done
     sleep 1
-    for st_s in ref ours; do st_settle $st_s; done
+    for st_s in ref ours; do queue_settled "$ST_T/$st_s/q" 50; done
     mkdir -p "$ST_T/cases"
     for st_c in $ST_CASES; do
         st_dom=${st_c%%|*}
