@@ -200,64 +200,45 @@ public sealed class ScacheClient : IDisposable
     // FindEndp - find_endp: a cached connection for the endpoint, or -1.
     public int FindEndp(string endpLabel, out string endpProp)
     {
-        endpProp = "";
-        for (var tries = 0; !disabled; tries++)
-        {
-            if (Access() is { } s)
-            {
-                var v = new AttrValue[2];
-                if (!s.Send(w => w.Str(ScacheProto.AttrReq, ScacheProto.ReqFindEndp).Str(ScacheProto.AttrLabel, endpLabel))
-                    || s.Receive(StatusPropSpec, v, AttrFlags.Strict) != 2)
-                {
-                    Problem(s);
-                }
-                else if (v[0].Int != 0)
-                {
-                    if (Msg.Verbose > 0)
-                        Msg.Info($"scache_clnt_find_endp: not found: {endpLabel}");
-                    return -1;
-                }
-                else if (ReceiveFd(s) is var fd && fd >= 0)
-                {
-                    endpProp = v[1].Str;
-                    return fd;
-                }
-                else
-                {
-                    Problem(s);
-                }
-            }
-            if (GiveUp(tries))
-                return -1;
-        }
-        return -1;
+        var fd = Find(ScacheProto.ReqFindEndp, "scache_clnt_find_endp", endpLabel, StatusPropSpec, out var props);
+        endpProp = props[1].Str;
+        return fd;
     }
 
     // FindDest - find_dest: a cached connection for the destination, or -1.
     public int FindDest(string destLabel, out string destProp, out string endpProp)
     {
-        destProp = "";
-        endpProp = "";
+        var fd = Find(ScacheProto.ReqFindDest, "scache_clnt_find_dest", destLabel, StatusPropPropSpec, out var props);
+        destProp = props[1].Str;
+        endpProp = props[2].Str;
+        return fd;
+    }
+
+    // Find - one find request: the status, then the properties the reply
+    // spec names, then the descriptor; -1 when nothing is cached or the
+    // cache cannot be reached.
+    private int Find(string request, string fn, string label, AttrSpec[] replySpec, out AttrValue[] reply)
+    {
+        reply = new AttrValue[replySpec.Length];
         for (var tries = 0; !disabled; tries++)
         {
             if (Access() is { } s)
             {
-                var v = new AttrValue[3];
-                if (!s.Send(w => w.Str(ScacheProto.AttrReq, ScacheProto.ReqFindDest).Str(ScacheProto.AttrLabel, destLabel))
-                    || s.Receive(StatusPropPropSpec, v, AttrFlags.Strict) != 3)
+                var v = new AttrValue[replySpec.Length];
+                if (!s.Send(w => w.Str(ScacheProto.AttrReq, request).Str(ScacheProto.AttrLabel, label))
+                    || s.Receive(replySpec, v, AttrFlags.Strict) != replySpec.Length)
                 {
                     Problem(s);
                 }
                 else if (v[0].Int != 0)
                 {
                     if (Msg.Verbose > 0)
-                        Msg.Info($"scache_clnt_find_dest: not found: {destLabel}");
+                        Msg.Info($"{fn}: not found: {label}");
                     return -1;
                 }
                 else if (ReceiveFd(s) is var fd && fd >= 0)
                 {
-                    destProp = v[1].Str;
-                    endpProp = v[2].Str;
+                    reply = v;
                     return fd;
                 }
                 else

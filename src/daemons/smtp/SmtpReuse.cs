@@ -349,10 +349,10 @@ internal static class SmtpReuse
         Socket socket;
         try
         {
-            // The saving process connected with a non-blocking connect, and
-            // O_NONBLOCK belongs to the shared file description: a .NET
-            // socket made from the descriptor assumes blocking mode, so a
-            // read would fail at once with EAGAIN.
+            // O_NONBLOCK belongs to the file description, shared with the
+            // process that saved it: a .NET socket made from the descriptor
+            // assumes blocking mode, so a read would fail at once with
+            // EAGAIN if the saver left it non-blocking.
             Sys.NonBlocking(fd, false);
             socket = new Socket(new SafeSocketHandle((IntPtr)fd, ownsHandle: true));
         }
