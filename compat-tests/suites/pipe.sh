@@ -226,7 +226,9 @@ data = b""
 while True:
     try:
         chunk = s.recv(4096)
-    except socket.timeout:
+    except (socket.timeout, ConnectionResetError):
+        # a reset instead of an orderly close depends only on whether the
+        # server closed before or after our line arrived: same outcome
         break
     if not chunk:
         break
