@@ -81,14 +81,35 @@ public static partial class MailFlow
         return n;
     }
 
-    // Delay - the in-flow pause: take a token or wait $in_flow_delay.
+    // Delay - the in-flow pause: take a token, or wait for one at most
+    // $in_flow_delay seconds. The reference sleeps the whole delay; we
+    // go on as soon as the queue manager hands out a token again, so a
+    // receiver stays no further ahead of the queue manager than the
+    // reference lets it, but does not idle after it has caught up.
     internal static void Delay(ServerContext ctx)
     {
-        if (Get(1) < 0)
+        if (Get(1) >= 0)
+            return;
+        var delay = ServerParams.Time(ctx.Conf, "in_flow_delay");
+        if (delay <= 0)
+            return;
+        var deadline = Environment.TickCount64 + delay * 1000L;
+        Span<Sys.PollFd> fds = stackalloc Sys.PollFd[1];
+        for (long left; (left = deadline - Environment.TickCount64) > 0; )
         {
-            var delay = ServerParams.Time(ctx.Conf, "in_flow_delay");
-            if (delay > 0)
-                System.Threading.Thread.Sleep(delay * 1000);
+            // Readable means a token arrived; another receiver may take it
+            // first, and then we wait again.
+            fds[0] = new Sys.PollFd { Fd = MasterChannel.FlowReadFd, Events = PollIn };
+            if (Sys.Poll(fds, (int)left) < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Eintr)
+            {
+                System.Threading.Thread.Sleep((int)left);
+                return;
+            }
+            if (Get(1) >= 0)
+                return;
         }
     }
+
+    private const short PollIn = 0x001;
+    private const int Eintr = 4;
 }
