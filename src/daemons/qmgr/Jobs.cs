@@ -17,9 +17,18 @@
 //	concurrency limit are marked as blockers and skipped until one of
 //	those destinations has room again. As oqmgr (Fifo), entries are
 //	taken from the destination queues in turn, in arrival order.
-//	Not done: the per-transport recipient slots (transport_recipient_limit,
-//	transport_extra_recipient_limit and the refill settings): recipients
-//	are read in under qmgr_message_recipient_limit only.
+//
+//	Recipient slots: a transport has transport_recipient_limit slots for
+//	recipients in memory. A job takes what is left of them when it is
+//	linked, and gives back what it does not use once its message is read
+//	completely (or when it retires), to the oldest job of the transport
+//	whose message still has recipients in the file (MoveLimits). A job
+//	that preempts another while its message is not read completely gets
+//	part of transport_extra_recipient_limit on top. When a job's message
+//	has free slots, more recipients are read from the queue file: at once
+//	when transport_recipient_refill_limit of them are free or
+//	transport_recipient_refill_delay has passed since the last read, and
+//	in any case when the job has nothing left in memory (PeerSelectRefill).
 using System;
 using System.Collections.Generic;
 
@@ -30,6 +39,7 @@ internal sealed class Job
     public required QueuedMessage Message;
     public required Transport Transport;
     public LinkedListNode<Job>? ListNode;
+    public LinkedListNode<Job>? TimeNode;
     public Job? StackParent;
     public readonly List<Job> StackChildren = new();
     public int StackLevel = -1;
@@ -40,6 +50,9 @@ internal sealed class Job
     public int SlotsAvailable;
     public int SelectedEntries;
     public int ReadEntries;
+    // Recipient slots: in use by this job's entries, and granted to it.
+    public int RcptCount;
+    public int RcptLimit;
 
     public bool HasEntries => SelectedEntries < ReadEntries;
 
@@ -66,26 +79,169 @@ internal sealed partial class Scheduler
 
     // NewEntry - qmgr_entry_create(): an entry at the end of the queue's
     // todo list and of its job's peer for that queue.
-    internal Entry NewEntry(QueuedMessage message, DestQueue queue)
+    internal Entry NewEntry(QueuedMessage message, DestQueue queue) =>
+        NewEntry(message, queue, Fifo ? null : ObtainPeer(ObtainJob(message, queue.Transport), queue));
+
+    private static Entry NewEntry(QueuedMessage message, DestQueue queue, Peer? peer)
     {
         var entry = new Entry { Message = message, Queue = queue };
         message.RefCount++;
-        if (!Fifo)
+        if (peer != null)
         {
-            var job = ObtainJob(message, queue.Transport);
-            if (!job.PeerByQueue.TryGetValue(queue, out var peer))
-            {
-                peer = new Peer { Job = job, Queue = queue };
-                peer.Node = job.Peers.AddLast(peer);
-                job.PeerByQueue[queue] = peer;
-            }
             entry.Peer = peer;
             entry.PeerNode = peer.Entries.AddLast(entry);
             peer.RefCount++;
-            job.ReadEntries++;
+            peer.Job.ReadEntries++;
         }
         entry.TodoNode = queue.Todo.AddLast(entry);
         return entry;
+    }
+
+    // ObtainPeer - qmgr_peer_obtain().
+    private static Peer ObtainPeer(Job job, DestQueue queue)
+    {
+        if (!job.PeerByQueue.TryGetValue(queue, out var peer))
+        {
+            peer = new Peer { Job = job, Queue = queue };
+            peer.Node = job.Peers.AddLast(peer);
+            job.PeerByQueue[queue] = peer;
+        }
+        return peer;
+    }
+
+    // AssignJobs - qmgr_message_assign() for the preemptive scheduler: each
+    // recipient joins the last entry still waiting for its destination
+    // (from this read or an earlier one) while the transport's
+    // destination_recipient_limit allows, and takes a recipient slot.
+    private void AssignJobs(QueuedMessage message)
+    {
+        Job? job = null;
+        Peer? peer = null;
+        var singleRecipient = message.VerpDelims != null;
+        foreach (var rcpt in message.Recipients)
+        {
+            if (!assignment.Remove(rcpt, out var queue) || queue == null)
+                continue;
+            if (job == null || queue.Transport != job.Transport)
+            {
+                job = ObtainJob(message, queue.Transport);
+                peer = null;
+            }
+            if (peer == null || queue != peer.Queue)
+                peer = ObtainPeer(job, queue);
+            var entry = peer.Entries.Last?.Value;
+            var limit = queue.Transport.RecipientLimit;
+            if (singleRecipient || entry == null || (limit != 0 && entry.Recipients.Count >= limit))
+                entry = NewEntry(message, queue, peer);
+            entry.Recipients.Add(rcpt);
+            job.RcptCount++;
+            message.RcptCount++;
+            inCoreRecipients++;
+        }
+        // The unread counts changed: candidates may have changed too.
+        foreach (var j in message.Jobs)
+        {
+            if (j.HasEntries && j.BlockerTag != j.Transport.BlockerTag)
+                j.Transport.CandidateCacheCurrent = null;
+        }
+    }
+
+    // CountDone - the slot side of qmgr_entry_done(): the entry's
+    // recipients leave memory; slots that jobs of the message no longer
+    // need go back to their transports.
+    private static void CountDone(Entry entry)
+    {
+        var job = entry.Peer!.Job;
+        var message = entry.Message;
+        var n = entry.Recipients.Count;
+        job.RcptCount -= n;
+        message.RcptCount -= n;
+        foreach (var sponsor in message.Jobs)
+        {
+            if (sponsor.RcptCount >= sponsor.RcptLimit || sponsor == job)
+                continue;
+            if (sponsor.StackLevel < 0 || message.RcptOffset == 0)
+                MoveLimits(sponsor);
+        }
+        if (message.RcptOffset == 0)
+            MoveLimits(job);
+    }
+
+    // MoveEntryCounts - qmgr_entry_move_todo(): the recipients of an entry
+    // now count for another job of the same message.
+    private static void MoveEntryCounts(Entry from, Entry to)
+    {
+        if (from.Peer == null || to.Peer == null)
+            return;
+        from.Peer.Job.RcptCount -= to.Recipients.Count;
+        to.Peer.Job.RcptCount += to.Recipients.Count;
+    }
+
+    // MoveLimits - qmgr_job_move_limits(): the slots the job does not use
+    // go back to the transport, and from there to the oldest job whose
+    // message still has recipients in the file.
+    internal static void MoveLimits(Job job)
+    {
+        var transport = job.Transport;
+        var message = job.Message;
+        var next = transport.JobNextUnread;
+        if (job == next)
+        {
+            for (var node = job.TimeNode?.Next; ; node = node.Next)
+            {
+                if (node == null)
+                {
+                    next = null;
+                    break;
+                }
+                if (node.Value.Message.RcptOffset != 0)
+                {
+                    next = node.Value;
+                    break;
+                }
+            }
+            transport.JobNextUnread = next;
+        }
+        var unused = Math.Min(job.RcptLimit - job.RcptCount, message.RcptLimit - message.RcptCount);
+        if (unused <= 0)
+            return;
+        job.RcptLimit -= unused;
+        message.RcptLimit -= unused;
+        transport.RcptUnused += unused;
+        if (next != null && transport.RcptUnused > 0)
+        {
+            next.RcptLimit += transport.RcptUnused;
+            next.Message.RcptLimit += transport.RcptUnused;
+            transport.RcptUnused = 0;
+        }
+    }
+
+    // PeerSelectRefill - qmgr_job_peer_select(): more recipients from the
+    // queue file when enough slots are free (or enough time has passed),
+    // then a destination; failing that, more recipients as a last chance.
+    // A message with no entries left is being finished by ActiveDone and
+    // is not read here.
+    private Peer? PeerSelectRefill(Job job)
+    {
+        var message = job.Message;
+        var transport = job.Transport;
+        if (message.RcptOffset != 0 && message.RefCount > 0
+            && (message.RcptLimit - message.RcptCount >= transport.RefillLimit
+                || (message.RcptLimit > message.RcptCount && Now() - message.RefillTime >= transport.RefillDelay)))
+            Realloc(message);
+        if (job.HasEntries)
+        {
+            var peer = SelectPeer(job);
+            if (peer != null)
+                return peer;
+        }
+        if (message.RcptOffset != 0 && message.RefCount > 0 && message.RcptLimit > message.RcptCount)
+        {
+            Realloc(message);
+            if (job.HasEntries)
+                return SelectPeer(job);
+        }
+        return null;
     }
 
     // TakeTodo - an entry leaves its queue's todo list for delivery
@@ -122,6 +278,7 @@ internal sealed partial class Scheduler
         var peer = entry.Peer;
         if (peer == null)
             return;
+        CountDone(entry);
         var queue = entry.Queue;
         var transport = queue.Transport;
         if (!queue.Suspended && queue.BlockerTag == transport.BlockerTag)
@@ -166,7 +323,7 @@ internal sealed partial class Scheduler
             next = job.ListNode?.Next?.Value;
             if (job.BlockerTag == transport.BlockerTag)
                 continue;
-            var peer = SelectPeer(job);
+            var peer = PeerSelectRefill(job);
             if (peer != null)
             {
                 var entry = peer.Entries.First!.Value;
@@ -271,10 +428,35 @@ internal sealed partial class Scheduler
             if (current == prev.Value)
                 current = null;
         }
+        var unread = transport.JobNextUnread;
+        var tprev = transport.JobByTime.Last;
+        for (; tprev != null; tprev = tprev.Previous)
+        {
+            if (job.Message.ActiveSec - tprev.Value.Message.ActiveSec >= 0)
+                break;
+            if (unread == tprev.Value)
+                unread = null;
+        }
         job.StackLevel = 0;
         job.ListNode = prev == null ? transport.JobList.AddFirst(job) : transport.JobList.AddAfter(prev, job);
+        job.TimeNode = tprev == null ? transport.JobByTime.AddFirst(job) : transport.JobByTime.AddAfter(tprev, job);
         if (current == null)
             transport.JobCurrent = job;
+        // The first job with unread recipients; the one it replaces gives
+        // up its unused slots. Then all free slots of the transport.
+        if (unread == null)
+        {
+            unread = transport.JobNextUnread;
+            transport.JobNextUnread = job;
+            if (unread != null)
+                MoveLimits(unread);
+        }
+        if (transport.RcptUnused > 0)
+        {
+            job.RcptLimit += transport.RcptUnused;
+            job.Message.RcptLimit += transport.RcptUnused;
+            transport.RcptUnused = 0;
+        }
     }
 
     // Unlink - qmgr_job_unlink().
@@ -288,6 +470,8 @@ internal sealed partial class Scheduler
             transport.CandidateCacheCurrent = null;
         transport.JobList.Remove(job.ListNode!);
         job.ListNode = null;
+        transport.JobByTime.Remove(job.TimeNode!);
+        job.TimeNode = null;
         job.StackLevel = -1;
     }
 
@@ -306,6 +490,7 @@ internal sealed partial class Scheduler
     {
         if (job.StackLevel > 0)
             Pop(job);
+        MoveLimits(job);
         Unlink(job);
     }
 
@@ -316,6 +501,7 @@ internal sealed partial class Scheduler
         {
             if (job.StackLevel > 0)
                 Pop(job);
+            MoveLimits(job);
             if (job.StackLevel >= 0)
                 Unlink(job);
             job.Transport.JobByMessage.Remove(message);
@@ -389,6 +575,15 @@ internal sealed partial class Scheduler
         transport.CandidateCacheCurrent = null;
         current.SlotsAvailable -= expected * transport.SlotCost;
         job.SlotsUsed = -expected;
+        // A job not read completely gets part of the extra slots kept for
+        // preempting jobs (RcptUnused is between -RcptPerStack and 0 then).
+        if (job.Message.RcptOffset != 0)
+        {
+            var extra = (transport.RcptPerStack + transport.RcptUnused + 1) / 2;
+            job.RcptLimit += extra;
+            job.Message.RcptLimit += extra;
+            transport.RcptUnused -= extra;
+        }
         if (Postfix.Util.Msg.Verbose > 0)
             Postfix.Util.Msg.Info($"qmgr_job_preempt: {current.Message.QueueId} by {job.Message.QueueId}, level {job.StackLevel}");
         return job;

@@ -90,13 +90,23 @@ internal sealed class QueuedMessage
     public int Flags { get; set; }
     public int RefCount { get; set; }
 
-    // Load - qmgr_message_read() over the whole file image; null when the
-    // file is unusable (warnings already logged).
-    // RcptOffset - where the recipients not read yet begin (0: all read).
+    // RcptOffset - where the recipients not read yet begin (0: all read);
+    // RcptUnread - how many recipient records the file has after it (by
+    // the size record's count).
     public long RcptOffset { get; set; }
+
+    // Recipient slots of the preemptive scheduler (Jobs.cs): in use by the
+    // message's entries, and granted to it (qmgr_message_recipient_minimum
+    // plus what its jobs got); RefillTime - when recipients were last read.
+    public int RcptCount { get; set; }
+    public int RcptLimit { get; set; }
+    public long RefillTime { get; set; }
 
     private long startOffset;
     private int recipientLimit = int.MaxValue;
+
+    // Load - qmgr_message_read() over the whole file image; null when the
+    // file is unusable (warnings already logged).
 
     public static QueuedMessage? Load(byte[] image, string queueId, string path, int scanFlags, bool logOpened = true,
         int recipientLimit = int.MaxValue)
@@ -105,21 +115,22 @@ internal sealed class QueuedMessage
         return m.Parse(image, logOpened) ? m : null;
     }
 
-    // Reload - qmgr_message_realloc(): the next batch of recipients, from
-    // RcptOffset on; false when the file became unusable.
+    // Reload - the reading part of qmgr_message_realloc(): the next batch
+    // of at most limit recipients, from RcptOffset on (the other records
+    // were read the first time); false, and nothing changed, when the file
+    // became unusable.
     public bool Reload(byte[] image, int limit)
     {
-        var next = new QueuedMessage
-        {
-            QueueId = QueueId, Path = Path, ScanFlags = ScanFlags,
-            startOffset = RcptOffset, recipientLimit = limit,
-        };
-        if (!next.Parse(image, false))
-            return false;
+        var (savedOffset, savedUnread) = (RcptOffset, RcptUnread);
         Recipients.Clear();
-        Recipients.AddRange(next.Recipients);
-        RcptOffset = next.RcptOffset;
-        return true;
+        startOffset = RcptOffset;
+        recipientLimit = limit;
+        RcptOffset = 0;
+        if (Parse(image, false))
+            return true;
+        (RcptOffset, RcptUnread) = (savedOffset, savedUnread);
+        Recipients.Clear();
+        return false;
     }
 
     private static readonly string EnvTypes = RecordType.Envelope + RecordType.Extract;
@@ -131,7 +142,11 @@ internal sealed class QueuedMessage
         string? dsnOrcpt = null;
         var dsnNotify = 0;
         var haveLogClient = false;
-        var seenAll = false;
+        // A further read starts where the last one stopped; the records
+        // that are not recipients were all seen the first time.
+        var seenAll = startOffset > 0;
+        if (seenAll)
+            reader.Seek(startOffset);
         int type;
         for (;;)
         {
@@ -189,27 +204,29 @@ internal sealed class QueuedMessage
             switch (type)
             {
                 case RecordType.Rcpt:
-                    RcptUnread--;
-                    if (offset >= startOffset && RcptOffset == 0)
+                    // Past the limit, recipients wait for a further read.
+                    if (RcptOffset == 0)
                     {
+                        RcptUnread--;
                         Recipients.Add(new QueuedRecipient(offset, dsnOrcpt ?? "", dsnNotify, origRcpt ?? "", text));
+                        NotifySuccess |= (dsnNotify & DsnNotifySuccess) != 0;
                         if (Recipients.Count >= recipientLimit)
                             RcptOffset = reader.Position;
                     }
-                    NotifySuccess |= (dsnNotify & DsnNotifySuccess) != 0;
                     dsnOrcpt = origRcpt = null;
                     dsnNotify = 0;
                     continue;
                 case RecordType.Done:
                 case RecordType.Drcp:
-                    RcptUnread--;
+                    if (RcptOffset == 0)
+                        RcptUnread--;
                     dsnOrcpt = origRcpt = null;
                     dsnNotify = 0;
                     continue;
                 case RecordType.DsnOrcpt:
                     if (dsnOrcpt != null)
                         Msg.Warn($"{QueueId}: ignoring out-of-order DSN original recipient address <{Trunc(dsnOrcpt, 200)}>");
-                    dsnOrcpt = text;
+                    dsnOrcpt = RcptOffset == 0 ? text : null;
                     continue;
                 case RecordType.DsnNotify:
                     if (dsnNotify != 0)
@@ -217,6 +234,8 @@ internal sealed class QueuedMessage
                         Msg.Warn($"{QueueId}: ignoring out-of-order DSN notify flags <{dsnNotify}>");
                         dsnNotify = 0;
                     }
+                    if (RcptOffset != 0)
+                        continue;
                     if (!AllDigits(text) || !int.TryParse(text, out var n) || n == 0 || (n & ~0xf) != 0 || ((n & 1) != 0 && n != 1))
                         Msg.Warn($"{QueueId}: ignoring malformed DSN notify flags <{Trunc(text, 200)}>");
                     else
@@ -225,7 +244,7 @@ internal sealed class QueuedMessage
                 case RecordType.Orcp:
                     if (origRcpt != null)
                         Msg.Warn($"{QueueId}: ignoring out-of-order original recipient <{Trunc(origRcpt, 200)}>");
-                    origRcpt = text;
+                    origRcpt = RcptOffset == 0 ? text : null;
                     continue;
             }
             if (seenAll)
@@ -350,7 +369,7 @@ internal sealed class QueuedMessage
             RewriteContext = "local";
         if (CreateTime == 0)
             CreateTime = ArrivalSec;
-        if (RcptUnread != 0 && startOffset == 0)
+        if (RcptUnread < 0 || (RcptOffset == 0 && RcptUnread != 0))
         {
             Msg.Warn($"{QueueId}: rcpt count mismatch ({RcptUnread})");
             RcptUnread = 0;

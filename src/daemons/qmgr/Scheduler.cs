@@ -79,6 +79,15 @@ internal sealed class Transport
     public int SlotLoan;
     public int SlotLoanFactor;
     public int MinSlots;
+    // Recipient slots (Jobs.cs): free ones (transport_recipient_limit at
+    // first; below zero while preempting jobs use extra ones), the extra
+    // ones for preempting jobs, and when a message is read further.
+    public int RcptUnused;
+    public int RcptPerStack;
+    public int RefillLimit = 1;
+    public int RefillDelay = 1;
+    public readonly LinkedList<Job> JobByTime = new();
+    public Job? JobNextUnread;
     public (string Status, string Reason)? DeadReason;
     public long DeadUntilMs;
     public bool Dead => DeadReason != null;
@@ -427,6 +436,8 @@ internal sealed partial class Scheduler
             Corrupt(queueId);
             return false;
         }
+        message.RcptLimit = config.RecipientMinimum;
+        message.RefillTime = Now();
         var now = DateTimeOffset.UtcNow;
         message.ActiveSec = now.ToUnixTimeSeconds();
         message.ActiveUsec = now.Millisecond * 1000L + now.Microsecond;
@@ -445,16 +456,59 @@ internal sealed partial class Scheduler
         Resolve(message);
         SortRecipients(message);
         Assign(message);
+        if (!Fifo && message.RcptOffset == 0)
+            MoveLimits(message);
         if (message.RefCount == 0)
             ActiveDone(message);
         return true;
     }
 
-    // RecipientBudget - how many recipients one read may take in:
-    // what is left of qmgr_message_recipient_limit, at least
+    // MoveLimits - qmgr_message_move_limits(): a message read completely
+    // gives back the slots its jobs do not use.
+    private static void MoveLimits(QueuedMessage message)
+    {
+        foreach (var job in message.Jobs)
+            MoveLimits(job);
+    }
+
+    // RecipientBudget - how many recipients the first read of a message
+    // may take in: what is left of qmgr_message_recipient_limit, at least
     // qmgr_message_recipient_minimum, at most 5000.
     private int RecipientBudget() =>
         Math.Min(5000, Math.Max(config.RecipientLimit - inCoreRecipients, config.RecipientMinimum));
+
+    // RefillBudget - a further read: the message's free recipient slots
+    // (oqmgr: as a first read), at most 5000.
+    private int RefillBudget(QueuedMessage message) =>
+        Fifo ? RecipientBudget() : Math.Clamp(message.RcptLimit - message.RcptCount, 1, 5000);
+
+    // Realloc - qmgr_message_realloc(): the next recipients of a message
+    // from its queue file, resolved and assigned; false when the file can
+    // no longer be read (the message is left as it was).
+    private bool Realloc(QueuedMessage message)
+    {
+        byte[] image;
+        try
+        {
+            image = File.ReadAllBytes(message.Path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+        if (Msg.Verbose > 0)
+            Msg.Info($"qmgr_message_realloc: {message.QueueName} {message.QueueId} offset {message.RcptOffset}");
+        if (image.Length == 0 || !message.Reload(image, RefillBudget(message)))
+            return false;
+        message.RefillTime = Now();
+        SortRecipients(message);
+        Resolve(message);
+        SortRecipients(message);
+        Assign(message);
+        if (!Fifo && message.RcptOffset == 0)
+            MoveLimits(message);
+        return true;
+    }
 
     private int inCoreRecipients;
 
@@ -551,7 +605,7 @@ internal sealed partial class Scheduler
 
     // Resolve - qmgr_message_resolve(): each recipient's transport and
     // destination queue.
-    private readonly Dictionary<QueuedRecipient, DestQueue?> assignment = new(ReferenceEqualityComparer.Instance);
+    internal readonly Dictionary<QueuedRecipient, DestQueue?> assignment = new(ReferenceEqualityComparer.Instance);
 
     private void Resolve(QueuedMessage message)
     {
@@ -694,8 +748,15 @@ internal sealed partial class Scheduler
 
     // Assign - qmgr_message_assign(): recipients into entries, at most the
     // transport's recipient limit per entry.
-    private void Assign(QueuedMessage message)
+    internal void Assign(QueuedMessage message)
     {
+        if (!Fifo)
+        {
+            AssignJobs(message);
+            assignment.Clear();
+            message.Recipients.Clear();
+            return;
+        }
         var open = new Dictionary<DestQueue, Entry>(ReferenceEqualityComparer.Instance);
         foreach (var rcpt in message.Recipients)
         {
@@ -732,6 +793,10 @@ internal sealed partial class Scheduler
             SlotLoan = config.PerTransportInt(name, "delivery_slot_loan", 3),
             SlotLoanFactor = 100 - config.PerTransportInt(name, "delivery_slot_discount", 50),
             MinSlots = config.PerTransportInt(name, "minimum_delivery_slots", 3),
+            RcptUnused = config.PerTransportInt(name, "recipient_limit", 20000),
+            RcptPerStack = config.PerTransportInt(name, "extra_recipient_limit", 1000),
+            RefillLimit = Math.Max(1, config.PerTransportInt(name, "recipient_refill_limit", 100)),
+            RefillDelay = Math.Max(1, config.PerTransportTime(name, "recipient_refill_delay")),
             RateDelay = config.PerTransportTime(name, "destination_rate_delay"),
         };
         if (t.RateDelay > 0)
@@ -1024,7 +1089,7 @@ internal sealed partial class Scheduler
             && long.TryParse(p[1], out _) && long.TryParse(p[2], out _);
     }
 
-    private void EntryDone(Entry entry, bool busy = false)
+    internal void EntryDone(Entry entry, bool busy = false)
     {
         // A rate-limited destination rests after each delivery
         // (qmgr_entry_done with QMGR_QUEUE_BUSY).
@@ -1159,6 +1224,7 @@ internal sealed partial class Scheduler
                 // qmgr_entry_move_todo(): the same recipients, another queue.
                 var moved = NewEntry(entry.Message, retry);
                 moved.Recipients.AddRange(entry.Recipients);
+                MoveEntryCounts(entry, moved);
                 entry.Recipients.Clear();
                 EntryDone(entry);
                 continue;
@@ -1188,7 +1254,6 @@ internal sealed partial class Scheduler
     // trace, expiry, delay warning, then remove or defer the file.
     private void ActiveDone(QueuedMessage message)
     {
-        FreeJobs(message);
         var bouncePath = mailQueue.Path(MailQueue.Bounce, message.QueueId);
         if (Sys.Stat(bouncePath, out var bst))
         {
@@ -1205,34 +1270,25 @@ internal sealed partial class Scheduler
         // A delivery agent marks a file corrupt by changing its mode.
         if (message.Flags != 0 && !MailOpenOk.Check(mailQueue, MailQueue.Active, message.QueueId, out _, out _))
         {
+            FreeJobs(message);
             Corrupt(message.QueueId);
             return;
         }
-        // More recipients in the file: the next batch.
+        // More recipients in the file: the next batch (the message keeps
+        // its jobs and their slots).
         if (message.RcptOffset > 0)
         {
-            byte[] image;
-            try
+            if (!Realloc(message))
             {
-                image = File.ReadAllBytes(message.Path);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                image = [];
-            }
-            if (image.Length == 0 || !message.Reload(image, RecipientBudget()))
-            {
+                FreeJobs(message);
                 Corrupt(message.QueueId);
                 return;
             }
-            SortRecipients(message);
-            Resolve(message);
-            SortRecipients(message);
-            Assign(message);
             if (message.RefCount == 0)
                 ActiveDone(message);
             return;
         }
+        FreeJobs(message);
         if ((message.TraceFlags & (QueuedMessage.FlagUsrVrfy | QueuedMessage.FlagRecord | QueuedMessage.FlagRecDlySent)) != 0
             || (message.ReadFlags & QueuedMessage.ReadFlagNotifySuccess) != 0 || message.NotifySuccess)
         {

@@ -205,6 +205,31 @@ public class QueueFileTests
     }
 
     [Fact]
+    public void UnreadCountFollowsTheBatches()
+    {
+        var image = Build(out _, out _, doneFirst: false);
+        var m = QueuedMessage.Load(image, "ABC123", "active/ABC123", 0, logOpened: false, recipientLimit: 1)!;
+        m.RcptUnread.ShouldBe(1);
+        m.Reload(image, 5).ShouldBeTrue();
+        m.Recipients.Count.ShouldBe(1);
+        m.RcptUnread.ShouldBe(0);
+        m.RcptOffset.ShouldBe(0);
+    }
+
+    [Fact]
+    public void UnreadableRefillLeavesTheMessageAsItWas()
+    {
+        var image = Build(out _, out _, doneFirst: false);
+        var m = QueuedMessage.Load(image, "ABC123", "active/ABC123", 0, logOpened: false, recipientLimit: 1)!;
+        var offset = m.RcptOffset;
+        var truncated = image[..(int)offset];
+        m.Reload(truncated, 1).ShouldBeFalse();
+        m.RcptOffset.ShouldBe(offset);
+        m.RcptUnread.ShouldBe(1);
+        m.Recipients.Count.ShouldBe(0);
+    }
+
+    [Fact]
     public void MissingSenderIsRejected()
     {
         var image = Build(out _, out _);
@@ -362,5 +387,149 @@ public class PreemptionTests
         small.ActiveSec = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         s.NewEntry(small, NewQueue(t, "s1"));
         s.SelectEntry(t)!.Queue.Name.ShouldBe("b02");
+    }
+}
+
+// RecipientSlotTests - the per-transport recipient slots: how a transport's
+// recipient_limit is shared among jobs, the extra slots of a preempting job,
+// and how recipients read later join the entries still waiting.
+public class RecipientSlotTests
+{
+    private static Scheduler NewScheduler()
+    {
+        var dir = Directory.CreateTempSubdirectory("qmgr-test").FullName;
+        File.WriteAllText(Path.Combine(dir, "main.cf"), "");
+        var conf = Postfix.Global.Config.MailConf.Read(dir);
+        return new Scheduler(QmgrConfig.FromConf(conf), new Postfix.Global.Queue.MailQueue());
+    }
+
+    private static Transport NewTransport(int recipientsPerDelivery, int slots, int extra) => new()
+    {
+        Name = "t",
+        DestConcurrencyLimit = 20,
+        InitConcurrency = 5,
+        RecipientLimit = recipientsPerDelivery,
+        Positive = Feedback.Parse("1/concurrency", "p"),
+        Negative = Feedback.Parse("1/concurrency", "n"),
+        FailCohortLimit = 1,
+        SlotCost = 5,
+        SlotLoan = 3,
+        SlotLoanFactor = 50,
+        MinSlots = 3,
+        RcptUnused = slots,
+        RcptPerStack = extra,
+        RefillLimit = 100,
+        RefillDelay = 5,
+    };
+
+    private static DestQueue NewQueue(Transport t, string name)
+    {
+        var q = new DestQueue
+        {
+            Transport = t,
+            Name = name,
+            Nexthop = name,
+            Window = new DestinationWindow(20, 5, t.Positive, t.Negative, 1),
+        };
+        t.Queues[name] = q;
+        t.Order.Add(q);
+        return q;
+    }
+
+    // A message with more recipients in its file (RcptOffset != 0) and
+    // qmgr_message_recipient_minimum = 1.
+    private static QueuedMessage NewMessage(string id, long activeSec, int unread) =>
+        new()
+        {
+            QueueId = id, ActiveSec = activeSec, RcptOffset = 100, RcptUnread = unread, RcptLimit = 1,
+            RefillTime = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+        };
+
+    private static void Read(Scheduler s, QueuedMessage m, DestQueue q, params string[] addresses)
+    {
+        foreach (var a in addresses)
+        {
+            var r = new QueuedRecipient(0, "", 0, "", a);
+            m.Recipients.Add(r);
+            s.assignment[r] = q;
+        }
+        s.Assign(m);
+    }
+
+    private static string Entries(DestQueue q) =>
+        string.Join(" | ", System.Linq.Enumerable.Select(q.Todo, e => string.Join(" ", e.Recipients.ConvertAll(r => r.Address))));
+
+    [Fact]
+    public void LaterRecipientsJoinTheEntryStillWaiting()
+    {
+        var s = NewScheduler();
+        var t = NewTransport(recipientsPerDelivery: 3, slots: 20000, extra: 1000);
+        var q = NewQueue(t, "d");
+        var m = NewMessage("M", 1000, 25);
+        Read(s, m, q, "a1", "a2", "a3", "a4", "a5");
+        Entries(q).ShouldBe("a1 a2 a3 | a4 a5");
+        m.RcptUnread = 0;
+        m.RcptOffset = 0;
+        s.SelectEntry(t)!.Recipients.Count.ShouldBe(3);
+        Read(s, m, q, "b1", "b2", "b3", "b4");
+        Entries(q).ShouldBe("a4 a5 b1 | b2 b3 b4");
+        m.RcptCount.ShouldBe(9);
+    }
+
+    [Fact]
+    public void TheFirstJobTakesTheTransportSlotsAndPassesOnWhatItDoesNotUse()
+    {
+        var s = NewScheduler();
+        var t = NewTransport(recipientsPerDelivery: 1, slots: 4, extra: 0);
+        var q = NewQueue(t, "d");
+        var big = NewMessage("BIG", 1000, 25);
+        Read(s, big, q, "a1", "a2", "a3", "a4", "a5");
+        var bigJob = big.Jobs[0];
+        bigJob.RcptLimit.ShouldBe(4);
+        big.RcptLimit.ShouldBe(5);
+        t.RcptUnused.ShouldBe(0);
+        var small = NewMessage("SMALL", 1001, 2);
+        Read(s, small, q, "b3");
+        small.Jobs[0].RcptLimit.ShouldBe(0);
+        t.JobNextUnread.ShouldBe(bigJob);
+        // The big message is read completely and two recipients are done:
+        // its job's free slots go to the small message's job.
+        big.RcptOffset = 0;
+        for (var i = 0; i < 2; i++)
+        {
+            var e = s.SelectEntry(t)!;
+            e.Message.ShouldBe(big);
+            s.EntryDone(e);
+        }
+        // Four slots granted, three in use: one is passed on.
+        bigJob.RcptLimit.ShouldBe(3);
+        big.RcptLimit.ShouldBe(4);
+        small.Jobs[0].RcptLimit.ShouldBe(1);
+        small.RcptLimit.ShouldBe(2);
+        t.JobNextUnread.ShouldBe(small.Jobs[0]);
+    }
+
+    [Fact]
+    public void APreemptingJobNotReadCompletelyGetsExtraSlots()
+    {
+        foreach (var (extra, expected) in new[] { (6, 3), (0, 0) })
+        {
+            var s = NewScheduler();
+            var t = NewTransport(recipientsPerDelivery: 1, slots: 4, extra: extra);
+            var big = NewMessage("BIG", 1000, 0);
+            for (var i = 1; i <= 20; i++)
+                Read(s, big, NewQueue(t, $"a{i:D2}"), $"a{i:D2}");
+            big.RcptOffset = 0;
+            var small = NewMessage("SMALL", 1001, 2);
+            Read(s, small, NewQueue(t, "b3"), "b3");
+            s.SelectEntry(t)!.Message.ShouldBe(big);
+            // The small message (3 entries at most) needs 15 slots of the
+            // big one: preempted at once thanks to the slot loan.
+            var e = s.SelectEntry(t)!;
+            e.Message.ShouldBe(small);
+            small.Jobs[0].RcptLimit.ShouldBe(expected);
+            small.RcptLimit.ShouldBe(1 + expected);
+            t.RcptUnused.ShouldBe(-expected);
+        }
     }
 }
