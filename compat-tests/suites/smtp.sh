@@ -319,7 +319,10 @@ PYEOF2
         python3 "$SM_T/xfsink.py" "$(sm_port $sm_s 26)" "$SM_T/$sm_s/pix.log" "220 ****************************" &
         sm_pids="$sm_pids $!"
     done
-    sleep 0.5
+    for sm_s in ref ours; do
+        for sm_n in $SM_SINKS 24 25 26; do inst_wait_port "$(sm_port $sm_s $sm_n)"; done
+        for sm_n in $(seq 1 100); do [ -S "$SM_T/$sm_s/lmtp.sock" ] && break; sleep 0.1; done
+    done
     chmod 666 "$SM_T"/*/lmtp.sock 2>/dev/null
     for sm_s in ref ours; do sm_start $sm_s; done
     # One message at a time, to both instances.
