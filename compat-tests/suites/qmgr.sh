@@ -19,6 +19,9 @@
 # transport in the reference's order (qm_preempt).
 # Then our qmgr is killed with SIGKILL while mail flows: the master
 # starts a new one and no message is lost.
+# Last, the in-memory recipient limits (qm_rl_*, below): a message read a
+# few recipients at a time, transport_recipient_limit and
+# transport_extra_recipient_limit, against our qmgr and our whole set.
 #
 # Needs root, the postfix and nobody users and /usr/sbin/smtp-sink.
 
@@ -244,6 +247,145 @@ qm_send() {
     for s in ref ours; do qm_settle $s; done
 }
 
+# The in-memory recipient limits (qm_rl_*): three more instances with a
+# tiny recipient budget (qmgr_message_recipient_limit = 5, so a message is
+# read 5 recipients at a time): the reference, the reference with our qmgr
+# and our whole set of daemons (our master and pipe). Four pipe transports
+# (one agent each) log each delivery's recipients, one line a delivery:
+#   wide: 3 recipients a delivery, the default transport recipient limit:
+#       the rest of the message is read at the first selection and its
+#       first recipients join the entry that is still waiting;
+#   tiny: tiny_recipient_limit = 4: 5 recipients in memory at a time, the
+#       next ones read when the last ones are done;
+#   extra, noextra: 1 recipient a delivery, extra_recipient_limit 6 or 0:
+#       a three-recipient message, read one recipient at a time, preempts a
+#       30-recipient one; with the extra slots it reads its other two at once.
+# The recipients are given in reverse order, so that each batch's sorting
+# shows where the batches begin and end. Compared: each transport's
+# deliveries in order, and the to=/status= sequence of the maillog.
+qm_rl_instance() {
+    local s=$1 d=$QM_T/rl-$1 t daemons
+    inst_dirs "$d"
+    mkdir -p "$d/pipe"; chown nobody "$d/pipe"
+    printf '#!/bin/sh\necho "$*" >>%s/started\nwhile [ ! -e %s/go ]; do sleep 0.05; done\necho "$*" >>%s/order-$1\n' \
+        "$d/pipe" "$d/pipe" "$d/pipe" >"$d/pipe.sh"
+    chmod 755 "$d/pipe.sh"
+    case $s in
+        ref) daemons=$REF_LIBEXEC ;;
+        ours) mixed_daemon_dir "$d/libexec" qmgr; daemons=$d/libexec ;;
+        all) daemons=$OUR_LIBEXEC ;;
+    esac
+    inst_main_cf "$d" "$daemons" "myhostname = mx.example.com" "mydomain = example.com" "myorigin = example.com" \
+        "mydestination =" "default_privs = nobody" "transport_maps = texthash:$d/conf/transport" "notify_classes =" \
+        "qmgr_message_active_limit = 5" "qmgr_message_recipient_limit = 5" "qmgr_message_recipient_minimum = 1" \
+        "default_recipient_refill_delay = 100s" \
+        "wide_destination_recipient_limit = 3" "tiny_destination_recipient_limit = 3" "tiny_recipient_limit = 4" \
+        "extra_destination_recipient_limit = 1" "extra_recipient_limit = 4" "extra_extra_recipient_limit = 6" \
+        "noextra_destination_recipient_limit = 1" "noextra_recipient_limit = 4" "noextra_extra_recipient_limit = 0"
+    inst_master_cf "$d" pickup cleanup qmgr rewrite bounce defer trace showq error retry postlog
+    for t in wide tiny extra noextra; do
+        printf '%-9s unix  -       n       n       -       1       pipe\n  user=nobody argv=%s %s ${recipient}\n' "$t" "$d/pipe.sh" "$t"
+        echo "$t.example $t:"
+    done >"$d/conf/transport.tmp"
+    grep -v '\.example ' "$d/conf/transport.tmp" >>"$d/conf/master.cf"
+    grep '\.example ' "$d/conf/transport.tmp" >"$d/conf/transport"
+    find "$d/conf" -type f -exec touch -d '1 minute ago' {} +
+}
+
+qm_rl_sbin() { if [ "$1" = all ]; then echo "$OUR_SBIN"; else echo "$REF_SBIN"; fi; }
+
+# qm_rl_send SIDE PREFIX N DOMAIN - one message to PREFIXN..PREFIX1@DOMAIN.
+qm_rl_send() {
+    local i
+    printf 'Subject: %s\n\nbody\n' "$2" | "$REF_SBIN/sendmail" -C "$QM_T/rl-$1/conf" -f sender@example.com \
+        $(for i in $(seq -w "$3" -1 1); do echo "$2$i@$4"; done)
+}
+
+# qm_rl_wait SIDE FILE LINES - wait until FILE (of the pipe) has LINES lines.
+qm_rl_wait() {
+    local i
+    for i in $(seq 1 200); do
+        [ "$(cat "$QM_T/rl-$1/pipe/$2" 2>/dev/null | wc -l)" -ge "$3" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# qm_rl_deliveries N TRANSPORT - N recipients in lines of TRANSPORT's order file.
+qm_rl_deliveries() {
+    local d=$QM_T/rl-$S
+    touch "$d/pipe/go"
+    qm_rl_send $S w 30 "$2.example"
+    for i in $(seq 1 200); do [ "$(grep -o @ "$d/pipe/order-$2" 2>/dev/null | wc -l)" -ge "$1" ] && break; sleep 0.05; done
+    queue_settled "$d/q"
+    cat "$d/pipe/order-$2"
+}
+
+# qm_rl_preempt TRANSPORT - the big message is held in its first delivery
+# until the small one is in the active queue.
+qm_rl_preempt() {
+    local d=$QM_T/rl-$S i n0 n
+    rm -f "$d/pipe/go" "$d/pipe/started"
+    qm_rl_send $S a 30 "$1.example"
+    qm_rl_wait $S started 1
+    n0=$(grep -c 'nrcpt=3 (queue active)' "$d/maillog" 2>/dev/null)
+    qm_rl_send $S b 3 "$1.example"
+    for i in $(seq 1 100); do
+        n=$(grep -c 'nrcpt=3 (queue active)' "$d/maillog" 2>/dev/null)
+        [ "${n:-0}" -gt "${n0:-0}" ] && [ -z "$(find "$d/q/incoming" "$d/q/maildrop" -type f)" ] && break
+        sleep 0.05
+    done
+    sleep 0.3
+    touch "$d/pipe/go"
+    for i in $(seq 1 200); do [ "$(cat "$d/pipe/order-$1" 2>/dev/null | wc -l)" -ge 33 ] && break; sleep 0.05; done
+    queue_settled "$d/q"
+    cat "$d/pipe/order-$1"
+}
+
+# qm_rl_log - the delivery outcomes in log order.
+qm_rl_log() {
+    sleep 0.5
+    sed -n -E 's/.*: (to=<[^>]*>).*, (status=[a-z]+).*/\1 \2/p; s/.*: (from=<[^>]*>, size=[0-9]+, nrcpt=[0-9]+ .*)/\1/p' "$QM_T/rl-$S/maillog"
+}
+
+qm_rl_case() {
+    local name=$1; shift
+    case "$name" in *"${CASE_FILTER:-}"*) ;; *) return 0;; esac
+    local out=$QM_T/cases/rl-$name s
+    mkdir -p "$out"
+    for s in ref ours all; do
+        [ "$s" = all ] && [ -z "$QM_RL_ALL" ] && continue
+        S=$s; eval "$*" >"$out/$s" 2>&1; echo "status $?" >>"$out/$s"
+    done
+    compare_files "qmgr-rcpt-limit-$name" "$out/ref" "$out/ours"
+    [ -n "$QM_RL_ALL" ] && compare_files "qmgr-rcpt-limit-$name-all" "$out/ref" "$out/all"
+    return 0
+}
+
+qm_rl_run() {
+    local s pids=
+    QM_RL_ALL=
+    [ -x "$OUR_SBIN/postfix" ] && [ -x "$OUR_LIBEXEC/master" ] && [ -x "$OUR_LIBEXEC/pipe" ] && QM_RL_ALL=1
+    for s in ref ours ${QM_RL_ALL:+all}; do
+        qm_rl_instance $s
+        inst_start "$QM_T/rl-$s/conf" "$(qm_rl_sbin $s)" >/dev/null 2>&1 &
+        pids="$pids $!"
+    done
+    wait $pids
+    qm_rl_case wide 'qm_rl_deliveries 30 wide'
+    qm_rl_case tiny 'qm_rl_deliveries 30 tiny'
+    qm_rl_case extra 'qm_rl_preempt extra'
+    qm_rl_case noextra 'qm_rl_preempt noextra'
+    qm_rl_case maillog 'qm_rl_log'
+    qm_rl_stop
+}
+
+qm_rl_stop() {
+    local s
+    for s in ref ours all; do [ -f "$QM_T/rl-$s/conf/main.cf" ] && inst_stop "$QM_T/rl-$s/conf"; done
+    return 0
+}
+
 if [ -n "${QM_SETUP_ONLY:-}" ]; then
     : # sourced for its functions (debugging)
 elif [ "$(id -u)" != 0 ] || ! id postfix >/dev/null 2>&1 || ! id nobody >/dev/null 2>&1 || [ ! -x /usr/sbin/smtp-sink ] \
@@ -253,7 +395,7 @@ else
     qm_pids=
     qm_stop() {
         local s; for s in ref ours; do "$REF_SBIN/postfix" -c "$QM_T/$s/conf" stop >/dev/null 2>&1; done
-        [ -n "$qm_pids" ] && kill $qm_pids 2>/dev/null; qm_pids=; return 0
+        [ -n "$qm_pids" ] && kill $qm_pids 2>/dev/null; qm_pids=; qm_rl_stop; return 0
     }
     trap 'qm_stop; rm -rf "$COMPAT_TMP"' EXIT
     for qm_s in ref ours; do
@@ -333,5 +475,6 @@ else
         record qmgr-sigkill 0
     fi
     qm_stop
+    qm_rl_run
     trap 'rm -rf "$COMPAT_TMP"' EXIT
 fi
