@@ -257,6 +257,8 @@ qm_send() {
 #       first recipients join the entry that is still waiting;
 #   tiny: tiny_recipient_limit = 4: 5 recipients in memory at a time, the
 #       next ones read when the last ones are done;
+#   refill: the same with refill_recipient_refill_limit = 2: the next ones
+#       are read as soon as two slots are free;
 #   extra, noextra: 1 recipient a delivery, extra_recipient_limit 6 or 0:
 #       a three-recipient message, read one recipient at a time, preempts a
 #       30-recipient one; with the extra slots it reads its other two at once.
@@ -281,9 +283,10 @@ qm_rl_instance() {
         "default_recipient_refill_delay = 100s" \
         "wide_destination_recipient_limit = 3" "tiny_destination_recipient_limit = 3" "tiny_recipient_limit = 4" \
         "extra_destination_recipient_limit = 1" "extra_recipient_limit = 4" "extra_extra_recipient_limit = 6" \
-        "noextra_destination_recipient_limit = 1" "noextra_recipient_limit = 4" "noextra_extra_recipient_limit = 0"
+        "noextra_destination_recipient_limit = 1" "noextra_recipient_limit = 4" "noextra_extra_recipient_limit = 0" \
+        "refill_destination_recipient_limit = 3" "refill_recipient_limit = 4" "refill_recipient_refill_limit = 2"
     inst_master_cf "$d" pickup cleanup qmgr rewrite bounce defer trace showq error retry postlog
-    for t in wide tiny extra noextra; do
+    for t in wide tiny refill extra noextra; do
         printf '%-9s unix  -       n       n       -       1       pipe\n  user=nobody argv=%s %s ${recipient}\n' "$t" "$d/pipe.sh" "$t"
         echo "$t.example $t:"
     done >"$d/conf/transport.tmp"
@@ -374,6 +377,7 @@ qm_rl_run() {
     wait $pids
     qm_rl_case wide 'qm_rl_deliveries 30 wide'
     qm_rl_case tiny 'qm_rl_deliveries 30 tiny'
+    qm_rl_case refill 'qm_rl_deliveries 30 refill'
     qm_rl_case extra 'qm_rl_preempt extra'
     qm_rl_case noextra 'qm_rl_preempt noextra'
     qm_rl_case maillog 'qm_rl_log'
