@@ -255,10 +255,11 @@ qm_send() {
 #   wide: 3 recipients a delivery, the default transport recipient limit:
 #       the rest of the message is read at the first selection and its
 #       first recipients join the entry that is still waiting;
-#   tiny: tiny_recipient_limit = 4: 5 recipients in memory at a time, the
-#       next ones read when the last ones are done;
-#   refill: the same with refill_recipient_refill_limit = 2: the next ones
-#       are read as soon as two slots are free;
+#   tiny: tiny_recipient_limit = 6: after the first 5, 7 recipients at a
+#       time (the transport's 6 and the message's own 1), the next ones
+#       read when the last ones are done;
+#   refill: refill_recipient_limit = 4, refill_recipient_refill_limit = 2:
+#       the next recipients are read as soon as two slots are free;
 #   extra, noextra: 1 recipient a delivery, extra_recipient_limit 6 or 0:
 #       a three-recipient message, read one recipient at a time, preempts a
 #       30-recipient one; with the extra slots it reads its other two at once.
@@ -281,7 +282,7 @@ qm_rl_instance() {
         "mydestination =" "default_privs = nobody" "transport_maps = texthash:$d/conf/transport" "notify_classes =" \
         "qmgr_message_active_limit = 5" "qmgr_message_recipient_limit = 5" "qmgr_message_recipient_minimum = 1" \
         "default_recipient_refill_delay = 100s" \
-        "wide_destination_recipient_limit = 3" "tiny_destination_recipient_limit = 3" "tiny_recipient_limit = 4" \
+        "wide_destination_recipient_limit = 3" "tiny_destination_recipient_limit = 3" "tiny_recipient_limit = 6" \
         "extra_destination_recipient_limit = 1" "extra_recipient_limit = 4" "extra_extra_recipient_limit = 6" \
         "noextra_destination_recipient_limit = 1" "noextra_recipient_limit = 4" "noextra_extra_recipient_limit = 0" \
         "refill_destination_recipient_limit = 3" "refill_recipient_limit = 4" "refill_recipient_refill_limit = 2"
