@@ -47,12 +47,15 @@ EOF
 }
 
 # The reference itself logs "waiting for ... to terminate" or not, by timing.
+# The master logs "terminating on signal" after it signalled postlogd: the
+# reference's postlogd is dead by then, ours writes what was sent first.
 co_norm_log() {
     sed -E -e 's/^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} /TIME /' -e 's/\[[0-9]+\]/[PID]/g' \
         -e 's/\b[0-9A-F]{10,12}\b/QID/g' -e 's/<[0-9]{14}\.QID@/<STAMP.QID@/' \
         -e 's/PID: [0-9]+/PID: N/' -e 's/ pid [0-9]+ / pid N /' -e "s#$CO_T/(ref|ours)#INST#g" \
         -e "s#$REF_LIBEXEC/#DAEMONS/#g; s#$OUR_LIBEXEC/#DAEMONS/#g" "$1" \
-        | grep -v -e 'symlink leaves directory' -e 'waiting for the Postfix mail system to terminate'
+        | grep -v -e 'symlink leaves directory' -e 'waiting for the Postfix mail system to terminate' \
+            -e 'postfix/master\[PID\]: terminating on signal'
 }
 
 co_norm_queue() {

@@ -61,7 +61,10 @@ EOF
 # ms_norm FILE - maillog lines made comparable.
 ms_norm() {
     # "waiting for ... to terminate" comes or not by timing, on either side.
-    grep -v -e 'symlink leaves directory' -e 'waiting for the Postfix mail system to terminate' "$1" | sed -E \
+    # The master logs "terminating on signal" after it signalled postlogd:
+    # the reference's postlogd is dead by then, ours writes the line.
+    grep -v -e 'symlink leaves directory' -e 'waiting for the Postfix mail system to terminate' \
+        -e 'master\[[0-9]*\]: terminating on signal' "$1" | sed -E \
         -e 's/^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} /TIME /' \
         -e 's/\[[0-9]+\]/[PID]/g' \
         -e 's/\b[0-9A-F]{10,12}\b/QID/g' \
@@ -109,6 +112,58 @@ ms_master_err() {
     REF_SBIN=$REF_LIBEXEC OUR_SBIN=$OUR_LIBEXEC compare "master-$name" master -c "$d/conf" "$@"
 }
 
+# ms_drain MODE - records that wait on the postlog socket when the
+# instance goes away. postlogd (ours, under our master) is held with
+# SIGSTOP while a burst is sent (as many records as the socket queue
+# takes without waiting); then the instance ends - MODE term: "postfix
+# stop" (SIGTERM to the master, which passes it on to its children);
+# kill: the master dies of SIGKILL (postlogd sees the status channel
+# close) - and postlogd is continued. It must write every record, in
+# order, and exit. (The reference's postlogd dies of the SIGTERM, or
+# leaves at once when the master is gone: it loses every one of them.)
+ms_drain() {
+    local mode=$1 d=$MS_T/drain-$1 m pl sent i
+    case "master-postlogd-drain-$mode" in *"${CASE_FILTER:-}"*) ;; *) return 0;; esac
+    inst_dirs "$d"
+    mixed_daemon_dir "$d/libexec" master postlogd
+    inst_main_cf "$d" "$d/libexec" "myhostname = drain.example.com"
+    inst_master_cf "$d" postlog
+    find "$d/conf" -type f -exec touch -d '1 minute ago' {} +
+    inst_start "$d/conf" >/dev/null 2>&1
+    # postlogd runs once the master's first line is in the file.
+    for i in $(seq 1 50); do grep -q 'daemon started' "$d/maillog" 2>/dev/null && break; sleep 0.1; done
+    m=$(tr -d ' ' <"$d/q/pid/master.pid")
+    pl=$(pgrep -P "$m")
+    [ -n "$pl" ] && kill -STOP $pl
+    sent=$(python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.setblocking(False)
+n = 0
+while n < 100:
+    try:
+        s.sendto(("%s drain drain-test[1]: record %d" % (time.strftime("%b %d %H:%M:%S"), n)).encode(), sys.argv[1])
+    except BlockingIOError:
+        break
+    n += 1
+print(n)' "$d/q/public/postlog")
+    # The master is gone (its end of the status channel closed) before
+    # postlogd runs again.
+    if [ "$mode" = term ]; then inst_stop "$d/conf"; else kill -KILL "$m"; fi
+    for i in $(seq 1 50); do
+        case $(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$m/status" 2>/dev/null) in ''|Z) break;; esac
+        sleep 0.1
+    done
+    [ -n "$pl" ] && kill -CONT $pl
+    for i in $(seq 1 50); do [ -n "$pl" ] && kill -0 $pl 2>/dev/null || break; sleep 0.1; done
+    { echo "postlogd held, records queued"; [ "${sent:-0}" -gt 0 ] && seq 0 $((sent - 1)) | sed 's/^/record /'
+      echo "postlogd exited"; } >"$d/expected"
+    { [ -n "$pl" ] && [ "${sent:-0}" -gt 0 ] && echo "postlogd held, records queued"
+      grep -o 'drain-test\[1\]: record [0-9]*' "$d/maillog" | sed 's/^.*: //'
+      if [ -n "$pl" ] && kill -0 $pl 2>/dev/null; then kill -KILL $pl; else echo "postlogd exited"; fi; } >"$d/got"
+    compare_files "master-postlogd-drain-$mode" "$d/expected" "$d/got"
+}
+
 if [ "$(id -u)" != 0 ] || ! id postfix >/dev/null 2>&1 || [ ! -x "$OUR_LIBEXEC/master" ]; then
     echo "master: skipped: needs root, the postfix user and our daemons ($OUR_LIBEXEC)"
 else
@@ -152,6 +207,8 @@ else
     ms_same stopped-test '$MS_T/$I/libexec/master -t -c $MS_T/$I/conf'
     # Deliveries run in parallel: the order of their lines is not fixed.
     ms_same maillog 'ms_norm $MS_T/$I/maillog | LC_ALL=C sort'
+    ms_drain term
+    ms_drain kill
 
     ms_master_err bad-transport "foo bar"
     ms_master_err missing-field "foo unix -"
