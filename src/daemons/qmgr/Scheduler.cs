@@ -430,7 +430,10 @@ internal sealed partial class Scheduler
             image = new byte[file.Length];
             file.ReadExactly(image);
         }
-        var message = QueuedMessage.Load(image, queueId, activePath, flags, recipientLimit: RecipientBudget());
+        var firstLimit = RecipientBudget();
+        if (Msg.Verbose > 0)
+            Msg.Info($"{queueId}: recipient limit {firstLimit}");
+        var message = QueuedMessage.Load(image, queueId, activePath, flags, recipientLimit: firstLimit);
         if (message == null)
         {
             Corrupt(queueId);
@@ -487,6 +490,8 @@ internal sealed partial class Scheduler
     // no longer be read (the message is left as it was).
     private bool Realloc(QueuedMessage message)
     {
+        if (Msg.Verbose > 0)
+            Msg.Info($"qmgr_message_realloc: {message.QueueName} {message.QueueId} offset {message.RcptOffset}");
         byte[] image;
         try
         {
@@ -496,9 +501,10 @@ internal sealed partial class Scheduler
         {
             return false;
         }
+        var limit = RefillBudget(message);
         if (Msg.Verbose > 0)
-            Msg.Info($"qmgr_message_realloc: {message.QueueName} {message.QueueId} offset {message.RcptOffset}");
-        if (image.Length == 0 || !message.Reload(image, RefillBudget(message)))
+            Msg.Info($"{message.QueueId}: recipient limit {limit}");
+        if (image.Length == 0 || !message.Reload(image, limit))
             return false;
         message.RefillTime = Now();
         SortRecipients(message);
