@@ -10,7 +10,8 @@
 //	session. At the session cap the process reports busy (the master
 //	may then start another one) and stops accepting until a session
 //	ends. The idle timer runs only while no
-//	session is active; max_use counts finished sessions; when the
+//	session is active; max_use counts finished sessions, per session
+//	slot (max_use times the most sessions served at once); when the
 //	master goes away, or at the use limit, the process takes no new
 //	clients and leaves when the sessions it has are done. With -S the
 //	single client is stdin/stdout, served on the main thread. A session
@@ -67,6 +68,12 @@ public static class ThreadedServer
         var ready = new List<int>();
         var active = 0;
         var useCount = 0;
+        // max_use counts sessions per session slot: a process that has
+        // served N clients at once stands for N reference processes, and
+        // retires after N times max_use sessions. Retiring the only
+        // process after max_use sessions would stall every new client
+        // until the master has started its successor.
+        var peak = 1;
         var accepting = true;
         var busy = false;
         var gate = new object();
@@ -79,8 +86,9 @@ public static class ThreadedServer
                 sessions = active;
             if (!accepting && sessions == 0)
                 break;
-            var underCap = sessions < maxSessions && (host.UseLimit == 0 || useCount + sessions < host.UseLimit);
-            if (host.UseLimit > 0 && useCount >= host.UseLimit)
+            var useLimit = (long)host.UseLimit * peak;
+            var underCap = sessions < maxSessions && (host.UseLimit == 0 || useCount + sessions < useLimit);
+            if (host.UseLimit > 0 && useCount >= useLimit)
                 accepting = false;
             // At the cap the master must see this process as busy.
             if (accepting && !underCap && !busy)
@@ -139,7 +147,11 @@ public static class ThreadedServer
                 var conn = new ClientConnection(socket) { PassAttributes = passAttrs };
                 var flowDelay = host.Options.InFlowDelay;
                 lock (gate)
+                {
                     active++;
+                    if (active > peak)
+                        peak = active;
+                }
                 if (Msg.Verbose > 0)
                     Msg.Info($"connection established fd {conn.Fd}");
                 SessionThreads.Run(() => RunSession(ctx, conn, service, flowDelay, () =>

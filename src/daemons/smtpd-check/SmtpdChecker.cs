@@ -98,8 +98,7 @@ public sealed partial class SmtpdChecker
 
     private readonly object resolveLock = new();
     private readonly Dictionary<string, ResolveReply?> resolveCache = new(StringComparer.Ordinal);
-    private RewriteClient? rewriteClient;
-    private ResolveClient? resolveClient;
+    private readonly System.Collections.Concurrent.ConcurrentBag<(RewriteClient Rewrite, ResolveClient Resolve)> addressClients = new();
     private readonly object rblLock = new();
     private readonly Dictionary<string, RblResult?> rblCache = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IpMatch> rblByteCache = new(StringComparer.Ordinal);
@@ -499,13 +498,21 @@ public sealed partial class SmtpdChecker
         }
         else
         {
-            lock (resolveLock)
+            // Each session talks to trivial-rewrite over a connection of
+            // its own, as each reference smtpd process does: one shared
+            // connection would make every session wait for the others'
+            // round trips.
+            if (!addressClients.TryTake(out var clients))
+                clients = (new RewriteClient(QueueDirectory), new ResolveClient(QueueDirectory));
+            try
             {
-                rewriteClient ??= new RewriteClient(QueueDirectory);
-                resolveClient ??= new ResolveClient(QueueDirectory);
-                var s = sender.Length > 0 ? rewriteClient.Rewrite("local", sender) ?? sender : sender;
-                var a = addr.Length > 0 ? rewriteClient.Rewrite("local", addr) ?? addr : addr;
-                reply = resolveClient.Resolve(s, a);
+                var s = sender.Length > 0 ? clients.Rewrite.Rewrite("local", sender) ?? sender : sender;
+                var a = addr.Length > 0 ? clients.Rewrite.Rewrite("local", addr) ?? addr : addr;
+                reply = clients.Resolve.Resolve(s, a);
+            }
+            finally
+            {
+                addressClients.Add(clients);
             }
         }
         if (reply is { } r)

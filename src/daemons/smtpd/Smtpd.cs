@@ -252,21 +252,27 @@ public static class Smtpd
 
         public string MilterV { get; private set; } = "";
 
-        private readonly object resolveGate = new();
-        private RewriteClient? rewriter;
-        private ResolveClient? resolver;
+        // Connections to trivial-rewrite, one per session that needs one
+        // at a time (sessions do not wait for each other's round trips).
+        private readonly System.Collections.Concurrent.ConcurrentBag<(RewriteClient Rewrite, ResolveClient Resolve)> addressClients = new();
+
+        private (RewriteClient Rewrite, ResolveClient Resolve) TakeAddressClients() =>
+            addressClients.TryTake(out var c) ? c : (new RewriteClient(null), new ResolveClient(null));
 
         // ResolveAddr - smtpd_resolve_addr().
         public ResolveReply ResolveAddr(string sender, string addr)
         {
-            lock (resolveGate)
+            var c = TakeAddressClients();
+            try
             {
-                rewriter ??= new RewriteClient(null);
-                resolver ??= new ResolveClient(null);
-                var s = RewriteInternal(rewriter, sender);
-                var a = RewriteInternal(rewriter, addr);
-                var r = resolver.Resolve(s, a) ?? new ResolveReply("", "", a, 0);
+                var s = RewriteInternal(c.Rewrite, sender);
+                var a = RewriteInternal(c.Rewrite, addr);
+                var r = c.Resolve.Resolve(s, a) ?? new ResolveReply("", "", a, 0);
                 return r with { Recipient = r.Recipient.ToLowerInvariant() };
+            }
+            finally
+            {
+                addressClients.Add(c);
             }
         }
 
@@ -310,10 +316,14 @@ public static class Smtpd
                 return addr.Length == 0 ? "" : null;
             if (timeIndependentSender == null)
             {
-                lock (resolveGate)
+                var c = TakeAddressClients();
+                try
                 {
-                    rewriter ??= new RewriteClient(null);
-                    timeIndependentSender = rewriter.Rewrite(MailProto.RewriteLocal, verifySender) ?? verifySender;
+                    timeIndependentSender = c.Rewrite.Rewrite(MailProto.RewriteLocal, verifySender) ?? verifySender;
+                }
+                finally
+                {
+                    addressClients.Add(c);
                 }
             }
             var mine = timeIndependentSender;
