@@ -51,6 +51,10 @@ smtpdane  unix  -       -       n       -       -       smtp -o smtp_tls_securit
 smtpenf   unix  -       -       n       -       -       smtp -o smtp_tls_security_level= -o smtp_enforce_tls=yes
 smtpnote  unix  -       -       n       -       -       smtp -o smtp_tls_note_starttls_offer=yes
 smtpcapath unix -       -       n       -       -       smtp -o smtp_tls_CAfile= -o smtp_tls_CApath=$ST_T/capath
+smtpold   unix  -       -       n       -       -       smtp -o minimal_backoff_time=1s
+smtpcname unix  -       -       n       -       -       smtp -o smtp_cname_overrides_servername=yes
+smtpclist unix  -       -       n       -       -       smtp -o tls_high_cipherlist=AES128-SHA
+smtpbal   unix  -       -       n       -       -       smtp -o inet_protocols=all -o smtp_address_preference=ipv6 -o smtp_randomize_addresses=no -o smtp_mx_address_limit=2
 EOF
     : >"$d/conf/transport"; : >"$d/conf/policy"
     local c
@@ -80,6 +84,7 @@ st_server() {
 127.0.0.1:26412 inet n  -       n       -       -       smtpd -o smtpd_tls_security_level=none
 127.0.0.1:26413 inet n  -       n       -       -       smtpd -o smtpd_tls_chain_files=$ST_T/srv.key,$ST_T/srv.crt
 127.0.0.1:26414 inet n  -       n       -       -       smtpd -o syslog_name=postfix/ccert
+127.0.0.1:26417 inet n  -       n       -       -       smtpd -o smtpd_tls_protocols=<=TLSv1.2
 tlsmgr    unix  -       -       n       1000?   1       tlsmgr
 EOF
     find "$d/conf" -type f -exec touch -d '1 minute ago' {} +
@@ -89,7 +94,8 @@ st_norm() {
     sed -E -e 's/^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [^ ]+ //' -e 's/\[[0-9]+\]: /[PID]: /g' \
         -e 's/\b[0-9A-F]{10,12}\b/QID/g' -e 's/delay=[0-9.]+, delays=[0-9.\/]+/delay=D, delays=D/' \
         -e 's/, dsn=/, dsn=/' -e "s#$ST_T/(ref|ours)#INST#g" -e "s#$ST_T#TMP#g" \
-        -e 's/:[0-9]{4,5}: /:PORT: /' "$@"
+        -e 's/:[0-9]{4,5}: /:PORT: /' \
+        -e 's/(TLS library problem: error:[0-9A-F]+:[^:]*:[^:]*:[^:]*):.*/\1: (OpenSSL source location)/' "$@"
 }
 
 if [ "$(id -u)" != 0 ] || ! id postfix >/dev/null 2>&1 || ! command -v openssl >/dev/null || ! command -v python3 >/dev/null \
@@ -193,7 +199,28 @@ note-may.t|smtpnote:[note-may.srv.test]:26410|may
 capath.t|smtpcapath:[capath.srv.test]:26410|verify match=mx.tls.test
 half-dane.t|smtpdane:insecure-mx3.dane.test:26410|
 enforce.t|smtpenf:[enforce.srv.test]:26410|
-enforce-host.t|smtpenf:[mx.tls.test]:26413|"
+enforce-host.t|smtpenf:[mx.tls.test]:26413|
+tlsfail-may.t|smtp:[tlsfail-may.srv.test]:26415|may
+tlsfail-enc.t|smtp:[tlsfail-enc.srv.test]:26415|encrypt
+tlsfail-vfy.t|smtp:[tlsfail-vfy.srv.test]:26415|verify match=mx.tls.test
+tlsfail-old.t|smtpold:[tlsfail-old.srv.test]:26415|may
+tlsfail-old-enc.t|smtpold:[tlsfail-old-enc.srv.test]:26415|encrypt
+tlsfail-eof.t|smtpold:[tlsfail-eof.srv.test]:26416|may
+tlsfail-proto.t|smtpold:[tlsfail-proto.srv.test]:26417|may protocols=>=TLSv1.3
+tlsfail-proto-new.t|smtp:[tlsfail-proto-new.srv.test]:26417|may protocols=>=TLSv1.3
+dane-cname.t|smtp:[cname-ta.dane.test]:26410|dane-only
+cname-host.t|smtp:[cname-vfy.dane.test]:26410|verify match=hostname
+cname-over.t|smtpcname:[cname-over.dane.test]:26410|verify match=hostname
+balance.t|smtpbal:[bal.dane.test]:26410|may
+tls10.t|smtp:[tls10.srv.test]:26410|encrypt protocols=TLSv1
+tls11-may.t|smtp:[tls11-may.srv.test]:26410|may protocols=TLSv1.1
+grade-high.t|smtp:[grade-high.srv.test]:26410|encrypt protocols=TLSv1.2 ciphers=high
+grade-null.t|smtp:[grade-null.srv.test]:26410|encrypt protocols=TLSv1.2 ciphers=null
+grade-list.t|smtpclist:[grade-list.srv.test]:26410|encrypt protocols=TLSv1.2 ciphers=high
+exclude-ecdhe.t|smtp:[exclude-ecdhe.srv.test]:26410|encrypt protocols=TLSv1.2 exclude=ECDHE
+exclude-tls13.t|smtp:[exclude-tls13.srv.test]:26410|encrypt exclude=AES256
+exclude-all.t|smtp:[exclude-all.srv.test]:26410|encrypt exclude=ALL
+exclude-op.t|smtp:[exclude-op.srv.test]:26410|encrypt exclude=+RC4"
     ST_CASES=$(echo "$ST_CASES" | sed -e 's/ /\x01/g')
     ST_CASES=$(echo "$ST_CASES" | tr '\n' ' ')
     # A DNS server that answers with the AD bit for *.dane.test (except
@@ -209,6 +236,9 @@ TLSA = {"_26410._tcp.ee.dane.test": [(3, 1, 1, ee3)], "_26410._tcp.ta.dane.test"
         "_26410._tcp.unusable.dane.test": [(0, 0, 1, ta2), (3, 1, 1, "00")],
         "_26410._tcp.mx.dane.test": [(3, 1, 1, ee3)], "_26410._tcp.mx2.dane.test": [(3, 1, 1, ee3)],
         "_26410._tcp.mx3.dane.test": [(3, 1, 1, ee3)], "_26410._tcp.mx4.dane.test": [(3, 1, 1, ee3)], "_26411._tcp.self.dane.test": [(3, 0, 2, self30)]}
+CNAME = {"cname-ta.dane.test": "ta.dane.test", "cname-vfy.dane.test": "ta.dane.test", "cname-over.dane.test": "ta.dane.test"}
+AAAA = {"bal.dane.test": ["::1", "::2"]}
+A.add("bal.dane.test")
 MX = {"mx.dane.test": [(10, "mx.dane.test")], "insecure-mx.dane.test": [(10, "mx2.dane.test")],
       "insecure-mx2.dane.test": [(10, "mx3.dane.test")], "insecure-mx3.dane.test": [(10, "mx4.dane.test")]}
 def name(b, o):
@@ -227,26 +257,89 @@ while True:
     qt, qc = struct.unpack(">HH", q[o:o + 4])
     question = q[12:o + 4]
     ans = []
-    if qt == 1 and (qn in A or qn.endswith(".srv.test")):
-        ans.append((1, socket.inet_aton("127.0.0.1")))
-    elif qt == 52 and qn in TLSA:
-        for u, sel, m, h in TLSA[qn]:
-            ans.append((52, bytes([u, sel, m]) + bytes.fromhex(h)))
-    elif qt == 2 and qn == "":
-        ans.append((2, enc("a.root.test")))
-    elif qt == 15 and qn in MX:
-        for p, h in MX[qn]:
-            ans.append((15, struct.pack(">H", p) + enc(h)))
+    tn = qn
+    if qn in CNAME:
+        ans.append((qn, 5, enc(CNAME[qn])))
+        tn = CNAME[qn] if qt != 5 else None
+    if tn is None:
+        pass
+    elif qt == 1 and (tn in A or tn.endswith(".srv.test")):
+        ans.append((tn, 1, socket.inet_aton("127.0.0.1")))
+    elif qt == 28 and tn in AAAA:
+        for a6 in AAAA[tn]:
+            ans.append((tn, 28, socket.inet_pton(socket.AF_INET6, a6)))
+    elif qt == 52 and tn in TLSA:
+        for u, sel, m, h in TLSA[tn]:
+            ans.append((tn, 52, bytes([u, sel, m]) + bytes.fromhex(h)))
+    elif qt == 2 and tn == "":
+        ans.append((tn, 2, enc("a.root.test")))
+    elif qt == 15 and tn in MX:
+        for p, h in MX[tn]:
+            ans.append((tn, 15, struct.pack(">H", p) + enc(h)))
     known = qn in A or qn in MX or qn.endswith(".srv.test") or qn.endswith("dane.test") or qn == ""
     rcode = 0 if (ans or known) else 3
     ad = 0x20 if (qn.endswith("dane.test") and "insecure" not in qn) or qn == "" else 0
     rflags = 0x8000 | (flags & 0x0100) | 0x0080 | ad | rcode | 0x0400
     out = struct.pack(">HHHHHH", qid, rflags, 1, len(ans), 0, 0) + question
-    for t, rdata in ans:
-        out += b"\xc0\x0c" + struct.pack(">HHIH", t, 1, 300, len(rdata)) + rdata
+    for owner, t, rdata in ans:
+        out += (b"\xc0\x0c" if owner == qn else enc(owner)) + struct.pack(">HHIH", t, 1, 300, len(rdata)) + rdata
     s.sendto(out, peer)
 PYEOF
     python3 "$ST_T/dns.py" x "$ST_CA_TLSA2" "$ST_SRV_TLSA3" "$ST_SELF_TLSA30" &
+    st_pids="$st_pids $!"
+    # A peer that offers STARTTLS and then does not speak TLS: on 26415
+    # it answers the ClientHello with a line of text, on 26416 it closes
+    # the connection. Without STARTTLS it takes mail in plaintext.
+    cat >"$ST_T/badtls.py" <<'PYEOF'
+import socket, threading
+def session(c, port):
+    f = c.makefile("rb")
+    def say(t):
+        c.sendall(t.encode() + b"\r\n")
+    say("220 badtls.tls.test ESMTP")
+    data = False
+    try:
+        for line in f:
+            cmd = line.decode("latin-1").strip()
+            if data:
+                if cmd == ".":
+                    data = False
+                    say("250 2.0.0 Ok: queued")
+                continue
+            verb = cmd[:4].upper()
+            if verb == "EHLO":
+                say("250-badtls.tls.test")
+                say("250-PIPELINING")
+                say("250 STARTTLS")
+            elif verb == "STAR":
+                say("220 2.0.0 Ready to start TLS")
+                if port == 26416:
+                    break
+                f.read(5)
+                say("500 5.5.2 this is not TLS")
+            elif verb == "DATA":
+                data = True
+                say("354 End data with <CR><LF>.<CR><LF>")
+            elif verb == "QUIT":
+                say("221 2.0.0 Bye")
+                break
+            else:
+                say("250 2.0.0 Ok")
+    except OSError:
+        pass
+    c.close()
+def serve(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port))
+    s.listen(20)
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=session, args=(c, port), daemon=True).start()
+threading.Thread(target=serve, args=(26416,), daemon=True).start()
+serve(26415)
+PYEOF
+    python3 "$ST_T/badtls.py" &
     st_pids="$st_pids $!"
     printf 'nameserver 127.84.0.1\noptions timeout:1 attempts:1 trust-ad\n' >"$ST_T/resolv.conf"
     chmod 644 "$ST_T/resolv.conf"
@@ -257,6 +350,22 @@ PYEOF
         sed -i 's/\x01/ /g' "$ST_T/$st_s/conf/transport" "$ST_T/$st_s/conf/policy"
         find "$ST_T/$st_s/conf" -type f -exec touch -d '1 minute ago' {} +
         touch "$ST_T/$st_s/q/quick-start"
+    done
+    # Cases through "smtpold" (minimal_backoff_time = 1s) need mail that
+    # waited before its delivery: it goes into the maildrop before the
+    # instances start (a failed opportunistic handshake is retried in
+    # plaintext only then).
+    for st_c in $ST_CASES; do
+        case "$st_c" in *"|smtpold:"*) ;; *) continue;; esac
+        st_dom=${st_c%%|*}
+        case "$st_dom" in *"${CASE_FILTER:-}"*) ;; *) continue;; esac
+        for st_s in ref ours; do
+            printf 'Subject: %s\n\nbody\n' "$st_dom" \
+                | "$REF_SBIN/sendmail" -C "$ST_T/$st_s/conf" -f s@tls.test "r@$st_dom" 2>/dev/null
+        done
+    done
+    sleep 1.2
+    for st_s in ref ours; do
         unshare -m sh -c "mount --bind $ST_T/resolv.conf /etc/resolv.conf && $REF_SBIN/postfix -c $ST_T/$st_s/conf start" >/dev/null 2>&1
     done
     sleep 0.5
@@ -267,6 +376,7 @@ PYEOF
     # under its own name (port 26414).
     for st_c in $ST_CASES; do
         st_dom=${st_c%%|*}
+        case "$st_c" in *"|smtpold:"*) continue;; esac
         case "$st_dom" in *"${CASE_FILTER:-}"*) ;; *) continue;; esac
         for st_s in ref ours; do
             printf 'Subject: %s\n\nbody\n' "$st_dom" | "$REF_SBIN/sendmail" -C "$ST_T/$st_s/conf" -f s@tls.test "r@$st_dom"
@@ -282,7 +392,11 @@ PYEOF
         st_host=${st_c#*|}; st_host=${st_host%%|*}; st_host=${st_host#*:}; st_host=${st_host#[}; st_host=${st_host%%[]:]*}
         st_re="(^|[^-a-z0-9.])$(echo "$st_host" | sed 's/\./\\./g')([^-a-z0-9.]|\$)|to=<r@$st_dom>"
         for st_s in ref ours; do
-            grep -E 'postfix/smtp\[' "$ST_T/$st_s/maillog" | grep -E "$st_re" | st_norm >"$ST_T/cases/$st_dom.$st_s"
+            # Also the lines that name only the queue ID of the case's message.
+            st_ids=$(grep -E 'postfix/smtp\[' "$ST_T/$st_s/maillog" | grep -E "to=<r@$st_dom>" \
+                | sed -E 's/.*: ([0-9A-F]{10,12}): to=.*/\1/' | sort -u | tr '\n' '|')
+            st_re2="$st_re${st_ids:+|: (${st_ids%|}): }"
+            grep -E 'postfix/smtp\[' "$ST_T/$st_s/maillog" | grep -E "$st_re2" | st_norm >"$ST_T/cases/$st_dom.$st_s"
         done
         compare_files "smtp-tls-$st_dom" "$ST_T/cases/$st_dom.ref" "$ST_T/cases/$st_dom.ours"
     done

@@ -196,6 +196,7 @@ internal static class SmtpConnect
                     targets.RemoveAll(t => state.CacheUsed.Contains(t.Address.ToString()));
                 sessCount = addrCount = ReuseSessions(state, targets, dest.Port, bestPref, finalNexthop, queueBytes, sites[i]);
             }
+            var retryPlain = false;
             for (var t = 0; t < targets.Count && state.LeftCount > 0; t++)
             {
                 var target = targets[t];
@@ -207,7 +208,17 @@ internal static class SmtpConnect
                 if (target.Pref == bestPref)
                     info.Features |= SmtpFeatures.BestMx;
                 var used = TryServer(state, info, () => ConnectInet(target, dest.Port, settings, why), queueBytes, sites[i],
-                    state.CacheLoad && target.Pref != bestPref ? SmtpReuseMode.Address : SmtpReuseMode.None);
+                    state.CacheLoad && target.Pref != bestPref && !retryPlain ? SmtpReuseMode.Address : SmtpReuseMode.None,
+                    plaintext: retryPlain);
+                // A failed opportunistic TLS handshake: the same address
+                // again without TLS, not counted against the limits.
+                if ((retryPlain = info.TlsRetryPlain) && state.LeftCount > 0)
+                {
+                    if (settings.MxAddressLimit > 0)
+                        addrCount--;
+                    t--;
+                    continue;
+                }
                 if (used && settings.MxSessionLimit > 0 && ++sessCount == settings.MxSessionLimit)
                     break;
                 if (settings.MxAddressLimit > 0 && addrCount == settings.MxAddressLimit)
@@ -300,7 +311,7 @@ internal static class SmtpConnect
 
     // TryServer - connect, HELO, transfer; true when a session was made.
     private static bool TryServer(SmtpState state, SmtpSessionInfo info, Func<(Stream, Socket?)?> connect, byte[]? queueBytes, string dest,
-        SmtpReuseMode reuse = SmtpReuseMode.None, Action<SmtpSessionInfo>? reused = null)
+        SmtpReuseMode reuse = SmtpReuseMode.None, Action<SmtpSessionInfo>? reused = null, bool plaintext = false)
     {
         SmtpChat? chat = null;
         if (reuse == SmtpReuseMode.Nexthop && (chat = SmtpReuse.ReuseNexthop(state, ref info)) == null)
@@ -312,6 +323,9 @@ internal static class SmtpConnect
             Msg.Warn($"TLS policy lookup for {dest}/{info.Host}: {tlsPolicy.WhyText}");
             return false;
         }
+        // A retry after a failed opportunistic TLS handshake: no TLS.
+        if (plaintext)
+            tlsPolicy.Level = TlsLevel.None;
         var tlsKey = SmtpReuse.LevelKey(tlsPolicy.Level);
         if (chat == null && reuse is SmtpReuseMode.Address or SmtpReuseMode.AddressOnly)
             chat = SmtpReuse.ReuseAddr(state, ref info, tlsKey);
@@ -349,7 +363,8 @@ internal static class SmtpConnect
         {
             info.DontCache();
             // A refused greeting: say goodbye when the connection is still up.
-            if (state.Why.Status.Length > 0 && !state.Why.Reason.StartsWith("lost connection", StringComparison.Ordinal)
+            if (state.Why.Status.Length > 0 && !info.Forbidden
+                && !state.Why.Reason.StartsWith("lost connection", StringComparison.Ordinal)
                 && !state.Why.Reason.StartsWith("conversation with", StringComparison.Ordinal))
                 proto.Quit();
         }
@@ -357,6 +372,7 @@ internal static class SmtpConnect
         {
             proto.Xfer();
         }
+        state.TlsSessionFallback = null;
         SmtpReuse.Cleanup(state, info, chat, dest, tlsKey);
         state.Session = null;
         return true;
@@ -528,8 +544,11 @@ internal static class SmtpConnect
             switch (status)
             {
                 case DnsStatus.Ok:
+                    // The name of the server: the one looked up, or with
+                    // smtp_cname_overrides_servername the CNAME target.
                     foreach (var rr in records)
-                        list.Add(new SmtpTarget(host, rr.Address!, pref));
+                        list.Add(new SmtpTarget(settings.CnameOverridesServername && rr.Rname.Length > 0 ? rr.Rname : host,
+                            rr.Address!, pref));
                     return;
                 case DnsStatus.Fail:
                     why.Simple(SoftDsn(why) ? "4.4.3" : "5.4.3", reason);
@@ -693,6 +712,47 @@ internal static class SmtpConnect
         int Family(SmtpTarget t) =>
             settings.PreferIpv6 ? (t.Address.AddressFamily == AddressFamily.InterNetworkV6 ? 0 : 1)
             : settings.PreferIpv4 ? (t.Address.AddressFamily == AddressFamily.InterNetwork ? 0 : 1) : 0;
-        return items.OrderBy(t => t.Pref).ThenBy(Family).ToList();
+        var sorted = items.OrderBy(t => t.Pref).ThenBy(Family).ToList();
+        if (settings.MxAddressLimit > 0 && settings.BalanceInetProtocols)
+            sorted = BalanceInetProtocols(sorted, settings.MxAddressLimit);
+        return sorted;
+    }
+
+    // BalanceInetProtocols - smtp_balance_inet_proto(): when
+    // smtp_mx_address_limit would cut the list, keep addresses of both
+    // families (half the limit each, or all of the scarcer family), in
+    // the list's order; the extra one of an odd limit goes to the family
+    // of the first address.
+    internal static List<SmtpTarget> BalanceInetProtocols(List<SmtpTarget> list, int limit, int rrListLimit = 100)
+    {
+        if (limit > rrListLimit)
+            limit = rrListLimit;
+        var v4 = list.Count(t => t.Address.AddressFamily == AddressFamily.InterNetwork);
+        var v6 = list.Count - v4;
+        if (v4 == 0 || v6 == 0 || v4 + v6 <= limit)
+            return list;
+        int v4Keep, v6Keep;
+        if (v6 <= limit / 2)
+        {
+            v6Keep = v6;
+            v4Keep = limit - v6;
+        }
+        else if (v4 <= limit / 2)
+        {
+            v4Keep = v4;
+            v6Keep = limit - v4;
+        }
+        else
+        {
+            v4Keep = (limit + (list[0].Address.AddressFamily == AddressFamily.InterNetwork ? 1 : 0)) / 2;
+            v6Keep = limit - v4Keep;
+        }
+        var kept = new List<SmtpTarget>(limit);
+        foreach (var t in list)
+        {
+            if (t.Address.AddressFamily == AddressFamily.InterNetwork ? v4Keep-- > 0 : v6Keep-- > 0)
+                kept.Add(t);
+        }
+        return kept;
     }
 }

@@ -134,32 +134,65 @@ internal sealed class SmtpDane
             policy.Level = TlsLevel.HalfDane;
         }
         dane.MatchNames.Add(dane.BaseDomain);
-        if (context.MxDomain != null && !dane.MatchNames.Contains(context.Host, StringComparer.OrdinalIgnoreCase))
-            dane.MatchNames.Add(context.Host);
+        // With an MX lookup also the next-hop domain (the reference adds
+        // the MX RRset's names).
+        if (context.MxDomain != null && !dane.MatchNames.Contains(context.MxDomain, StringComparer.OrdinalIgnoreCase))
+            dane.MatchNames.Add(context.MxDomain);
         policy.Match = new List<string>(dane.MatchNames);
         policy.Dane = dane;
     }
 
     private enum Status { Ok, NotFound, Error }
 
-    // Resolve - tls_dane_resolve() for one host: null with NotFound when
-    // the host or its TLSA records are not authentic.
+    // Resolve - tls_dane_resolve(): the TLSA records of a server, null
+    // with NotFound when the host or its records are not authentic. For
+    // a host name that is a CNAME the records are looked for at the
+    // target name first (when the address lookup was authentic), then
+    // at the name itself (also when only the CNAME record is authentic).
     private static SmtpDane? Resolve(string host, int port, bool force, out Status status)
     {
         status = Status.NotFound;
-        if (!force)
+        var a = Query(host, DnsType.A, out var aError, out var owner);
+        if (a == null && aError && !force)
         {
-            var a = Query(host, DnsType.A, out var aError);
-            if (a == null && aError)
+            status = Status.Error;
+            return null;
+        }
+        var rname = owner ?? host;
+        var isCname = !string.Equals(rname, host, StringComparison.OrdinalIgnoreCase);
+        var hostValid = a != null && a.Value.Secure;
+        if (!force && !hostValid)
+        {
+            if (!isCname)
+                return null;
+            // qname_secure(): is the CNAME record itself authentic?
+            var cname = Query(host, DnsType.CNAME, out var cnameError, out _);
+            if (cname == null)
             {
+                Msg.Warn($"DNSSEC status lookup error for {host}: "
+                    + (cnameError ? $"Host or domain name not found. Name service error for name={host} type=CNAME: Host not found, try again"
+                        : "no longer a CNAME"));
                 status = Status.Error;
                 return null;
             }
-            if (a == null || !a.Value.Secure)
+            if (!cname.Value.Secure)
                 return null;
         }
+        if (hostValid)
+        {
+            var atTarget = ResolveName(rname, port, out status);
+            if (status != Status.NotFound || !isCname)
+                return atTarget;
+        }
+        return ResolveName(host, port, out status);
+    }
+
+    // ResolveName - the TLSA records at one name (resolve_host()).
+    private static SmtpDane? ResolveName(string host, int port, out Status status)
+    {
+        status = Status.NotFound;
         var qname = $"_{port}._tcp.{host}";
-        var reply = Query(qname, 52, out var error);
+        var reply = Query(qname, 52, out var error, out _);
         if (reply == null)
         {
             if (error)
@@ -233,9 +266,15 @@ internal sealed class SmtpDane
     // Query - one query with the AD bit asked for; the RDATA of the
     // answers of the type, and whether the reply was authentic. Null
     // when nothing was found (error says whether the lookup failed).
-    private static (bool Secure, List<byte[]> Records)? Query(string name, int type, out bool error)
+    private static (bool Secure, List<byte[]> Records)? Query(string name, int type, out bool error) =>
+        Query(name, type, out error, out _);
+
+    // Query - also the owner name of the first answer of the type (the
+    // CNAME target when the name is an alias).
+    private static (bool Secure, List<byte[]> Records)? Query(string name, int type, out bool error, out string? owner)
     {
         error = false;
+        owner = null;
         byte[] query;
         try
         {
@@ -260,7 +299,10 @@ internal sealed class SmtpDane
             var (answers, _) = reply.Records();
             foreach (var rr in answers)
                 if (rr.Type == type && rr.Class == 1)
+                {
+                    owner ??= rr.Name.TrimEnd('.');
                     records.Add(reply.Span.Slice(rr.DataOffset, rr.DataLength).ToArray());
+                }
         }
         catch (DnsFormatException)
         {

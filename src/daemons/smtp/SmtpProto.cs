@@ -207,10 +207,20 @@ internal sealed class SmtpProto
                 {
                     // The session is in an unknown state: no more I/O (no QUIT).
                     chat.Stream = Stream.Null;
-                    return state.SiteFail(null, SmtpResponse.Fake("4.7.5"), reason);
+                    session.Forbidden = true;
+                    session.DontCache();
+                    // Opportunistic TLS: the same server once more in
+                    // plaintext, and no throttling of the destination.
+                    if (PlaintextFallbackOk(policy.Level))
+                    {
+                        session.TlsRetryPlain = true;
+                        state.FinalServer = false;
+                    }
+                    return state.MiscFail(policy.Level != TlsLevel.May, null, SmtpResponse.Fake("4.7.5"), reason);
                 }
                 chat.Stream = tls.Stream;
                 inTls = true;
+                state.TlsSessionFallback = () => PlaintextFallbackOk(policy.Level);
                 if (TlsLevel.MustMatch(tls.Level) && !tls.Matched)
                     return state.SiteFail(null, SmtpResponse.Fake("4.7.5"), "Server certificate not verified");
                 session.Features = SmtpFeatures.None;
@@ -244,6 +254,20 @@ internal sealed class SmtpProto
         if (TlsLevel.Required(level))
             return state.SiteFail(null, SmtpResponse.Fake("4.7.4"), $"TLS is required, but was not offered by host {session.NamAddr}");
         return 0;
+    }
+
+    // PlaintextFallbackOk - PLAINTEXT_FALLBACK_OK_AFTER_STARTTLS_FAILURE:
+    // level "may", a probe or a message that waited minimal_backoff_time
+    // before this delivery, and no SASL password for this server.
+    private bool PlaintextFallbackOk(int level)
+    {
+        if (level != TlsLevel.May)
+            return false;
+        var stats = state.Request.Stats;
+        if (DelReqFlags.TraceOnly(state.Request.Flags) == 0
+            && stats.ActiveArrival.Sec - stats.IncomingArrival.Sec < settings.MinBackoffTime)
+            return false;
+        return !(Sasl is { Enable: true } && SmtpSasl.HaveCredentials(state, session, Sasl, Dest));
     }
 
     private int Refused(SmtpResponse resp) =>

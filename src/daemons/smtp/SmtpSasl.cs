@@ -73,6 +73,19 @@ internal static class SmtpSasl
 
     private static string B64(string s) => Convert.ToBase64String(Encoding.UTF8.GetBytes(s));
 
+    // HaveCredentials - HAVE_SASL_CREDENTIALS: a password for this
+    // server (sender, host or next hop, as Login looks them up).
+    public static bool HaveCredentials(SmtpState state, SmtpSessionInfo session, SmtpSaslSettings sasl, string dest)
+    {
+        if (sasl.PasswordMaps == null && sasl.Lookup == null)
+            return false;
+        var sender = state.Request.Sender;
+        if (state.Settings.SenderDependentAuth && sender.Length > 0 && sasl.PasswordMaps != null
+            && AccessSearch.MailAddrFind(sasl.PasswordMaps, sender, out _, state.Settings.AddrOptions) != null)
+            return true;
+        return sasl.Find(session.Host) != null || sasl.Find(dest) != null;
+    }
+
     // Login - smtp_sasl_helo_login(); 0 to go on, -1 after a failure.
     public static int Login(SmtpState state, SmtpChat chat, SmtpSessionInfo session, SmtpSaslSettings sasl,
         string ehloText, string dest, bool inTls)

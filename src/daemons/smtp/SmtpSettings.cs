@@ -109,6 +109,17 @@ internal sealed class SmtpSettings
     public bool VerifyTargetData { get; init; }
     public string BestMxTransport { get; init; } = "";
 
+    // MinBackoffTime - minimal_backoff_time: a message must have waited
+    // this long before a failed opportunistic TLS handshake is retried
+    // in plaintext.
+    public int MinBackoffTime { get; init; } = 300;
+
+    // BalanceInetProtocols - smtp_balance_inet_protocols.
+    public bool BalanceInetProtocols { get; init; } = true;
+
+    // CnameOverridesServername - smtp_cname_overrides_servername.
+    public bool CnameOverridesServername { get; init; }
+
     // SenderDependentAuth - smtp_sender_dependent_authentication (SMTP only).
     public bool SenderDependentAuth { get; init; }
 
@@ -176,6 +187,9 @@ internal sealed class SmtpSettings
             SendDummyMailAuth = B("send_dummy_mail_auth"),
             VerifyTargetData = target == "data",
             BestMxTransport = conf.Eval("best_mx_transport"),
+            MinBackoffTime = ServerParams.Time(conf.Eval("minimal_backoff_time")),
+            BalanceInetProtocols = B("balance_inet_protocols"),
+            CnameOverridesServername = B("cname_overrides_servername"),
             SenderDependentAuth = !lmtp && conf.Bool("smtp_sender_dependent_authentication"),
             AddrOptions = new Postfix.Global.Dict.AccessFindOptions
             {

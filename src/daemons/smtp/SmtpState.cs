@@ -80,6 +80,14 @@ internal sealed class SmtpSessionInfo
     public SmtpChat? Chat { get; set; }
     public System.Net.Sockets.Socket? Socket { get; set; }
 
+    // TlsRetryPlain - tls_retry_plain: the opportunistic TLS handshake
+    // failed, try this server again without TLS.
+    public bool TlsRetryPlain { get; set; }
+
+    // Forbidden - THIS_SESSION_IS_FORBIDDEN: after a failed handshake
+    // the connection is in an unknown state, no more I/O (no QUIT).
+    public bool Forbidden { get; set; }
+
     public bool IsCached => ExpireTime > 0;
 
     public bool Throttled => ExpireTime < 0;
@@ -243,6 +251,14 @@ internal sealed class SmtpState
         return BulkFail(true);
     }
 
+    // MiscFail - smtp_misc_fail(): like SiteFail, throttling the
+    // destination only when asked to.
+    public int MiscFail(bool throttle, string? mtaName, SmtpResponse resp, string reason)
+    {
+        FillDsn(mtaName, resp, reason);
+        return BulkFail(throttle);
+    }
+
     public int MesgFail(string? mtaName, SmtpResponse resp, string reason)
     {
         FillDsn(mtaName, resp, reason);
@@ -288,6 +304,18 @@ internal sealed class SmtpState
             Why.Simple("4.3.0", $"local data error while talking to {namaddr}");
         else
             Why.Simple("4.4.2", $"conversation with {namaddr} timed out while {description}");
+        // PLAINTEXT_FALLBACK_OK_AFTER_TLS_SESSION_FAILURE: an
+        // opportunistic TLS session that broke down is tried again in
+        // plaintext while recipients are left (no throttling then).
+        if (error != SmtpStreamError.Data && Session != null && TlsSessionFallback?.Invoke() == true && LeftCount > 0)
+        {
+            Session.TlsRetryPlain = true;
+            FinalServer = false;
+        }
         return BulkFail(true);
     }
+
+    // TlsSessionFallback - set while a TLS session is up: whether a
+    // failure may be retried in plaintext.
+    public Func<bool>? TlsSessionFallback { get; set; }
 }

@@ -54,9 +54,9 @@ internal static class SmtpTls
 
     private static readonly string[] ProtocolNames = { "SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3" };
 
-    // ProtocolMask - tls_proto_mask_lims(): the usable protocols among
-    // TLSv1.2 and TLSv1.3 (the older ones are not offered by the system
-    // library), null for an invalid list.
+    // ProtocolMask - tls_proto_mask_lims(): the protocols among TLSv1
+    // to TLSv1.3 that the list leaves (SSLv2 and SSLv3 are never
+    // offered), null for an invalid list.
     internal static SslProtocols? ProtocolMask(string list)
     {
         var floor = 0;
@@ -95,14 +95,20 @@ internal static class SmtpTls
         }
         bool Allowed(int i) => i >= floor && i <= ceiling && !exclude.Contains(i) && (include.Count == 0 || include.Contains(i));
         var mask = SslProtocols.None;
+        // TLSv1 and TLSv1.1 are asked for when the list leaves them, as
+        // the reference does; the system library has the last word.
+#pragma warning disable SYSLIB0039, CA5397
+        if (Allowed(2))
+            mask |= SslProtocols.Tls;
+        if (Allowed(3))
+            mask |= SslProtocols.Tls11;
+#pragma warning restore SYSLIB0039, CA5397
         if (Allowed(4))
             mask |= SslProtocols.Tls12;
         if (Allowed(5))
             mask |= SslProtocols.Tls13;
         return mask;
     }
-
-    private static readonly string[] Grades = { "high", "medium", "low", "export", "null" };
 
     // CipherPolicy - the default suites less the exclusions (tokens of
     // OpenSSL cipher names: AES256, CHACHA20, ECDHE, kRSA, SHA1 ...);
@@ -206,19 +212,37 @@ internal static class SmtpTls
         var logUntrusted = TlsLevel.MustMatch(level);
         if (!config.Usable)
             return new SmtpTlsResult { Level = level };
-        if (policy.Grade != null && Array.IndexOf(Grades, policy.Grade.ToLowerInvariant()) < 0)
-        {
-            Msg.Warn($"{namAddrPort}: invalid cipher grade: \"{policy.Grade}\"");
-            return new SmtpTlsResult { Level = level };
-        }
         var protocols = ProtocolMask(policy.Protocols ?? "");
         if (protocols == null)
         {
             Msg.Warn($"{namAddrPort}: Invalid TLS protocol list \"{policy.Protocols}\": aborting TLS session");
             return new SmtpTlsResult { Level = level };
         }
+        // The cipher grade and exclusions, as OpenSSL selects them.
+        CipherSuitesPolicy? ciphers = null;
+        if (policy.Grade != null)
+        {
+            var cipherList = SmtpCiphers.CipherList(policy.Grade, policy.Exclusions ?? "", config, namAddrPort);
+            if (cipherList == null)
+                return new SmtpTlsResult { Level = level };
+            var suites = SmtpCiphers.Select(cipherList, namAddrPort, policy.Grade);
+            if (suites != null && !SmtpCiphers.HasTls12Suites(suites))
+                return new SmtpTlsResult { Level = level };
+            if (Msg.Verbose > 0 || config.LogLevel >= 2)
+                Msg.Info($"{namAddrPort}: TLS cipher list \"{cipherList}\"");
+            ciphers = suites != null ? new CipherSuitesPolicy(suites) : CipherPolicy(policy.Exclusions ?? "");
+        }
+        else
+        {
+            ciphers = CipherPolicy(policy.Exclusions ?? "");
+        }
         if (protocols == SslProtocols.None)
+        {
+            // What OpenSSL says when no protocol is left to offer.
+            Msg.Info($"SSL_connect error to {namAddrPort}: -1");
+            Msg.Warn("TLS library problem: error:0A0000BF:SSL routines::no protocols available:");
             return new SmtpTlsResult { Level = level };
+        }
         if (level == TlsLevel.Fingerprint)
             _ = SmtpTlsVerify.UsableFingerprints(policy, config, namAddrPort);
         if (TlsLevel.DaneBased(level) && policy.Dane != null && policy.Dane.Enable(namAddrPort) == 0)
@@ -265,7 +289,6 @@ internal static class SmtpTls
                 EnabledSslProtocols = protocols.Value,
                 CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             };
-            var ciphers = CipherPolicy(policy.Exclusions ?? "");
             if (ciphers != null)
                 options.CipherSuitesPolicy = ciphers;
             if (config.ClientCertificate != null)
@@ -276,6 +299,7 @@ internal static class SmtpTls
             var task = ssl.AuthenticateAsClientAsync(options);
             if (!task.Wait(Math.Max(1, timeoutSeconds) * 1000))
             {
+                Msg.Info($"SSL_connect error to {namAddrPort}: Connection timed out");
                 ssl.Dispose();
                 return new SmtpTlsResult { Level = level };
             }
@@ -283,6 +307,7 @@ internal static class SmtpTls
         catch (Exception e) when (e is AggregateException or IOException or AuthenticationException or PlatformNotSupportedException
             or CryptographicException or InvalidOperationException)
         {
+            LogHandshakeError(e, namAddrPort);
             ssl.Dispose();
             return new SmtpTlsResult { Level = level };
         }
@@ -315,16 +340,96 @@ internal static class SmtpTls
         return new SmtpTlsResult { Stream = ssl, Matched = matched, Level = level };
     }
 
+    // LogHandshakeError - what tls_client_start() logs when the
+    // handshake fails: the library's error (an OpenSSL error string that
+    // .NET passes on, without OpenSSL's source location), a system
+    // error, or a lost connection.
+    internal static void LogHandshakeError(Exception e, string namAddrPort)
+    {
+        if (Msg.Verbose > 0)
+            Msg.Info($"{namAddrPort}: TLS handshake: {e}");
+        var (kind, text) = HandshakeError(e);
+        switch (kind)
+        {
+            case HandshakeErrorKind.Library:
+                Msg.Info($"SSL_connect error to {namAddrPort}: -1");
+                Msg.Warn($"TLS library problem: {text}:");
+                break;
+            case HandshakeErrorKind.System:
+                Msg.Info($"SSL_connect error to {namAddrPort}: {text}");
+                break;
+            default:
+                Msg.Info($"SSL_connect error to {namAddrPort}: lost connection");
+                break;
+        }
+    }
+
+    private static readonly char[] LineEnds = { '\r', '\n' };
+
+    internal enum HandshakeErrorKind
+    {
+        Lost,
+        System,
+        Library,
+    }
+
+    // HandshakeError - what went wrong in a failed handshake: an OpenSSL
+    // error string ("error:HEX:LIB:FUNC:REASON") or another complaint
+    // about what the peer sent (.NET checks the TLS records itself before
+    // OpenSSL sees them), a socket error, or end of file.
+    internal static (HandshakeErrorKind, string) HandshakeError(Exception e)
+    {
+        var queue = new Stack<Exception>();
+        queue.Push(e);
+        Exception? innermost = null;
+        var socketError = "";
+        var eof = false;
+        while (queue.Count > 0)
+        {
+            var x = queue.Pop();
+            if (x is AggregateException agg)
+            {
+                foreach (var inner in agg.InnerExceptions)
+                    queue.Push(inner);
+                continue;
+            }
+            var at = x.Message.IndexOf("error:", StringComparison.Ordinal);
+            if (at >= 0 && x.Message.Length > at + 14 && Uri.IsHexDigit(x.Message[at + 6]))
+            {
+                var text = x.Message[at..].Trim();
+                var nl = text.IndexOfAny(LineEnds);
+                return (HandshakeErrorKind.Library, nl >= 0 ? text[..nl] : text);
+            }
+            if (x is System.Net.Sockets.SocketException se && socketError.Length == 0)
+                socketError = Sys.StrError(se.ErrorCode);
+            if (x.Message.Contains("EOF", StringComparison.Ordinal))
+                eof = true;
+            if (x.InnerException != null)
+                queue.Push(x.InnerException);
+            else
+                innermost ??= x;
+        }
+        if (socketError.Length > 0)
+            return (HandshakeErrorKind.System, socketError);
+        if (eof || innermost == null)
+            return (HandshakeErrorKind.Lost, "");
+        return (HandshakeErrorKind.Library, innermost.Message.Trim());
+    }
+
     // Summary - tls_log_summary() for the client.
     private static string Summary(X509Certificate2? peer, bool secured, bool trusted, string namAddrPort, SslStream ssl)
     {
         var trust = peer == null ? "Anonymous" : secured ? "Verified" : trusted ? "Trusted" : "Untrusted";
+#pragma warning disable SYSLIB0039, CA5397
         var protocol = ssl.SslProtocol switch
         {
             SslProtocols.Tls13 => "TLSv1.3",
             SslProtocols.Tls12 => "TLSv1.2",
+            SslProtocols.Tls11 => "TLSv1.1",
+            SslProtocols.Tls => "TLSv1",
             var p => p.ToString(),
         };
+#pragma warning restore SYSLIB0039, CA5397
         var suite = ssl.NegotiatedCipherSuite;
         var bits = CipherBits(suite);
         var sb = new StringBuilder();

@@ -73,6 +73,14 @@ internal sealed class SmtpTlsConfig
     public string MandatoryCiphers { get; init; } = "medium";
     public string ExcludeCiphers { get; init; } = "";
     public string MandatoryExcludeCiphers { get; init; } = "";
+
+    // GradeLists - tls_high_cipherlist, tls_medium_cipherlist,
+    // tls_low_cipherlist, tls_export_cipherlist, tls_null_cipherlist.
+    public string[] GradeLists { get; init; } =
+    {
+        "aNULL:-aNULL:HIGH:@STRENGTH", "aNULL:-aNULL:HIGH:MEDIUM:+RC4:@STRENGTH",
+        "aNULL:-aNULL:HIGH:MEDIUM:LOW:+RC4:@STRENGTH", "aNULL:-aNULL:HIGH:MEDIUM:LOW:EXPORT:+RC4:@STRENGTH", "eNULL:!aNULL",
+    };
     public string VerifyCertMatch { get; init; } = "hostname";
     public string SecureCertMatch { get; init; } = "nexthop, dot-nexthop";
     public string FingerprintCertMatch { get; init; } = "";
@@ -126,6 +134,11 @@ internal sealed class SmtpTlsConfig
             MandatoryCiphers = S("tls_mandatory_ciphers"),
             ExcludeCiphers = S("tls_exclude_ciphers"),
             MandatoryExcludeCiphers = S("tls_mandatory_exclude_ciphers"),
+            GradeLists = new[]
+            {
+                conf.Eval("tls_high_cipherlist"), conf.Eval("tls_medium_cipherlist"), conf.Eval("tls_low_cipherlist"),
+                conf.Eval("tls_export_cipherlist"), conf.Eval("tls_null_cipherlist"),
+            },
             VerifyCertMatch = S("tls_verify_cert_match"),
             SecureCertMatch = S("tls_secure_cert_match"),
             FingerprintCertMatch = S("tls_fingerprint_cert_match"),

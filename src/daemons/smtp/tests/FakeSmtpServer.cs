@@ -45,6 +45,10 @@ internal sealed class FakeSmtpServer : IDisposable
     public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; set; }
     public bool TlsActive { get; private set; }
 
+    // BreakTls - answer STARTTLS with 220 and then a line of text
+    // instead of the TLS handshake, and hang up.
+    public bool BreakTls { get; set; }
+
     private string Reply(string command)
     {
         string? best = null;
@@ -99,6 +103,12 @@ internal sealed class FakeSmtpServer : IDisposable
         {
             Commands.Enqueue(line);
             var verb = line.Split(' ')[0].ToUpperInvariant();
+            if (verb == "STARTTLS" && BreakTls)
+            {
+                writer.WriteLine("220 2.0.0 Ready to start TLS");
+                writer.WriteLine("500 5.5.2 this is not TLS");
+                return;
+            }
             if (verb == "STARTTLS" && Certificate != null)
             {
                 writer.WriteLine("220 2.0.0 Ready to start TLS");

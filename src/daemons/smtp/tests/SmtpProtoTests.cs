@@ -311,6 +311,86 @@ public sealed class SmtpProtoTests : System.IDisposable
         rep.Events.Single().Dsn.Status.ShouldBe("4.7.5");
     }
 
+    // A message that waited (active - incoming arrival) this long.
+    private static void Waited(DeliverRequest req, long seconds)
+    {
+        var now = TimeVal.Now();
+        req.Stats.ActiveArrival = now;
+        req.Stats.IncomingArrival = new TimeVal(now.Sec - seconds, 0);
+    }
+
+    [Fact]
+    public void FailedOpportunisticHandshakeIsRetriedInPlaintext()
+    {
+        server.BreakTls = true;
+        server.Features = new List<string> { "PIPELINING", "STARTTLS" };
+        var (req, bytes) = Request($"[127.0.0.1]:{server.Port}", new[] { "a@example.com" }, "x");
+        Waited(req, 301);
+        var rep = Run(req, bytes, TlsSettings("may"));
+        rep.Events.Single().Kind.ShouldBe("sent");
+        server.Connections.ShouldBe(2);
+        server.Commands.Count(c => c == "STARTTLS").ShouldBe(1);
+        server.Messages.Single().ShouldBe("x\n");
+    }
+
+    [Fact]
+    public void BrokenOpportunisticTlsSessionIsRetriedInPlaintext()
+    {
+        server.Certificate = SelfSigned();
+        server.Features = new List<string> { "PIPELINING", "STARTTLS" };
+        server.HangUpAfter = "MAIL";
+        var (req, bytes) = Request($"[127.0.0.1]:{server.Port}", new[] { "a@example.com" }, "x");
+        Waited(req, 301);
+        var rep = Run(req, bytes, TlsSettings("may"));
+        // The plaintext session breaks down too: deferred after two tries.
+        rep.Events.Single().Kind.ShouldBe("deferred");
+        server.Connections.ShouldBe(2);
+        server.Commands.Count(c => c == "STARTTLS").ShouldBe(1);
+        server.Commands.Count(c => c.StartsWith("MAIL")).ShouldBe(2);
+    }
+
+    [Fact]
+    public void FailedHandshakeOfNewMailOrMandatoryTlsDefers()
+    {
+        server.BreakTls = true;
+        server.Features = new List<string> { "STARTTLS" };
+        // New mail at "may": deferred, not retried in plaintext.
+        var (req, bytes) = Request($"[127.0.0.1]:{server.Port}", new[] { "a@example.com" }, "x");
+        Waited(req, 10);
+        var rep = Run(req, bytes, TlsSettings("may"));
+        rep.Events.Single().Kind.ShouldBe("deferred");
+        rep.Events.Single().Dsn.Status.ShouldBe("4.7.5");
+        rep.Events.Single().Dsn.Reason.ShouldBe("Cannot start TLS: handshake failure");
+        req.HopStatus.ShouldBeNull();
+        server.Connections.ShouldBe(1);
+        // Mandatory TLS: never in plaintext, and the destination is throttled.
+        (req, bytes) = Request($"[127.0.0.1]:{server.Port}", new[] { "a@example.com" }, "x");
+        Waited(req, 1000);
+        rep = Run(req, bytes, TlsSettings("encrypt"));
+        rep.Events.Single().Kind.ShouldBe("deferred");
+        req.HopStatus.ShouldNotBeNull();
+        server.Connections.ShouldBe(2);
+        server.Messages.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public void FailedHandshakeWithSaslCredentialsIsNotRetriedInPlaintext()
+    {
+        server.BreakTls = true;
+        server.Features = new List<string> { "STARTTLS", "AUTH PLAIN" };
+        var (req, bytes) = Request($"[127.0.0.1]:{server.Port}", new[] { "a@example.com" }, "x");
+        Waited(req, 1000);
+        var s = SaslSettings();
+        var settings = new SmtpSettings
+        {
+            HeloName = s.HeloName, MyHostname = s.MyHostname, LookupDns = false, LookupNative = true, TlsSecurityLevel = "may",
+            Sasl = s.Sasl,
+        };
+        var rep = Run(req, bytes, settings);
+        rep.Events.Single().Kind.ShouldBe("deferred");
+        server.Connections.ShouldBe(1);
+    }
+
     private static SmtpSettings SaslSettings(string options = "noanonymous")
     {
         var s = Settings();

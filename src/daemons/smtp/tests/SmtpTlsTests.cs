@@ -101,12 +101,16 @@ public sealed class SmtpTlsTests : IDisposable
     }
 
     [Theory]
-    [InlineData(">=TLSv1", SslProtocols.Tls12 | SslProtocols.Tls13)]
+#pragma warning disable SYSLIB0039, CA5397
+    [InlineData(">=TLSv1", SslProtocols.Tls | SslProtocols.Tls11 | SslProtocols.Tls12 | SslProtocols.Tls13)]
+    [InlineData(">=TLSv1.2", SslProtocols.Tls12 | SslProtocols.Tls13)]
     [InlineData("TLSv1.2", SslProtocols.Tls12)]
-    [InlineData("!TLSv1.3", SslProtocols.Tls12)]
-    [InlineData("<=TLSv1.2", SslProtocols.Tls12)]
+    [InlineData("!TLSv1.3, !TLSv1, !TLSv1.1", SslProtocols.Tls12)]
+    [InlineData("<=TLSv1.2", SslProtocols.Tls | SslProtocols.Tls11 | SslProtocols.Tls12)]
     [InlineData(">=TLSv1.3", SslProtocols.Tls13)]
-    [InlineData("TLSv1, TLSv1.1", SslProtocols.None)]
+    [InlineData("TLSv1, TLSv1.1", SslProtocols.Tls | SslProtocols.Tls11)]
+    [InlineData("SSLv3", SslProtocols.None)]
+#pragma warning restore SYSLIB0039, CA5397
     public void ProtocolLists(string list, SslProtocols expected) => SmtpTls.ProtocolMask(list).ShouldBe(expected);
 
     [Fact]

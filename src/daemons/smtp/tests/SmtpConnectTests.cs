@@ -1,0 +1,62 @@
+// NAME
+//	SmtpConnectTests - unit tests of the server list (address family
+//	balance) and of the handshake error report
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Security.Authentication;
+using Shouldly;
+using Xunit;
+
+namespace Postfix.Daemons.Smtp.Tests;
+
+public sealed class SmtpConnectTests
+{
+    private static List<SmtpTarget> Targets(string spec) =>
+        spec.Split(' ').Select((a, i) => new SmtpTarget($"h{i}", IPAddress.Parse(a), 10)).ToList();
+
+    private static string Addrs(List<SmtpTarget> list) => string.Join(" ", list.Select(t => t.Address.ToString()));
+
+    [Fact]
+    public void BalanceKeepsBothFamiliesWithinTheLimit()
+    {
+        // Region R3: few IPv4 addresses, all kept.
+        Addrs(SmtpConnect.BalanceInetProtocols(Targets("::1 ::2 ::3 10.0.0.1"), 2)).ShouldBe("::1 10.0.0.1");
+        // Region R1: few IPv6 addresses, all kept.
+        Addrs(SmtpConnect.BalanceInetProtocols(Targets("10.0.0.1 10.0.0.2 10.0.0.3 ::1"), 3)).ShouldBe("10.0.0.1 10.0.0.2 ::1");
+        // Region R2: half each, the odd one to the family of the first.
+        Addrs(SmtpConnect.BalanceInetProtocols(Targets("::1 10.0.0.1 ::2 10.0.0.2 ::3 10.0.0.3"), 3))
+            .ShouldBe("::1 10.0.0.1 ::2");
+        Addrs(SmtpConnect.BalanceInetProtocols(Targets("10.0.0.1 ::1 ::2 10.0.0.2 ::3 10.0.0.3"), 3))
+            .ShouldBe("10.0.0.1 ::1 10.0.0.2");
+    }
+
+    [Fact]
+    public void BalanceLeavesShortOrSingleFamilyListsAlone()
+    {
+        Addrs(SmtpConnect.BalanceInetProtocols(Targets("::1 ::2 ::3"), 2)).ShouldBe("::1 ::2 ::3");
+        Addrs(SmtpConnect.BalanceInetProtocols(Targets("::1 10.0.0.1"), 2)).ShouldBe("::1 10.0.0.1");
+        // The list limit caps the address limit.
+        Addrs(SmtpConnect.BalanceInetProtocols(Targets("::1 ::2 10.0.0.1"), 5, 2)).ShouldBe("::1 10.0.0.1");
+    }
+
+    [Fact]
+    public void HandshakeErrorFindsTheLibraryOrSystemError()
+    {
+        var lib = new AuthenticationException("Authentication failed, see inner exception.",
+            new IOException("SSL Handshake failed with OpenSSL error - SSL_ERROR_SSL.",
+                new InvalidOperationException("error:0A00010B:SSL routines::wrong version number")));
+        SmtpTls.HandshakeError(lib).ShouldBe((SmtpTls.HandshakeErrorKind.Library, "error:0A00010B:SSL routines::wrong version number"));
+        var sys = new AggregateException(new IOException("Unable to read data",
+            new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionReset)));
+        SmtpTls.HandshakeError(sys).Item1.ShouldBe(SmtpTls.HandshakeErrorKind.System);
+        var eof = new IOException("Received an unexpected EOF or 0 bytes from the transport stream.");
+        SmtpTls.HandshakeError(eof).Item1.ShouldBe(SmtpTls.HandshakeErrorKind.Lost);
+        var frame = new AuthenticationException("Authentication failed, see inner exception.",
+            new IOException("Cannot determine the frame size or a corrupted frame was received."));
+        SmtpTls.HandshakeError(frame).ShouldBe((SmtpTls.HandshakeErrorKind.Library,
+            "Cannot determine the frame size or a corrupted frame was received."));
+    }
+}
