@@ -17,8 +17,11 @@
 //	Other failures are retried once a second, with "problem
 //	talking to service rewrite: ERRNO-TEXT" from the second try on (or
 //	at once for errors other than a disconnect), forever unless
-//	TryLimit is set (then Rewrite returns null). A one-entry cache
-//	answers a repeated question for 30 seconds, as in Postfix.
+//	TryLimit is set (then Rewrite returns null). A small cache answers
+//	a repeated question for 30 seconds: the reference keeps one entry
+//	for that time; we keep four, because cleanup asks for the envelope
+//	sender and recipient and then for the same addresses again in the
+//	From: and To: headers.
 using System;
 using System.Threading;
 using Postfix.Util;
@@ -32,10 +35,10 @@ public sealed class RewriteClient : IDisposable
     private readonly AttrClient client;
     private readonly AttrValue[] values = new AttrValue[2];
     private readonly string service;
-    private string? lastRule;
-    private string? lastAddr;
-    private string? lastResult;
-    private long lastExpire;
+    private const int CacheSize = 4;
+    private readonly (string Rule, string Addr, string Result, long Expire)[] cache =
+        new (string, string, string, long)[CacheSize];
+    private int cacheNext;
 
     // RewriteClient - talk to queueDirectory/private/SERVICE (queueDirectory
     // null: relative to the current directory).
@@ -59,8 +62,11 @@ public sealed class RewriteClient : IDisposable
     public string? Rewrite(string rule, string address)
     {
         var now = Environment.TickCount64;
-        if (now < lastExpire && address == lastAddr && rule == lastRule)
-            return lastResult;
+        foreach (ref readonly var e in cache.AsSpan())
+        {
+            if (now < e.Expire && address == e.Addr && rule == e.Rule)
+                return e.Result;
+        }
         var v = values;
         for (var count = 1; ; count++)
         {
@@ -82,11 +88,10 @@ public sealed class RewriteClient : IDisposable
             Thread.Sleep(TryDelay);
             client.Recover();
         }
-        lastRule = rule;
-        lastAddr = address;
-        lastResult = v[1].Str;
-        lastExpire = Environment.TickCount64 + 30_000;
-        return lastResult;
+        var result = v[1].Str;
+        cache[cacheNext] = (rule, address, result, Environment.TickCount64 + 30_000);
+        cacheNext = (cacheNext + 1) % CacheSize;
+        return result;
     }
 
     public void Dispose() => client.Dispose();

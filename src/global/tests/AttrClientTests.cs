@@ -128,6 +128,21 @@ public sealed class AttrClientTests : IDisposable
     }
 
     [Fact]
+    public void RewriteCacheKeepsTheLastFourQuestions()
+    {
+        // cleanup asks for sender, recipient, then both again (From:, To:)
+        Serve(Announce, req => "flags\0" + "0\0address\0" + req.Split('\0')[5] + "@x\0\0");
+        using var c = new RewriteClient(dir.FullName) { TryLimit = 1 };
+        foreach (var a in new[] { "a", "b", "a", "b", "c", "d", "a" })
+            c.Rewrite("local", a).ShouldBe(a + "@x");
+        requests.Count.ShouldBe(4);
+        // the rule is part of the question; a fifth address pushes out the oldest
+        c.Rewrite("remote", "a").ShouldBe("a@x");
+        c.Rewrite("local", "a").ShouldBe("a@x");
+        requests.Count.ShouldBe(6);
+    }
+
+    [Fact]
     public void ResolveConversation()
     {
         Serve(Announce, req => "flags\0" + "0\0transport\0local\0nexthop\0host.example.com\0recipient\0u@localhost\0flags\0" + "256\0\0");
