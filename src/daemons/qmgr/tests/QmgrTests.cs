@@ -403,9 +403,9 @@ public class RecipientSlotTests
         return new Scheduler(QmgrConfig.FromConf(conf), new Postfix.Global.Queue.MailQueue());
     }
 
-    private static Transport NewTransport(int recipientsPerDelivery, int slots, int extra) => new()
+    private static Transport NewTransport(int recipientsPerDelivery, int slots, int extra, string name = "t") => new()
     {
-        Name = "t",
+        Name = name,
         DestConcurrencyLimit = 20,
         InitConcurrency = 5,
         RecipientLimit = recipientsPerDelivery,
@@ -441,7 +441,8 @@ public class RecipientSlotTests
     private static QueuedMessage NewMessage(string id, long activeSec, int unread) =>
         new()
         {
-            QueueId = id, ActiveSec = activeSec, RcptOffset = 100, RcptUnread = unread, RcptLimit = 1,
+            QueueId = id, Path = "/nonexistent/qmgr-test/" + id,
+            ActiveSec = activeSec, RcptOffset = 100, RcptUnread = unread, RcptLimit = 1,
             RefillTime = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
         };
 
@@ -531,5 +532,30 @@ public class RecipientSlotTests
             small.RcptLimit.ShouldBe(1 + expected);
             t.RcptUnused.ShouldBe(-expected);
         }
+    }
+
+    [Fact]
+    public void ARetiredJobGivesBackItsSlotsWhenItsRecipientsAreDone()
+    {
+        var s = NewScheduler();
+        var t1 = NewTransport(recipientsPerDelivery: 1, slots: 10, extra: 0, name: "t1");
+        var t2 = NewTransport(recipientsPerDelivery: 1, slots: 10, extra: 0, name: "t2");
+        var q1 = NewQueue(t1, "d1");
+        var q2 = NewQueue(t2, "d2");
+        var m = NewMessage("M", 1000, 10);
+        Read(s, m, q1, "a1", "a2");
+        Read(s, m, q2, "b1");
+        var (j1, j2) = (m.Jobs[0], m.Jobs[1]);
+        (j1.RcptLimit, j2.RcptLimit, m.RcptLimit).ShouldBe((10, 10, 21));
+        var b1 = s.SelectEntry(t2)!;
+        // Nothing more for t2 in memory and the file cannot be read: the
+        // job retires and keeps only the slot its recipient still uses.
+        s.SelectEntry(t2).ShouldBeNull();
+        (j2.RcptLimit, t2.RcptUnused, m.RcptLimit).ShouldBe((1, 9, 12));
+        s.EntryDone(b1);
+        j2.RcptLimit.ShouldBe(1);
+        // Another job's recipient is done: the retired job's last slot goes back.
+        s.EntryDone(s.SelectEntry(t1)!);
+        (j2.RcptLimit, t2.RcptUnused, m.RcptLimit, j1.RcptLimit).ShouldBe((0, 10, 11, 10));
     }
 }
