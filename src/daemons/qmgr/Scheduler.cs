@@ -1114,9 +1114,16 @@ internal sealed partial class Scheduler
         }
         EntryGone(entry);
         // An idle destination that is not dead is forgotten (window,
-        // feedback and all), as qmgr_queue_done() frees it.
-        if (queue.Todo.Count == 0 && queue.Busy == 0 && queue.Window.Ready && !queue.Suspended)
-            RemoveQueue(queue);
+        // feedback and all), as qmgr_queue_done() frees it. A dead one is
+        // forgotten too once there are more than twice
+        // qmgr_message_recipient_limit destinations in memory.
+        if (queue.Todo.Count == 0 && queue.Busy == 0)
+        {
+            if (queue.Window.Throttled && QueueCount() > 2 * config.RecipientLimit)
+                UnthrottleQueue(queue);
+            if (queue.Window.Ready && !queue.Suspended)
+                RemoveQueue(queue);
+        }
         var message = entry.Message;
         inCoreRecipients -= entry.Recipients.Count;
         message.RefCount--;
@@ -1193,6 +1200,15 @@ internal sealed partial class Scheduler
             if (queue.Todo.Count == 0 && queue.Busy == 0 && !queue.Suspended)
                 RemoveQueue(queue);
         }
+    }
+
+    // QueueCount - qmgr_queue_count: the destinations in memory.
+    private int QueueCount()
+    {
+        var n = 0;
+        foreach (var t in transportList)
+            n += t.Queues.Count;
+        return n;
     }
 
     private static void RemoveQueue(DestQueue queue)
