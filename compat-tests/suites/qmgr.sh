@@ -285,12 +285,15 @@ qm_rl_instance() {
         "wide_destination_recipient_limit = 3" "tiny_destination_recipient_limit = 3" "tiny_recipient_limit = 6" \
         "extra_destination_recipient_limit = 1" "extra_recipient_limit = 4" "extra_extra_recipient_limit = 6" \
         "noextra_destination_recipient_limit = 1" "noextra_recipient_limit = 4" "noextra_extra_recipient_limit = 0" \
-        "refill_destination_recipient_limit = 3" "refill_recipient_limit = 4" "refill_recipient_refill_limit = 2"
+        "refill_destination_recipient_limit = 3" "refill_recipient_limit = 4" "refill_recipient_refill_limit = 2" \
+        "hold_destination_recipient_limit = 1" "tempfail_initial_destination_concurrency = 1"
     inst_master_cf "$d" pickup cleanup qmgr rewrite bounce defer trace showq error retry postlog
-    for t in wide tiny refill extra noextra; do
+    for t in wide tiny refill extra noextra hold; do
         printf '%-9s unix  -       n       n       -       1       pipe\n  user=nobody argv=%s %s ${recipient}\n' "$t" "$d/pipe.sh" "$t"
         echo "$t.example $t:"
     done >"$d/conf/transport.tmp"
+    echo 'tempfail  unix  -       -       n       -       -       smtp' >>"$d/conf/transport.tmp"
+    printf 'tempfail.example tempfail:[127.0.0.1]:42696\nctl.example tempfail:[127.0.0.1]:42697\n' >>"$d/conf/transport.tmp"
     grep -v '\.example ' "$d/conf/transport.tmp" >>"$d/conf/master.cf"
     grep '\.example ' "$d/conf/transport.tmp" >"$d/conf/transport"
     find "$d/conf" -type f -exec touch -d '1 minute ago' {} +
@@ -346,6 +349,32 @@ qm_rl_preempt() {
     cat "$d/pipe/order-$1"
 }
 
+# qm_rl_forget - a dead destination with nothing left is forgotten when
+# more than 2 * qmgr_message_recipient_limit (10) destinations are in
+# memory. First with few destinations: a delivery to ctl.example is
+# deferred (nothing listens on its port; the destination dies, as its
+# window is 1), and the next message
+# for it is deferred by the queue manager. Then 15 recipients of the held
+# transport wait, each its own destination, and the same happens with
+# tempfail.example: now the next message is tried again.
+qm_rl_forget() {
+    local d=$QM_T/rl-$S i n dom
+    rm -f "$d/pipe/go" "$d/pipe/started"
+    for dom in ctl tempfail; do
+        if [ $dom = tempfail ]; then
+            qm_rl_send $S h 15 hold.example
+            qm_rl_wait $S started 1
+        fi
+        for i in 1 2; do
+            qm_rl_send $S $dom$i 1 $dom.example
+            for n in $(seq 1 100); do grep -q "to=<$dom${i}1@$dom.example>.*status=" "$d/maillog" 2>/dev/null && break; sleep 0.05; done
+        done
+    done
+    touch "$d/pipe/go"
+    queue_settled "$d/q"
+    sed -n -E 's/.*: (to=<[^>]*(ctl|tempfail)\.example>).*, (status=.*)/\1 \3/p' "$d/maillog"
+}
+
 # qm_rl_log - the delivery outcomes in log order.
 qm_rl_log() {
     sleep 0.5
@@ -381,6 +410,7 @@ qm_rl_run() {
     qm_rl_case refill 'qm_rl_deliveries 30 refill'
     qm_rl_case extra 'qm_rl_preempt extra'
     qm_rl_case noextra 'qm_rl_preempt noextra'
+    qm_rl_case forget 'qm_rl_forget'
     qm_rl_case maillog 'qm_rl_log'
     qm_rl_stop
 }
