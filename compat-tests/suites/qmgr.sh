@@ -250,7 +250,7 @@ qm_send() {
 # The in-memory recipient limits (qm_rl_*): three more instances with a
 # tiny recipient budget (qmgr_message_recipient_limit = 5, so a message is
 # read 5 recipients at a time): the reference, the reference with our qmgr
-# and our whole set of daemons (our master and pipe). Four pipe transports
+# and our whole set of daemons (our master, pipe and smtp). Pipe transports
 # (one agent each) log each delivery's recipients, one line a delivery:
 #   wide: 3 recipients a delivery, the default transport recipient limit:
 #       the rest of the message is read at the first selection and its
@@ -262,7 +262,9 @@ qm_send() {
 #       the next recipients are read as soon as two slots are free;
 #   extra, noextra: 1 recipient a delivery, extra_recipient_limit 6 or 0:
 #       a three-recipient message, read one recipient at a time, preempts a
-#       30-recipient one; with the extra slots it reads its other two at once.
+#       30-recipient one; with the extra slots it reads its other two at once;
+#   hold (1 recipient a delivery) keeps 15 destinations in memory while a
+#       dead destination is forgotten (qm_rl_forget).
 # The recipients are given in reverse order, so that each batch's sorting
 # shows where the batches begin and end. Compared: each transport's
 # deliveries in order, and the to=/status= sequence of the maillog.
