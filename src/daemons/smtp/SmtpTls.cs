@@ -21,8 +21,9 @@
 //	HOST[ADDR]:PORT: PROTOCOL with cipher NAME (BITS/BITS bits)"; the
 //	key-exchange and signature details are filled in from what .NET
 //	knows (the group is not exposed: X25519, OpenSSL's first choice,
-//	is assumed). Cipher grades cannot be honoured by SslStream (the
-//	system list is used); exclusions drop the matching suites.
+//	is assumed). Cipher grades and exclusions are evaluated by the
+//	system OpenSSL (SmtpCiphers); a failed handshake is logged as
+//	"SSL_connect error to HOST[ADDR]:PORT: ..." (HandshakeError).
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -402,7 +403,10 @@ internal static class SmtpTls
             }
             if (x is System.Net.Sockets.SocketException se && socketError.Length == 0)
                 socketError = Sys.StrError(se.ErrorCode);
-            if (x.Message.Contains("EOF", StringComparison.Ordinal))
+            // The texts, or under NativeAOT the resource keys (net_io_eof,
+            // net_auth_eof) of .NET's end-of-file complaints.
+            if (x.Message.Contains("eof", StringComparison.OrdinalIgnoreCase) || x.Message.Contains("0 bytes", StringComparison.Ordinal)
+                || x.Message.Contains("closed the transport stream", StringComparison.Ordinal))
                 eof = true;
             if (x.InnerException != null)
                 queue.Push(x.InnerException);

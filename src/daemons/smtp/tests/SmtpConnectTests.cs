@@ -43,6 +43,27 @@ public sealed class SmtpConnectTests
     }
 
     [Fact]
+    public void CipherGradesAreEvaluatedByOpenSsl()
+    {
+        var config = new SmtpTlsConfig();
+        SmtpCiphers.CipherList("high", "AES256 ,SHA1", config, "h[a]:25").ShouldBe("aNULL:-aNULL:HIGH:@STRENGTH:!AES256:!SHA1");
+        SmtpCiphers.CipherList("bogus", "", config, "h[a]:25").ShouldBeNull();
+        SmtpCiphers.CipherList("medium", "+RC4", config, "h[a]:25").ShouldBeNull();
+        var high = SmtpCiphers.Select("aNULL:-aNULL:HIGH:@STRENGTH:!aNULL", "h[a]:25", "high");
+        if (high == null)
+            return; // no libssl.so.3 here
+        // TLS 1.3 first (not governed by the string), then the strongest.
+        high[0].ShouldBe(System.Net.Security.TlsCipherSuite.TLS_AES_256_GCM_SHA384);
+        high.ShouldContain(System.Net.Security.TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384);
+        high.ShouldNotContain(System.Net.Security.TlsCipherSuite.TLS_DH_anon_WITH_AES_256_GCM_SHA384);
+        var noAes256 = SmtpCiphers.Select("HIGH:!AES256", "h[a]:25", "high")!;
+        noAes256.ShouldContain(System.Net.Security.TlsCipherSuite.TLS_AES_256_GCM_SHA384);
+        noAes256.ShouldNotContain(System.Net.Security.TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384);
+        var none = SmtpCiphers.Select("HIGH:!ALL", "h[a]:25", "high")!;
+        SmtpCiphers.HasTls12Suites(none).ShouldBeFalse();
+    }
+
+    [Fact]
     public void HandshakeErrorFindsTheLibraryOrSystemError()
     {
         var lib = new AuthenticationException("Authentication failed, see inner exception.",
@@ -54,6 +75,8 @@ public sealed class SmtpConnectTests
         SmtpTls.HandshakeError(sys).Item1.ShouldBe(SmtpTls.HandshakeErrorKind.System);
         var eof = new IOException("Received an unexpected EOF or 0 bytes from the transport stream.");
         SmtpTls.HandshakeError(eof).Item1.ShouldBe(SmtpTls.HandshakeErrorKind.Lost);
+        SmtpTls.HandshakeError(new AuthenticationException("net_auth_eof", new IOException("net_io_eof"))).Item1
+            .ShouldBe(SmtpTls.HandshakeErrorKind.Lost);
         var frame = new AuthenticationException("Authentication failed, see inner exception.",
             new IOException("Cannot determine the frame size or a corrupted frame was received."));
         SmtpTls.HandshakeError(frame).ShouldBe((SmtpTls.HandshakeErrorKind.Library,
