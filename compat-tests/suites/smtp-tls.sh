@@ -206,9 +206,11 @@ tlsfail-vfy.t|smtp:[tlsfail-vfy.srv.test]:26415|verify match=mx.tls.test
 tlsfail-old.t|smtpold:[tlsfail-old.srv.test]:26415|may
 tlsfail-old-enc.t|smtpold:[tlsfail-old-enc.srv.test]:26415|encrypt
 tlsfail-eof.t|smtpold:[tlsfail-eof.srv.test]:26416|may
+tlsfail-mx.t|smtpold:tlsfail-mx.dane.test:26415|may
 tlsfail-proto.t|smtpold:[tlsfail-proto.srv.test]:26417|may protocols=>=TLSv1.3
 tlsfail-proto-new.t|smtp:[tlsfail-proto-new.srv.test]:26417|may protocols=>=TLSv1.3
 dane-cname.t|smtp:[cname-ta.dane.test]:26410|dane-only
+dane-cname-alias.t|smtp:[cname-alias.dane.test]:26410|dane-only
 cname-host.t|smtp:[cname-vfy.dane.test]:26410|verify match=hostname
 cname-over.t|smtpcname:[cname-over.dane.test]:26410|verify match=hostname
 balance.t|smtpbal:[bal.dane.test]:26410|may
@@ -229,15 +231,15 @@ ta2, ee3, self30 = sys.argv[2], sys.argv[3], sys.argv[4]
 A = {"ee.dane.test", "ta.dane.test", "ta-alias.dane.test", "wrong.dane.test", "none.dane.test", "none2.dane.test",
      "insecure.dane.test", "unusable.dane.test", "mx.dane.test", "mx2.dane.test", "mx3.dane.test", "mx4.dane.test", "self.dane.test", "mx.tls.test", "tls.test"}
 TLSA = {"_26410._tcp.ee.dane.test": [(3, 1, 1, ee3)], "_26410._tcp.ta.dane.test": [(2, 0, 1, ta2)],
-        "_26410._tcp.ta-alias.dane.test": [(2, 0, 1, ta2)],
+        "_26410._tcp.ta-alias.dane.test": [(2, 0, 1, ta2)], "_26410._tcp.cname-alias.dane.test": [(3, 1, 1, ee3)],
         "_26410._tcp.wrong.dane.test": [(3, 1, 1, "00" * 32)], "_26410._tcp.insecure.dane.test": [(3, 1, 1, ee3)],
         "_26410._tcp.unusable.dane.test": [(0, 0, 1, ta2), (3, 1, 1, "00")],
         "_26410._tcp.mx.dane.test": [(3, 1, 1, ee3)], "_26410._tcp.mx2.dane.test": [(3, 1, 1, ee3)],
         "_26410._tcp.mx3.dane.test": [(3, 1, 1, ee3)], "_26410._tcp.mx4.dane.test": [(3, 1, 1, ee3)], "_26411._tcp.self.dane.test": [(3, 0, 2, self30)]}
-CNAME = {"cname-ta.dane.test": "ta.dane.test", "cname-vfy.dane.test": "ta.dane.test", "cname-over.dane.test": "ta.dane.test"}
+CNAME = {"cname-alias.dane.test": "mx.tls.test", "cname-ta.dane.test": "ta.dane.test", "cname-vfy.dane.test": "ta.dane.test", "cname-over.dane.test": "ta.dane.test"}
 AAAA = {"bal.dane.test": ["::1", "::2"]}
 A.add("bal.dane.test")
-MX = {"mx.dane.test": [(10, "mx.dane.test")], "insecure-mx.dane.test": [(10, "mx2.dane.test")],
+MX = {"mx.dane.test": [(10, "mx.dane.test")], "tlsfail-mx.dane.test": [(10, "tlsfail-mx.srv.test")], "insecure-mx.dane.test": [(10, "mx2.dane.test")],
       "insecure-mx2.dane.test": [(10, "mx3.dane.test")], "insecure-mx3.dane.test": [(10, "mx4.dane.test")]}
 def name(b, o):
     labels = []
