@@ -4,7 +4,11 @@
 # in its own instance ("srv") is the peer: port 26410 with the CA-signed
 # certificate (and the CA in its chain), 26411 self-signed, 26412
 # without STARTTLS; it asks for client certificates and logs what it
-# got. Two client instances run the reference's daemons, one with our
+# got; 26417 speaks nothing newer than TLSv1.2. A small python peer on
+# 26415/26416 offers STARTTLS and then does not speak TLS (plaintext
+# retry cases: their mail goes into the maildrop before the clients
+# start, so that it has waited the 1s minimal_backoff_time of the
+# "smtpold" service). Two client instances run the reference's daemons, one with our
 # smtp swapped in (mixed_daemon_dir). Each case is a recipient domain
 # routed to one of the ports with one smtp_tls_policy_maps entry (or a
 # master.cf -o override); compared are the client's log lines of that

@@ -94,6 +94,10 @@ internal static partial class SmtpCiphers
 
     private static bool? available;
 
+    // Selections already made, by cipher string (only the good ones: a
+    // bad string is logged every time, as the reference does).
+    private static readonly Dictionary<string, List<TlsCipherSuite>> Selected = new(StringComparer.Ordinal);
+
     // Select - the suites OpenSSL selects for a cipher string, TLS 1.3
     // first; an empty list when it selects none (the errors logged);
     // null when libssl is not there.
@@ -101,6 +105,11 @@ internal static partial class SmtpCiphers
     {
         if (available == false)
             return null;
+        lock (Selected)
+        {
+            if (Selected.TryGetValue(cipherList, out var known))
+                return known;
+        }
         IntPtr ctx;
         try
         {
@@ -131,6 +140,8 @@ internal static partial class SmtpCiphers
                 var id = CipherProtocolId(StackValue(stack, i));
                 suites.Add((TlsCipherSuite)id);
             }
+            lock (Selected)
+                Selected[cipherList] = suites;
             return suites;
         }
         finally
@@ -138,10 +149,6 @@ internal static partial class SmtpCiphers
             CtxFree(ctx);
         }
     }
-
-    // Policy - the CipherSuitesPolicy for SslStream; null to leave the
-    // system's choice alone.
-    public static CipherSuitesPolicy? Policy(List<TlsCipherSuite> suites) => new(suites);
 
     // HasTls12Suites - whether anything below TLS 1.3 was selected.
     public static bool HasTls12Suites(List<TlsCipherSuite> suites) => suites.Exists(s => !IsTls13((ushort)s));

@@ -328,7 +328,7 @@ internal static class SmtpConnect
             tlsPolicy.Level = TlsLevel.None;
         var tlsKey = SmtpReuse.LevelKey(tlsPolicy.Level);
         if (chat == null && reuse is SmtpReuseMode.Address or SmtpReuseMode.AddressOnly)
-            chat = SmtpReuse.ReuseAddr(state, ref info, tlsKey);
+            chat = SmtpReuse.ReuseAddr(state, ref info, tlsKey, dest);
         if (chat != null)
         {
             reused?.Invoke(info);

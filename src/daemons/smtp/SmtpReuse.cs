@@ -13,14 +13,19 @@
 //	A session stored after its mail transaction goes to the cache
 //	server under its endpoint (service, address, port, TLS level) and,
 //	for the first good session of a request, also under the request's
-//	next-hop destination. ReuseNexthop() and ReuseAddr() take a session
+//	next-hop destination. With SASL passwords configured, both keys
+//	also name what selects the credentials (the sender, with
+//	sender-dependent authentication; the current next hop and the host
+//	name), so an authenticated session is reused only where the same
+//	login would be made; at TLS levels that verify the server, the
+//	endpoint key names the current next hop as well. ReuseNexthop() and ReuseAddr() take a session
 //	back and probe it with RSET before use. A session is reused for at
 //	most connection_reuse_time_limit after it was made and, when set,
 //	connection_reuse_count_limit times; it idles in the cache for at
 //	most connection_cache_time_limit.
 //
-//	Sessions that used TLS or SASL authentication are not cached (the
-//	reference passes the TLS state along with the descriptor).
+//	Sessions that used TLS are not cached (the reference passes the TLS
+//	state along with the descriptor, through tlsproxy(8)).
 //	Properties use the reference's plain attribute format and feature
 //	bits, so cache entries are interchangeable with the reference's.
 using System;
@@ -56,7 +61,8 @@ internal static class SmtpReuse
     private static int reuseTimeLimit = 300;
     private static int reuseCountLimit;
     private static string service = "smtp";
-    private static bool saslEnabled;
+    private static bool saslPasswords;
+    private static bool senderAuth;
 
     // Reference feature bits (smtp.h) for the passivated properties.
     private static readonly (SmtpFeatures Ours, int Theirs)[] FeatureBits =
@@ -102,7 +108,8 @@ internal static class SmtpReuse
         cacheTimeLimit = ServerParams.Time(conf, $"{p}_connection_cache_time_limit");
         reuseTimeLimit = ServerParams.Time(conf, $"{p}_connection_reuse_time_limit");
         reuseCountLimit = ServerParams.Int(conf, $"{p}_connection_reuse_count_limit");
-        saslEnabled = conf.Bool($"{p}_sasl_auth_enable");
+        saslPasswords = conf.Eval($"{p}_sasl_password_maps").Trim().Length > 0;
+        senderAuth = saslPasswords && conf.Bool($"{p}_sender_dependent_authentication");
         var destName = $"{p}_connection_cache_destinations";
         var destinations = conf.Eval(destName);
         if (destinations.Trim().Length > 0)
@@ -197,7 +204,7 @@ internal static class SmtpReuse
     // until the reuse time limit when the request stores connections.
     public static void NewSession(SmtpState state, SmtpSessionInfo info)
     {
-        info.ExpireTime = StoreSessions && state.CacheStore && Enabled && !saslEnabled ? Now() + reuseTimeLimit : 0;
+        info.ExpireTime = StoreSessions && state.CacheStore && Enabled ? Now() + reuseTimeLimit : 0;
         info.ReuseCount = 0;
     }
 
@@ -235,25 +242,52 @@ internal static class SmtpReuse
         b.Append('\n');
     }
 
-    // DestLabel - SMTP_KEY_MASK_SCACHE_DEST_LABEL: service and request next hop.
-    internal static string DestLabel(string serviceName, string requestNexthop)
+    // DestLabel - SMTP_KEY_MASK_SCACHE_DEST_LABEL: service, the sender
+    // (sender-dependent SASL credentials), request next hop.
+    internal static string DestLabel(string serviceName, string? sender, string requestNexthop)
     {
         var b = new StringBuilder();
         KeyField(b, serviceName);
+        if (sender != null)
+            KeyField(b, sender);
         KeyField(b, requestNexthop);
         return b.ToString();
     }
 
-    // EndpLabel - SMTP_KEY_MASK_SCACHE_ENDP_LABEL: service, address, port, TLS level.
-    internal static string EndpLabel(string serviceName, string addr, int port, string tlsLevel)
+    // EndpLabel - SMTP_KEY_MASK_SCACHE_ENDP_LABEL: service, the sender
+    // (sender-dependent SASL credentials), the current next hop (SASL
+    // credentials, or a TLS level that matches the server's name), the
+    // host name (SASL credentials), address, port, TLS level. Null
+    // fields are not part of the key.
+    internal static string EndpLabel(string serviceName, string? sender, string? curNexthop, string? hostName,
+        string addr, int port, string tlsLevel)
     {
         var b = new StringBuilder();
         KeyField(b, serviceName);
+        if (sender != null)
+            KeyField(b, sender);
+        if (curNexthop != null)
+            KeyField(b, curNexthop);
+        if (hostName != null)
+            KeyField(b, hostName);
         KeyField(b, addr);
         b.Append(port.ToString(CultureInfo.InvariantCulture)).Append('\n');
         b.Append(tlsLevel).Append('\n');
         return b.ToString();
     }
+
+    private static string DestLabel(SmtpState state) =>
+        DestLabel(service, senderAuth ? state.Request.Sender : null, state.RequestNexthop);
+
+    // TLS_MUST_MATCH: fingerprint and stronger levels check the server's
+    // identity against the next hop.
+    private static bool MustMatch(string tlsLevel) =>
+        int.TryParse(tlsLevel, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 2;
+
+    private static string EndpLabel(SmtpState state, SmtpSessionInfo info, string dest, string tlsLevel) =>
+        EndpLabel(service, senderAuth ? state.Request.Sender : null,
+            saslPasswords || MustMatch(tlsLevel) ? dest : null, saslPasswords ? info.Host : null,
+            info.Addr, info.Port, tlsLevel);
 
     internal static int FeaturesOut(SmtpFeatures f)
     {
@@ -390,7 +424,7 @@ internal static class SmtpReuse
     {
         if (!Enabled || state.RequestNexthop.Length == 0)
             return null;
-        var label = DestLabel(service, state.RequestNexthop);
+        var label = DestLabel(state);
         var fd = client!.FindDest(label, out var destProp, out var endpProp);
         if (fd < 0)
             return null;
@@ -408,11 +442,11 @@ internal static class SmtpReuse
     }
 
     // ReuseAddr - smtp_reuse_addr(): a session cached under this endpoint.
-    public static SmtpChat? ReuseAddr(SmtpState state, ref SmtpSessionInfo info, string tlsLevel)
+    public static SmtpChat? ReuseAddr(SmtpState state, ref SmtpSessionInfo info, string tlsLevel, string dest)
     {
         if (!Enabled)
             return null;
-        var label = EndpLabel(service, info.Addr, info.Port, tlsLevel);
+        var label = EndpLabel(state, info, dest, tlsLevel);
         var fd = client!.FindEndp(label, out var endpProp);
         if (fd < 0)
             return null;
@@ -443,9 +477,9 @@ internal static class SmtpReuse
         }
         if (info.IsCached && Enabled && chat.Stream is NetworkStream && !chat.HasBufferedInput && info.Socket is { Connected: true } socket)
         {
-            var endpLabel = EndpLabel(service, info.Addr, info.Port, tlsLevel);
+            var endpLabel = EndpLabel(state, info, dest, tlsLevel);
             if (state.RequestNexthop.Length > 0)
-                client!.SaveDest(cacheTimeLimit, DestLabel(service, state.RequestNexthop), DestProp(dest, info), endpLabel);
+                client!.SaveDest(cacheTimeLimit, DestLabel(state), DestProp(dest, info), endpLabel);
             var fd = (int)socket.Handle;
             client!.SaveEndp(cacheTimeLimit, endpLabel, EndpProp(tlsLevel, info), fd);
             // Close our copy only: disposing a .NET socket may shut the
