@@ -377,10 +377,13 @@ qm_rl_forget() {
     sed -n -E 's/.*: (to=<[^>]*(ctl|tempfail)\.example>).*, (status=.*)/\1 \3/p' "$d/maillog"
 }
 
-# qm_rl_log - the delivery outcomes in log order.
+# qm_rl_log - the delivery outcomes and the queue manager's warnings (a
+# destination holding more than a fifth of qmgr_message_active_limit
+# entries) in log order.
 qm_rl_log() {
     sleep 0.5
-    sed -n -E 's/.*: (to=<[^>]*>).*, (status=[a-z]+).*/\1 \2/p; s/.*: (from=<[^>]*>, size=[0-9]+, nrcpt=[0-9]+ .*)/\1/p' "$QM_T/rl-$S/maillog"
+    sed -n -E 's/.*: (to=<[^>]*>).*, (status=[a-z]+).*/\1 \2/p; s/.*: (from=<[^>]*>, size=[0-9]+, nrcpt=[0-9]+ .*)/\1/p
+        s/.* postfix\/qmgr\[[0-9]+\]: (warning: .*)/\1/p' "$QM_T/rl-$S/maillog"
 }
 
 qm_rl_case() {

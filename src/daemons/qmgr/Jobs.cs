@@ -31,6 +31,7 @@
 //	in any case when the job has nothing left in memory (PeerSelectRefill).
 using System;
 using System.Collections.Generic;
+using Postfix.Util;
 
 namespace Postfix.Daemons.Qmgr;
 
@@ -82,7 +83,7 @@ internal sealed partial class Scheduler
     internal Entry NewEntry(QueuedMessage message, DestQueue queue) =>
         NewEntry(message, queue, Fifo ? null : ObtainPeer(ObtainJob(message, queue.Transport), queue));
 
-    private static Entry NewEntry(QueuedMessage message, DestQueue queue, Peer? peer)
+    private Entry NewEntry(QueuedMessage message, DestQueue queue, Peer? peer)
     {
         var entry = new Entry { Message = message, Queue = queue };
         message.RefCount++;
@@ -94,7 +95,49 @@ internal sealed partial class Scheduler
             peer.Job.ReadEntries++;
         }
         entry.TodoNode = queue.Todo.AddLast(entry);
+        if (config.ClogWarnTime > 0 && queue.Todo.Count + queue.Busy > config.ActiveLimit / 5)
+            ClogWarning(queue);
         return entry;
+    }
+
+    // ClogWarning - the helpful warnings of qmgr_entry_create(): one
+    // destination holds more than a fifth of qmgr_message_active_limit
+    // entries (at most once per qmgr_clog_warn_time for a destination).
+    private void ClogWarning(DestQueue queue)
+    {
+        var now = Now();
+        if (now < queue.ClogTimeToWarn)
+            return;
+        var length = queue.Todo.Count + queue.Busy;
+        var share = length / (double)active.Count;
+        var transport = queue.Transport;
+        Msg.Warn($"mail for {queue.Nexthop} is using up {length} of {active.Count} active queue entries");
+        if (share < 0.9)
+            Msg.Warn("this may slow down other mail deliveries");
+        if (transport.DestConcurrencyLimit > 0 && transport.DestConcurrencyLimit <= queue.Busy + 1)
+        {
+            Msg.Warn($"you may need to increase the main.cf {transport.Name}_destination_concurrency_limit from {transport.DestConcurrencyLimit}");
+        }
+        else if (queue.Window.Window > config.ActiveLimit * share)
+        {
+            Msg.Warn($"you may need to increase the main.cf qmgr_message_active_limit from {config.ActiveLimit}");
+        }
+        else if (transport.Order.Count > 1)
+        {
+            Msg.Warn($"you may need a separate master.cf transport for {queue.Nexthop}");
+        }
+        else
+        {
+            Msg.Warn($"you may need to reduce {transport.Name} connect and helo timeouts");
+            Msg.Warn("so that Postfix quickly skips unavailable hosts");
+            Msg.Warn("you may need to increase the main.cf minimal_backoff_time and maximal_backoff_time");
+            Msg.Warn("so that Postfix wastes less time on undeliverable mail");
+            Msg.Warn($"you may need to increase the master.cf {transport.Name} process limit");
+        }
+        Msg.Warn("please avoid flushing the whole queue when you have");
+        Msg.Warn("lots of deferred mail, that is bad for performance");
+        Msg.Warn("to turn off these warnings specify: qmgr_clog_warn_time = 0");
+        queue.ClogTimeToWarn = now + config.ClogWarnTime;
     }
 
     // ObtainPeer - qmgr_peer_obtain().

@@ -21,6 +21,12 @@ internal sealed class QmgrConfig
     public int ActiveLimit { get; set; } = 20000;
     public int RecipientLimit { get; set; } = 20000;
     public int RecipientMinimum { get; set; } = 10;
+    // FudgeFactor - oqmgr: the percentage of the recipient budget one read
+    // of a message may take (qmgr_fudge_factor).
+    public int FudgeFactor { get; set; } = 100;
+    // ClogWarnTime - how often a destination that fills the active queue
+    // is warned about (0: never; also off without helpful_warnings).
+    public int ClogWarnTime { get; set; } = 300;
     public int MinBackoff { get; set; } = 300;
     public int MaxBackoff { get; set; } = 4000;
     public int QueueRunDelay { get; set; } = 300;
@@ -49,6 +55,8 @@ internal sealed class QmgrConfig
             ActiveLimit = IntOr(conf, "qmgr_message_active_limit", 20000),
             RecipientLimit = IntOr(conf, "qmgr_message_recipient_limit", 20000),
             RecipientMinimum = Math.Max(1, IntOr(conf, "qmgr_message_recipient_minimum", 10)),
+            FudgeFactor = Math.Clamp(IntOr(conf, "qmgr_fudge_factor", 100), 10, 100),
+            ClogWarnTime = conf.Bool("helpful_warnings") ? TimeOr(conf, "qmgr_clog_warn_time", 300) : 0,
             MinBackoff = TimeOr(conf, "minimal_backoff_time", 300),
             MaxBackoff = TimeOr(conf, "maximal_backoff_time", 4000),
             QueueRunDelay = TimeOr(conf, "queue_run_delay", 300),

@@ -113,6 +113,8 @@ internal sealed class DestQueue
     // (back-to-back deliveries turn caching on).
     public int DFlags;
     public long LastDoneSec;
+    // ClogTimeToWarn - when a full-queue warning may come again.
+    public long ClogTimeToWarn;
 }
 
 // RecipientOrder - the comparison of qmgr_message_sort_compare().
@@ -334,7 +336,7 @@ internal sealed partial class Scheduler
         last = firstScan;
         fed = false;
         var gotPath = false;
-        for (var i = 0; active.Count < config.ActiveLimit && i < scans.Length; i++)
+        for (var i = 0; HasRoom() && i < scans.Length; i++)
         {
             last = (i + firstScan) % scans.Length;
             var id = scans[last].Next();
@@ -345,12 +347,18 @@ internal sealed partial class Scheduler
                     break;
             }
         }
-        if (active.Count < config.ActiveLimit)
+        if (HasRoom())
             firstScan = (last + 1) % scans.Length;
         else
             firstScan = 0;
         return gotPath;
     }
+
+    // HasRoom - whether the active queue takes another message: fewer than
+    // qmgr_message_active_limit messages, and for oqmgr also fewer than
+    // qmgr_message_recipient_limit recipients in memory.
+    private bool HasRoom() =>
+        active.Count < config.ActiveLimit && (!Fifo || inCoreRecipients < config.RecipientLimit);
 
     // FlowControl - the global flow control of qmgr_loop(): a mail flow
     // token for each message taken from the incoming queue (and a full
@@ -476,9 +484,11 @@ internal sealed partial class Scheduler
 
     // RecipientBudget - how many recipients the first read of a message
     // may take in: what is left of qmgr_message_recipient_limit, at least
-    // qmgr_message_recipient_minimum, at most 5000.
-    private int RecipientBudget() =>
-        Math.Min(5000, Math.Max(config.RecipientLimit - inCoreRecipients, config.RecipientMinimum));
+    // qmgr_message_recipient_minimum, at most 5000. oqmgr: each read takes
+    // up to qmgr_fudge_factor percent of qmgr_message_recipient_limit.
+    private int RecipientBudget() => Fifo
+        ? Math.Max(1, (int)Math.Ceiling(config.RecipientLimit * (config.FudgeFactor / 100.0)))
+        : Math.Min(5000, Math.Max(config.RecipientLimit - inCoreRecipients, config.RecipientMinimum));
 
     // RefillBudget - a further read: the message's free recipient slots
     // (oqmgr: as a first read), at most 5000.
