@@ -265,8 +265,9 @@ qm_send() {
 #       30-recipient one; with the extra slots it reads its other two at once;
 #   hold (1 recipient a delivery) keeps 15 destinations in memory while a
 #       dead destination is forgotten (qm_rl_forget).
-# The recipients are given in reverse order, so that each batch's sorting
-# shows where the batches begin and end. Compared: each transport's
+# Two more instances run oqmgr (the reference's, and ours) for the wide and
+# extra cases. The recipients are given in reverse order, so that each
+# batch's sorting shows where the batches begin and end. Compared: each transport's
 # deliveries in order, and the to=/status= sequence of the maillog.
 qm_rl_instance() {
     local s=$1 d=$QM_T/rl-$1 t daemons
@@ -276,8 +277,9 @@ qm_rl_instance() {
         "$d/pipe" "$d/pipe" "$d/pipe" >"$d/pipe.sh"
     chmod 755 "$d/pipe.sh"
     case $s in
-        ref) daemons=$REF_LIBEXEC ;;
+        ref|oref) daemons=$REF_LIBEXEC ;;
         ours) mixed_daemon_dir "$d/libexec" qmgr; daemons=$d/libexec ;;
+        oours) mixed_daemon_dir "$d/libexec" oqmgr; daemons=$d/libexec ;;
         all) daemons=$OUR_LIBEXEC ;;
     esac
     inst_main_cf "$d" "$daemons" "myhostname = mx.example.com" "mydomain = example.com" "myorigin = example.com" \
@@ -298,6 +300,7 @@ qm_rl_instance() {
     printf 'tempfail.example tempfail:[127.0.0.1]:42696\nctl.example tempfail:[127.0.0.1]:42697\n' >>"$d/conf/transport.tmp"
     grep -v '\.example ' "$d/conf/transport.tmp" >>"$d/conf/master.cf"
     grep '\.example ' "$d/conf/transport.tmp" >"$d/conf/transport"
+    case $s in oref|oours) sed -i -E 's/^(qmgr .*) qmgr$/\1 oqmgr/' "$d/conf/master.cf" ;; esac
     find "$d/conf" -type f -exec touch -d '1 minute ago' {} +
 }
 
@@ -404,7 +407,9 @@ qm_rl_run() {
     local s pids=
     QM_RL_ALL=
     [ -x "$OUR_SBIN/postfix" ] && [ -x "$OUR_LIBEXEC/master" ] && [ -x "$OUR_LIBEXEC/pipe" ] && QM_RL_ALL=1
-    for s in ref ours ${QM_RL_ALL:+all}; do
+    QM_RL_O=
+    [ -x "$OUR_LIBEXEC/oqmgr" ] && QM_RL_O=1
+    for s in ref ours ${QM_RL_ALL:+all} ${QM_RL_O:+oref oours}; do
         qm_rl_instance $s
         inst_start "$QM_T/rl-$s/conf" "$(qm_rl_sbin $s)" >/dev/null 2>&1 &
         pids="$pids $!"
@@ -417,12 +422,20 @@ qm_rl_run() {
     qm_rl_case noextra 'qm_rl_preempt noextra'
     qm_rl_case forget 'qm_rl_forget'
     qm_rl_case maillog 'qm_rl_log'
+    # oqmgr: no recipient slots; a message is read qmgr_message_recipient_limit
+    # recipients at a time, and the small one waits in the incoming queue
+    # while the big one has that many in memory.
+    if [ -n "$QM_RL_O" ]; then
+        sides_case qmgr oqmgr-rcpt-limit-wide "$QM_T" oref oours 'qm_rl_deliveries 30 wide'
+        sides_case qmgr oqmgr-rcpt-limit-extra "$QM_T" oref oours 'qm_rl_preempt extra'
+        sides_case qmgr oqmgr-rcpt-limit-maillog "$QM_T" oref oours 'qm_rl_log'
+    fi
     qm_rl_stop
 }
 
 qm_rl_stop() {
     local s
-    for s in ref ours all; do [ -f "$QM_T/rl-$s/conf/main.cf" ] && inst_stop "$QM_T/rl-$s/conf"; done
+    for s in ref ours all oref oours; do [ -f "$QM_T/rl-$s/conf/main.cf" ] && inst_stop "$QM_T/rl-$s/conf"; done
     return 0
 }
 
