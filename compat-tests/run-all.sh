@@ -27,7 +27,7 @@ SERIAL_GROUPS="qmgr,smtpd-sasl smtp,smtp-tls,scache"
 # Seconds each suite took in a recent run (unknown suites count 30).
 SUITE_SECONDS="smtpd:183 milter:174 postfix-control:157 bounce:156 compat-run:94 trivial-rewrite:83
     submit:63 cleanup:62 postmap-patterns:49 anvil:40 master:40 smtpd-restrict:39 postscreen:33
-    attr:32 flush:31 smtp:31 pipe:30 swap:30 postqueue:27 postsuper:26 qmgr:24 core:20 delivery:19
+    attr:32 flush:31 smtp:90 pipe:30 swap:30 postqueue:27 postsuper:26 qmgr:45 core:20 delivery:19
     deliver-basic:16 local:13 virtual:13 smtpd-sasl:11 lmtp-dovecot:8 verify-cache:6
     postcat:284 postmap:101 postconf-master:76 postconf-templates:68 postconf:37 postconf-edit:28
     postfix-hooks:25 postalias:19"
