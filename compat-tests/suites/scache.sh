@@ -12,6 +12,8 @@
 #   cd.example: smtp_connection_cache_destinations lists the server
 #   cl.example: the same with smtp_connection_reuse_count_limit = 2
 #   od.example: on-demand caching, driven by the queue manager's flags
+#   au.example: listed, with SASL: the session logs in (AUTH PLAIN) and is
+#     cached under the keys that name the login's next hop and host
 # Compared: the delivery status lines per destination (conn_use=N, relay,
 # dsn; recipients and times masked), the connections the sink saw (their
 # command sequences: RSET probes, no QUIT before a session is cached),
@@ -43,7 +45,7 @@ sc_instance() {
     esac
     inst_main_cf "$d" "$d/libexec" \
         "myhostname = client.example.com" "mydomain = example.com" "myorigin = example.com" "mydestination =" \
-        "transport_maps = inline:{cd.example=smtpcd:[127.0.0.1]:$port, cl.example=smtpcl:[127.0.0.1]:$port, od.example=smtp:[127.0.0.1]:$port}" \
+        "transport_maps = inline:{cd.example=smtpcd:[127.0.0.1]:$port, au.example=smtpau:[127.0.0.1]:$port, cl.example=smtpcl:[127.0.0.1]:$port, od.example=smtp:[127.0.0.1]:$port}" \
         "default_transport = error:no default route" "header_checks = regexp:$d/conf/hold" \
         "default_destination_concurrency_limit = 1" "initial_destination_concurrency = 1" \
         "smtp_tls_security_level = none" "delay_logging_resolution_limit = 0" "notify_classes =" \
@@ -58,11 +60,18 @@ smtpcd    unix  -       -       n       -       -       smtp -o smtp_connection_
 smtpcl    unix  -       -       n       -       -       smtp -o smtp_connection_cache_destinations=127.0.0.1
   -o smtp_connection_cache_on_demand=no -o smtp_connection_reuse_count_limit=2
 EOF
+    printf '[127.0.0.1]:%s user:secret\n' "$port" >"$d/conf/sasl_passwd"
+    cat >>"$d/conf/master.cf" <<EOF
+smtpau    unix  -       -       n       -       -       smtp -o smtp_connection_cache_destinations=127.0.0.1
+  -o smtp_connection_cache_on_demand=no -o smtp_sasl_auth_enable=yes
+  -o smtp_sasl_password_maps=texthash:$d/conf/sasl_passwd -o smtp_sasl_security_options=noanonymous
+EOF
     find "$d/conf" -type f -exec touch -d '1 minute ago' {} +
 }
 
-# The sink: ESMTP with PIPELINING; one log line per command, prefixed
-# with the connection number; "close" when the client goes.
+# The sink: ESMTP with PIPELINING and AUTH (any PLAIN or LOGIN login
+# passes); one log line per command, prefixed with the connection
+# number; "close" when the client goes.
 cat >"$SC_T/sink.py" <<'PYEOF'
 import socketserver, sys, threading
 log = sys.argv[2]
@@ -88,7 +97,17 @@ class H(socketserver.StreamRequestHandler):
             verb = cmd.split(" ")[0].upper()
             note(n, cmd if verb in ("MAIL", "RCPT") else verb)
             if verb == "EHLO":
-                w("250-sink.example"); w("250 PIPELINING")
+                w("250-sink.example"); w("250-AUTH PLAIN LOGIN"); w("250 PIPELINING")
+            elif verb == "AUTH":
+                words = cmd.split(" ")
+                mech = words[1].upper() if len(words) > 1 else ""
+                prompts = ["VXNlcm5hbWU6", "UGFzc3dvcmQ6"] if mech == "LOGIN" else ([""] if len(words) < 3 else [])
+                if mech == "LOGIN" and len(words) > 2:
+                    prompts = prompts[1:]
+                for prompt in prompts:
+                    w("334 " + prompt)
+                    self.rfile.readline()
+                w("235 2.7.0 authenticated")
             elif verb == "DATA":
                 w("354 go")
                 while self.rfile.readline().rstrip(b"\r\n") != b".":
@@ -108,7 +127,7 @@ PYEOF
 # recipients' local parts and variable fields masked.
 sc_status() {
     local dom
-    for dom in cd.example cl.example od.example; do
+    for dom in cd.example cl.example od.example au.example; do
         grep -E 'postfix/smtp[a-z]*\[.*status=' "$SC_T/$1/maillog" | grep "@$dom>" |
             sed -E -e 's/^.*\]: [0-9A-F]+: //' -e 's/to=<[^@]*@/to=<X@/' -e 's/:263[0-9]{2}/:PORT/' \
                 -e 's/delay=[0-9.]+, delays=[0-9.\/]+/delay=D, delays=D/'
@@ -193,6 +212,7 @@ else
     sc_round cd.example 4 1
     sc_round cl.example 5 2
     sc_round od.example 4 3
+    sc_round au.example 4 4
     for sc_s in $SC_SIDES; do inst_stop "$SC_T/$sc_s/conf"; done
     sleep 0.2
     mkdir -p "$SC_T/out"
@@ -208,6 +228,13 @@ else
         echo "FAIL scache-ref-reuses (the reference did not reuse connections)"
         sed 's/^/    /' "$SC_T/out/status.ref" "$SC_T/out/sink.ref"
         record scache-ref-reuses 0
+    fi
+    # ... and an authenticated one (AUTH, later RSET on the same connection).
+    if grep -q ' AUTH .* RSET ' "$SC_T/out/sink.ref"; then
+        record scache-ref-reuses-auth 1
+    else
+        echo "FAIL scache-ref-reuses-auth (the reference did not reuse an authenticated connection)"
+        record scache-ref-reuses-auth 0
     fi
     for sc_s in ${SC_SIDES#ref }; do
         compare_files "scache-status-$sc_s" "$SC_T/out/status.ref" "$SC_T/out/status.$sc_s"
