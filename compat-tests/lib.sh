@@ -215,7 +215,7 @@ inst_start() {
 inst_stop() {
     local q pid i
     q=$(inst_queue_dir "$1")
-    pid=$(tr -d ' ' <"$q/pid/master.pid" 2>/dev/null)
+    pid=$(tr -d ' ' 2>/dev/null <"$q/pid/master.pid")
     [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = master ] || return 0
     kill -TERM "$pid" 2>/dev/null
     # (A zombie counts as gone: init may take its time to reap it.)
