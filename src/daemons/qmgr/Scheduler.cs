@@ -463,15 +463,23 @@ internal sealed partial class Scheduler
         }
         if (Sys.Unlink(deferLog) != 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Sys.ENOENT)
             Msg.Fatal($"qmgr_message_alloc: {queueId}: remove {MailQueue.Defer} {queueId}: {Sys.LastError()}");
+        ResolveAndAssign(message);
+        if (message.RefCount == 0)
+            ActiveDone(message);
+        return true;
+    }
+
+    // ResolveAndAssign - the recipients just read: resolved, assigned to
+    // their destinations and jobs; a message read to its end gives back
+    // the recipient slots its jobs do not use.
+    private void ResolveAndAssign(QueuedMessage message)
+    {
         SortRecipients(message);
         Resolve(message);
         SortRecipients(message);
         Assign(message);
         if (!Fifo && message.RcptOffset == 0)
             MoveLimits(message);
-        if (message.RefCount == 0)
-            ActiveDone(message);
-        return true;
     }
 
     // MoveLimits - qmgr_message_move_limits(): a message read completely
@@ -517,12 +525,7 @@ internal sealed partial class Scheduler
         if (image.Length == 0 || !message.Reload(image, limit))
             return false;
         message.RefillTime = Now();
-        SortRecipients(message);
-        Resolve(message);
-        SortRecipients(message);
-        Assign(message);
-        if (!Fifo && message.RcptOffset == 0)
-            MoveLimits(message);
+        ResolveAndAssign(message);
         return true;
     }
 
