@@ -172,11 +172,12 @@ sd_norm_log() {
         -e "s#$SD_T/[^/ ]+#INST#g" -e "s#$REF_LIBEXEC/#DAEMONS/#g; s#$OUR_LIBEXEC/#DAEMONS/#g"
 }
 
-# sd_sort_disconnects - adjacent "disconnect from" lines in a fixed order:
-# they come from different sessions (a proxy filter's session ends while
-# its client's does), whose ends race by a fraction of a millisecond.
+# sd_sort_disconnects - adjacent "disconnect from" and "NOQUEUE: client="
+# lines in a fixed order: they come from different sessions (a proxy
+# filter's session ends, or begins, while its client's ends), whose
+# lines race by a fraction of a millisecond.
 sd_sort_disconnects() {
-    awk '/: disconnect from / { run[n++] = $0; next }
+    awk '/: disconnect from / || /: NOQUEUE: client=/ { run[n++] = $0; next }
          { if (n) { flush() } print }
          function flush(  i, j, t) {
              for (i = 1; i < n; i++) for (j = i; j > 0 && run[j-1] > run[j]; j--) { t = run[j]; run[j] = run[j-1]; run[j-1] = t }
