@@ -200,7 +200,7 @@ inst_queue() {
 }
 
 inst_queue_dir() {
-    sed -n 's/^queue_directory[ \t]*=[ \t]*//p' "$1/main.cf" | tail -n 1
+    sed -n 's/^queue_directory[ \t]*=[ \t]*//p' "$1/main.cf" 2>/dev/null | tail -n 1
 }
 
 inst_start() {
@@ -215,6 +215,7 @@ inst_start() {
 inst_stop() {
     local q pid i
     q=$(inst_queue_dir "$1")
+    [ -n "$q" ] || return 0
     pid=$(tr -d ' ' 2>/dev/null <"$q/pid/master.pid")
     [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = master ] || return 0
     kill -TERM "$pid" 2>/dev/null
