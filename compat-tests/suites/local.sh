@@ -105,6 +105,7 @@ lt_log_of() {
     lt_norm "$LT_T/$1/maillog" \
         | grep -v -e 'symlink leaves directory' -e 'waiting for the Postfix mail system to terminate' \
               -e 'daemon started' -e 'starting the Postfix' -e 'terminating on signal' -e 'reload' \
+              -e 'stopping the Postfix mail system' \
         | sed -E 's/^TIME \S+ /TIME HOST /' | LC_ALL=C sort
 }
 

@@ -209,6 +209,7 @@ pp_log_of() {
     pp_norm "$PP_T/$1/maillog" \
         | grep -v -e 'symlink leaves directory' -e 'waiting for the Postfix mail system to terminate' \
             -e ': daemon started' -e 'connect from\|disconnect from' \
+            -e 'stopping the Postfix mail system' -e 'terminating on signal' \
             -e 'spawn.*: warning: command /bin/sleep killed by signal 9' \
         | sed -E 's/^TIME [^ ]+ //' | LC_ALL=C sort
 }
