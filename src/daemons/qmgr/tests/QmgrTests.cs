@@ -324,7 +324,7 @@ public class PreemptionTests
         MinSlots = 3,
     };
 
-    private static DestQueue NewQueue(Transport t, string name)
+    internal static DestQueue NewQueue(Transport t, string name)
     {
         var q = new DestQueue
         {
@@ -422,19 +422,7 @@ public class RecipientSlotTests
         RefillDelay = 5,
     };
 
-    private static DestQueue NewQueue(Transport t, string name)
-    {
-        var q = new DestQueue
-        {
-            Transport = t,
-            Name = name,
-            Nexthop = name,
-            Window = new DestinationWindow(20, 5, t.Positive, t.Negative, 1),
-        };
-        t.Queues[name] = q;
-        t.Order.Add(q);
-        return q;
-    }
+    private static DestQueue NewQueue(Transport t, string name) => PreemptionTests.NewQueue(t, name);
 
     // A message with more recipients in its file (RcptOffset != 0) and
     // qmgr_message_recipient_minimum = 1.
