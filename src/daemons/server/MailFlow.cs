@@ -99,8 +99,8 @@ public static partial class MailFlow
         {
             // Readable means a token arrived; another receiver may take it
             // first, and then we wait again.
-            fds[0] = new Sys.PollFd { Fd = MasterChannel.FlowReadFd, Events = PollIn };
-            if (Sys.Poll(fds, (int)left) < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Eintr)
+            fds[0] = new Sys.PollFd { Fd = MasterChannel.FlowReadFd, Events = Sys.POLLIN };
+            if (Sys.Poll(fds, (int)left) < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Sys.EINTR)
             {
                 System.Threading.Thread.Sleep((int)left);
                 return;
@@ -109,7 +109,4 @@ public static partial class MailFlow
                 return;
         }
     }
-
-    private const short PollIn = 0x001;
-    private const int Eintr = 4;
 }
